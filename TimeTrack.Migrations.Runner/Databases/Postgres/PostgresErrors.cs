@@ -1,0 +1,65 @@
+using System.Net.Sockets;
+using Npgsql;
+using TimeTrack.Migrations.Runner.Output;
+
+namespace TimeTrack.Migrations.Runner.Databases.Postgres;
+
+/// <summary>Turns PostgreSQL connection failures into one line that says which part was wrong.</summary>
+public static class PostgresErrors
+{
+    // SQLSTATEs, never message text: https://www.postgresql.org/docs/current/errcodes-appendix.html
+    private const string InvalidPassword = "28P01";
+    private const string InvalidAuthorization = "28000";
+    private const string InvalidCatalogName = "3D000";
+    private const string CannotConnectNow = "57P03";
+    private const string TooManyConnections = "53300";
+
+    public static bool IsConnectionError(Exception e) =>
+        e is NpgsqlException or SocketException or TimeoutException or InvalidOperationException { InnerException: NpgsqlException };
+
+    /// <summary>True when retrying can help (the server is not up yet), false for wrong credentials or names.</summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        PostgresException p => p.SqlState is CannotConnectNow or TooManyConnections,
+        NpgsqlException { InnerException: SocketException s } => s.SocketErrorCode is not SocketError.HostNotFound,
+        NpgsqlException { InnerException: TimeoutException } or TimeoutException => true,
+        NpgsqlException n => n.IsTransient,
+        _ => false,
+    };
+
+    public static string DescribeConnectionError(Exception e, DatabaseTarget target)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(target.ConnectionString);
+        var where = $"{builder.Host}:{builder.Port}";
+        return e switch
+        {
+            PostgresException { SqlState: InvalidPassword or InvalidAuthorization } =>
+                $"could not connect to {where}: authentication failed for user '{builder.Username}' (check the user name and password)",
+            PostgresException { SqlState: InvalidCatalogName } =>
+                $"could not connect to {where}: database '{builder.Database}' does not exist (create it first; the runner never creates databases)",
+            PostgresException { SqlState: CannotConnectNow } =>
+                $"could not connect to {where}: the server is starting up or shutting down",
+            PostgresException p => $"could not connect to {where}: server error {p.SqlState}",
+            _ when Find<SocketException>(e) is { SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData } =>
+                $"could not connect: unknown host '{builder.Host}'",
+            _ when Find<SocketException>(e) is { SocketErrorCode: SocketError.ConnectionRefused } =>
+                $"could not connect to {where}: connection refused (is PostgreSQL running and listening on that port?)",
+            _ when Find<TimeoutException>(e) is not null =>
+                $"could not connect to {where}: timed out",
+            _ => $"could not connect to {where}: {Find<SocketException>(e)?.SocketErrorCode.ToString() ?? "connection failed"}",
+        };
+    }
+
+    private static T? Find<T>(Exception? e) where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,72 @@
+using System.Reflection;
+using FluentMigrator.Runner;
+using FluentMigrator.Runner.Initialization;
+using FluentMigrator.Runner.Logging;
+using FluentMigrator.Runner.Processors;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TimeTrack.Migrations.Runner.Databases;
+
+namespace TimeTrack.Migrations.Runner.Running;
+
+/// <summary>
+/// Builds FluentMigrator's runner over a migrations assembly for one database. Each call gives a
+/// fresh container, so FluentMigrator's version snapshot is taken after our lock is held, never
+/// before (its issue #2220: a snapshot taken before another runner finished is stale).
+/// </summary>
+public static class FluentMigratorServices
+{
+    public sealed record Options
+    {
+        /// <summary>Log the SQL that would run instead of running it.</summary>
+        public bool Preview { get; init; }
+
+        /// <summary>Where the SQL goes (preview and real runs alike); null: nowhere.</summary>
+        public TextWriter? SqlOutput { get; init; }
+
+        /// <summary>FluentMigrator's own progress log; null: silent.</summary>
+        public ILoggerProvider? Log { get; init; }
+    }
+
+    public static ServiceProvider Create(DatabaseTarget target, Assembly migrations, Options? options = null)
+    {
+        options ??= new Options();
+        var services = new ServiceCollection()
+            .AddFluentMigratorCore()
+            .ConfigureRunner(runner =>
+            {
+                _ = target.Provider switch
+                {
+                    DatabaseProvider.Postgres => runner.AddPostgres15_0(),
+                    _ => runner.AddSQLite(),
+                };
+                runner.WithGlobalConnectionString(target.ConnectionString)
+                    .ScanIn(migrations).For.All();
+                runner.AsGlobalPreview(options.Preview);
+            })
+            .Configure<RunnerOptions>(o => o.AllowBreakingChange = true)
+            .Configure<ProcessorOptions>(o =>
+            {
+                o.PreviewOnly = options.Preview;
+                o.Timeout = TimeSpan.FromHours(1); // long data steps must not die at the 30 s default
+            })
+            .AddLogging(logging =>
+            {
+                logging.ClearProviders();
+                logging.SetMinimumLevel(LogLevel.Information);
+                if (options.Log is not null)
+                {
+                    logging.AddProvider(options.Log);
+                }
+            });
+
+        if (options.SqlOutput is not null)
+        {
+            services.AddSingleton<ILoggerProvider>(new SqlScriptFluentMigratorLoggerProvider(
+                options.SqlOutput,
+                new SqlScriptFluentMigratorLoggerOptions { ShowSql = true, ShowElapsedTime = false }));
+        }
+
+        return services.BuildServiceProvider(validateScopes: false);
+    }
+}

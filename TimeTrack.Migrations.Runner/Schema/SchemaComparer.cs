@@ -1,0 +1,148 @@
+namespace TimeTrack.Migrations.Runner.Schema;
+
+/// <summary>The changes that turn one schema into another, in an order that can be applied.</summary>
+public sealed record SchemaDiff(IReadOnlyList<SchemaChange> Changes)
+{
+    public bool IsEmpty => Changes.Count == 0;
+
+    /// <summary>The diff that goes back: each change reversed, in reverse order.</summary>
+    public SchemaDiff Reverse() => new(Changes.Reverse().Select(c => c.Reverse()).ToList());
+
+    /// <summary>A readable diff, one change a line: + added, - removed, ~ changed.</summary>
+    public string Render() => IsEmpty ? "(no differences)" : string.Join(Environment.NewLine, Changes.Select(c => c.Describe()));
+
+    public override string ToString() => Render();
+}
+
+/// <summary>
+/// Compares two <see cref="DatabaseSchema"/>s. Only what both sources can tell is compared
+/// (<see cref="SchemaCapabilities"/>): SQLite keeps no constraint names, so against SQLite keys
+/// are matched by their columns alone.
+/// </summary>
+public static class SchemaComparer
+{
+    /// <summary>The changes that turn <paramref name="from"/> into <paramref name="to"/>.</summary>
+    public static SchemaDiff Compare(DatabaseSchema from, DatabaseSchema to)
+    {
+        var compareNames = from.Capabilities.ConstraintNames && to.Capabilities.ConstraintNames;
+        var compareIdentity = from.Capabilities.Identity && to.Capabilities.Identity;
+        var changes = new List<SchemaChange>();
+
+        // Enum types first: new tables and columns may use them.
+        foreach (var wanted in to.Enums)
+        {
+            var existing = from.Enums.FirstOrDefault(e => e.Name == wanted.Name);
+            if (existing is null)
+            {
+                changes.Add(new AddEnum(wanted));
+            }
+            else if (!existing.Values.SequenceEqual(wanted.Values))
+            {
+                changes.Add(new AlterEnum(existing, wanted));
+            }
+        }
+
+        changes.AddRange(to.Sequences.Except(from.Sequences).Select(s => new AddSequence(s)));
+
+        foreach (var wanted in to.Tables)
+        {
+            if (from.Table(wanted.Name) is { } existing)
+            {
+                changes.AddRange(CompareTable(existing, wanted, compareNames, compareIdentity));
+            }
+            else
+            {
+                changes.Add(new AddTable(wanted));
+            }
+        }
+
+        changes.AddRange(from.Tables.Where(t => to.Table(t.Name) is null).Select(t => new DropTable(t)));
+        changes.AddRange(from.Sequences.Except(to.Sequences).Select(s => new DropSequence(s)));
+        changes.AddRange(from.Enums.Where(e => to.Enums.All(w => w.Name != e.Name)).Select(e => new DropEnum(e)));
+        return new SchemaDiff(changes);
+    }
+
+    private static IEnumerable<SchemaChange> CompareTable(TableSchema from, TableSchema to, bool compareNames, bool compareIdentity)
+    {
+        var table = to.Name;
+
+        // Constraints and indexes that go away are dropped before columns change under them.
+        foreach (var key in from.ForeignKeys.Where(k => !to.ForeignKeys.Any(w => SameForeignKey(k, w, compareNames))))
+        {
+            yield return new DropForeignKey(table, key);
+        }
+
+        foreach (var unique in from.UniqueConstraints.Where(u => !to.UniqueConstraints.Any(w => SameUnique(u, w, compareNames))))
+        {
+            yield return new DropUniqueConstraint(table, unique);
+        }
+
+        foreach (var index in from.Indexes.Where(i => !to.Indexes.Any(w => SameIndex(i, w))))
+        {
+            yield return new DropIndex(table, index);
+        }
+
+        if (from.PrimaryKey is { } oldKey && !SamePrimaryKey(oldKey, to.PrimaryKey, compareNames))
+        {
+            yield return new DropPrimaryKey(table, oldKey);
+        }
+
+        foreach (var wanted in to.Columns)
+        {
+            var existing = from.Column(wanted.Name);
+            if (existing is null)
+            {
+                yield return new AddColumn(table, wanted);
+                continue;
+            }
+
+            var comparable = compareIdentity ? existing : existing with { Identity = wanted.Identity };
+            if (comparable != wanted)
+            {
+                yield return new AlterColumn(table, comparable, wanted);
+            }
+        }
+
+        foreach (var old in from.Columns.Where(c => to.Column(c.Name) is null))
+        {
+            yield return new DropColumn(table, old);
+        }
+
+        if (to.PrimaryKey is { } newKey && !SamePrimaryKey(newKey, from.PrimaryKey, compareNames))
+        {
+            yield return new AddPrimaryKey(table, newKey);
+        }
+
+        foreach (var unique in to.UniqueConstraints.Where(u => !from.UniqueConstraints.Any(e => SameUnique(e, u, compareNames))))
+        {
+            yield return new AddUniqueConstraint(table, unique);
+        }
+
+        foreach (var index in to.Indexes.Where(i => !from.Indexes.Any(e => SameIndex(e, i))))
+        {
+            yield return new AddIndex(table, index);
+        }
+
+        foreach (var key in to.ForeignKeys.Where(k => !from.ForeignKeys.Any(e => SameForeignKey(e, k, compareNames))))
+        {
+            yield return new AddForeignKey(table, key);
+        }
+    }
+
+    private static bool SamePrimaryKey(PrimaryKeySchema a, PrimaryKeySchema? b, bool compareNames) =>
+        b is not null && a.Columns.SequenceEqual(b.Columns) && (!compareNames || a.Name == b.Name);
+
+    private static bool SameForeignKey(ForeignKeySchema a, ForeignKeySchema b, bool compareNames) =>
+        a.Columns.SequenceEqual(b.Columns)
+        && a.ReferencedTable == b.ReferencedTable
+        && a.ReferencedColumns.SequenceEqual(b.ReferencedColumns)
+        && a.OnDelete == b.OnDelete
+        && (!compareNames || a.Name == b.Name);
+
+    private static bool SameUnique(UniqueConstraintSchema a, UniqueConstraintSchema b, bool compareNames) =>
+        a.Columns.SequenceEqual(b.Columns) && (!compareNames || a.Name == b.Name);
+
+    // Index names are real on both databases; an INVALID index is not the index it claims to be.
+    private static bool SameIndex(IndexSchema a, IndexSchema b) =>
+        a.Name == b.Name && a.Columns.SequenceEqual(b.Columns) && a.Unique == b.Unique && a.IsValid && b.IsValid;
+}

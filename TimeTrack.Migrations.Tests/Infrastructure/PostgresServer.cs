@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace TimeTrack.Migrations.Tests.Infrastructure;
+
+/// <summary>
+/// The PostgreSQL server the tests use: the one at TIMETRACK_TEST_DATABASE_URL when set (a CI
+/// service container, say), otherwise a throwaway cluster started from this machine's PostgreSQL
+/// binaries (initdb + pg_ctl, a free port, its own socket directory, as the postgres user when
+/// the tests run as root) and removed when the test run ends. One server for the whole run;
+/// each test class creates its own database on it.
+/// </summary>
+public sealed class PostgresServer
+{
+    public const string UrlVariable = "TIMETRACK_TEST_DATABASE_URL";
+
+    private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
+
+    private PostgresServer(string host, int port, string user, string password, string maintenanceDatabase)
+    {
+        Host = host;
+        Port = port;
+        User = user;
+        Password = password;
+        MaintenanceDatabase = maintenanceDatabase;
+    }
+
+    public string Host { get; }
+    public int Port { get; }
+    public string User { get; }
+    public string Password { get; }
+    public string MaintenanceDatabase { get; }
+
+    public static Task<PostgresServer> GetAsync() => Shared.Value;
+
+    /// <summary>The URL of a database on this server, as users write it.</summary>
+    public string UrlFor(string database, string? password = null) =>
+        $"postgresql://{Uri.EscapeDataString(User)}:{Uri.EscapeDataString(password ?? Password)}@{Host}:{Port}/{database}";
+
+    public string ConnectionStringFor(string database) =>
+        new NpgsqlConnectionStringBuilder { Host = Host, Port = Port, Username = User, Password = Password, Database = database, Pooling = false }.ConnectionString;
+
+    public async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)].ToLowerInvariant();
+        await ExecuteAsync($"CREATE DATABASE \"{name}\"");
+        return name;
+    }
+
+    public Task DropDatabaseAsync(string name) => ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionStringFor(MaintenanceDatabase));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<PostgresServer> StartAsync()
+    {
+        var url = Environment.GetEnvironmentVariable(UrlVariable);
+        if (!string.IsNullOrWhiteSpace(url))
+        {
+            var uri = new Uri(url);
+            var userInfo = uri.UserInfo.Split(':', 2);
+            var server = new PostgresServer(
+                uri.Host, uri.Port > 0 ? uri.Port : 5432,
+                Uri.UnescapeDataString(userInfo[0]),
+                userInfo.Length > 1 ? Uri.UnescapeDataString(userInfo[1]) : "",
+                uri.AbsolutePath.Trim('/') is { Length: > 0 } db ? db : "postgres");
+            try
+            {
+                await server.ExecuteAsync("SELECT 1");
+            }
+            catch (Exception e)
+            {
+                throw new InvalidOperationException($"{UrlVariable} is set but its server cannot be reached ({e.Message}). Fix the URL or unset it to let the tests start their own cluster.", e);
+            }
+
+            return server;
+        }
+
+        return await ThrowawayCluster.StartAsync();
+    }
+
+    /// <summary>A cluster in a temporary directory, stopped and deleted when the test process exits.</summary>
+    private static class ThrowawayCluster
+    {
+        public static async Task<PostgresServer> StartAsync()
+        {
+            var bin = FindBinaries()
+                ?? throw new InvalidOperationException(
+                    "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them (Debian: apt-get install postgresql) " +
+                    $"or set {UrlVariable}=postgresql://user:password@host:5432/postgres to use an existing server.");
+
+            var root = Directory.CreateTempSubdirectory("timetrack-pg-").FullName;
+            var data = Path.Combine(root, "data");
+            var sockets = Path.Combine(root, "sockets");
+            Directory.CreateDirectory(sockets);
+            var password = "pw-" + Guid.NewGuid().ToString("N")[..16];
+            var passwordFile = Path.Combine(root, "pwfile");
+            await File.WriteAllTextAsync(passwordFile, password + "\n");
+
+            var asRoot = Environment.UserName == "root" || geteuid() == 0;
+            if (asRoot)
+            {
+                // initdb refuses to run as root: the cluster belongs to the postgres user.
+                Run("chown", ["-R", "postgres:postgres", root]);
+            }
+
+            var port = FreePort();
+            RunAsOwner(asRoot, Path.Combine(bin, "initdb"),
+                ["-D", data, "-U", "postgres", "--pwfile", passwordFile, "--auth-local=trust", "--auth-host=scram-sha-256",
+                 "-E", "UTF8", "--locale=C", "--no-sync"]);
+            RunAsOwner(asRoot, Path.Combine(bin, "pg_ctl"),
+                ["-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "start", "-o",
+                 $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"]);
+
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try
+                {
+                    RunAsOwner(asRoot, Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);
+                }
+                finally
+                {
+                    Directory.Delete(root, recursive: true);
+                }
+            };
+
+            var server = new PostgresServer("127.0.0.1", port, "postgres", password, "postgres");
+            await server.ExecuteAsync("SELECT 1");
+            return server;
+        }
+
+        private static string? FindBinaries()
+        {
+            var candidates = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+                .Concat(Directory.Exists("/usr/lib/postgresql")
+                    ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d).Select(d => Path.Combine(d, "bin"))
+                    : []);
+            return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        private static void RunAsOwner(bool asRoot, string program, string[] args)
+        {
+            if (asRoot)
+            {
+                Run("runuser", ["-u", "postgres", "--", program, .. args]);
+            }
+            else
+            {
+                Run(program, args);
+            }
+        }
+
+        private static void Run(string program, string[] args)
+        {
+            var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/tmp" };
+            foreach (var arg in args)
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{Path.GetFileName(program)} failed ({process.ExitCode}): {stderr.Result}{stdout.Result}");
+            }
+        }
+
+        [System.Runtime.InteropServices.DllImport("libc")]
+        private static extern uint geteuid();
+    }
+}

@@ -1,0 +1,244 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Globalization;
+using FluentMigrator.Runner;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using TimeTrack.Migrations.Migrations;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Running;
+using TimeTrack.Migrations.Runner.Schema;
+
+namespace TimeTrack.Migrations.Tests.Infrastructure;
+
+/// <summary>
+/// A real, empty database for one test class: a fresh database on the shared PostgreSQL
+/// server, or a new SQLite file in a temporary directory. Dropped or deleted on dispose.
+/// </summary>
+public abstract class TestDatabase : IAsyncDisposable
+{
+    public abstract DatabaseProvider Provider { get; }
+
+    /// <summary>The URL as a user would pass it to timetrack-migrate.</summary>
+    public abstract string Url { get; }
+
+    public DatabaseTarget Target => DatabaseUrl.Parse(Url);
+
+    public static async Task<TestDatabase> CreateAsync(DatabaseProvider provider, string prefix = "tt") => provider switch
+    {
+        DatabaseProvider.Postgres => await PostgresTestDatabase.CreateAsync(prefix),
+        _ => SqliteTestDatabase.Create(),
+    };
+
+    public abstract DbConnection OpenConnection();
+
+    /// <summary>Restores the pre-migration database of ../shared/fixtures into this (empty) database.</summary>
+    public abstract Task RestoreLegacyFixtureAsync();
+
+    /// <summary>Runs FluentMigrator over the shipped migrations (in-process), as the runner would.</summary>
+    public void Migrate(Action<IMigrationRunner> action)
+    {
+        using var services = FluentMigratorServices.Create(Target, typeof(TimeTrackMigration).Assembly);
+        using var scope = services.CreateScope();
+        action(scope.ServiceProvider.GetRequiredService<IMigrationRunner>());
+    }
+
+    /// <summary>The live schema, version table left out.</summary>
+    public async Task<DatabaseSchema> ReadSchemaAsync()
+    {
+        await using var database = await Database.OpenAsync(Target);
+        return (await database.ReadSchemaAsync()).Without(Database.VersionTable);
+    }
+
+    public async Task<IReadOnlyList<long>> AppliedVersionsAsync()
+    {
+        await using var database = await Database.OpenAsync(Target);
+        return (await database.ReadAppliedVersionsAsync()).Select(v => v.Version).ToList();
+    }
+
+    public async Task<int> ExecuteAsync(string sql)
+    {
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<long> CountAsync(string sqlOrTable)
+    {
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sqlOrTable.Contains(' ') ? sqlOrTable : $"SELECT count(*) FROM {sqlOrTable}";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Every row of a table as text, sorted: for before/after comparisons. Columns named in
+    /// <paramref name="exceptColumns"/> are left out (a column a later migration added).
+    /// </summary>
+    public abstract Task<IReadOnlyList<string>> SnapshotAsync(string table, params string[] exceptColumns);
+
+    public abstract ValueTask DisposeAsync();
+
+    public static string SharedDirectory
+    {
+        get
+        {
+            var shared = Path.GetFullPath(Path.Combine(FindRepositoryRoot(), "..", "shared"));
+            return Directory.Exists(shared)
+                ? shared
+                : throw new InvalidOperationException($"the shared/ folder with the fixtures is missing: expected it at {shared}, beside the repository");
+        }
+    }
+
+    public static string RepositoryRoot => FindRepositoryRoot();
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "TimeTrack.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("could not find the repository root (TimeTrack.sln) above " + AppContext.BaseDirectory);
+    }
+
+    public static string LegacyFixture(string file) => Path.Combine(SharedDirectory, "fixtures", file);
+}
+
+public sealed class PostgresTestDatabase : TestDatabase
+{
+    private PostgresTestDatabase(PostgresServer server, string name)
+    {
+        Server = server;
+        Name = name;
+    }
+
+    public PostgresServer Server { get; }
+    public string Name { get; }
+    public override DatabaseProvider Provider => DatabaseProvider.Postgres;
+    public override string Url => Server.UrlFor(Name);
+
+    public static async Task<PostgresTestDatabase> CreateAsync(string prefix)
+    {
+        var server = await PostgresServer.GetAsync();
+        return new PostgresTestDatabase(server, await server.CreateDatabaseAsync(prefix));
+    }
+
+    public override DbConnection OpenConnection()
+    {
+        var connection = new NpgsqlConnection(Server.ConnectionStringFor(Name));
+        connection.Open();
+        return connection;
+    }
+
+    public override async Task RestoreLegacyFixtureAsync()
+    {
+        // psql, because the dump's data is in COPY ... FROM stdin blocks. The \restrict lines are
+        // dropped so that an older psql loads it too (see shared/fixtures/README.md).
+        var lines = (await File.ReadAllLinesAsync(LegacyFixture("legacy-postgres.sql")))
+            .Where(l => !l.StartsWith("\\restrict", StringComparison.Ordinal) && !l.StartsWith("\\unrestrict", StringComparison.Ordinal));
+        var start = new ProcessStartInfo("psql")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[] { "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", Server.Host, "-p", Server.Port.ToString(CultureInfo.InvariantCulture), "-U", Server.User, "-d", Name })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["PGPASSWORD"] = Server.Password;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("psql could not be started (apt-get install postgresql-client)");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteAsync(string.Join('\n', lines) + "\n");
+        process.StandardInput.Close();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"restoring the PostgreSQL fixture failed: {await stderr}{await stdout}");
+        }
+    }
+
+    public override async Task<IReadOnlyList<string>> SnapshotAsync(string table, params string[] exceptColumns)
+    {
+        // Whole rows as jsonb text: enum columns included, which Npgsql cannot read as object.
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT (to_jsonb(t) - @except)::text FROM {table} t ORDER BY 1";
+        command.Parameters.Add(new NpgsqlParameter("except", exceptColumns));
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add($"{table}: {reader.GetString(0)}");
+        }
+
+        return rows;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await Server.DropDatabaseAsync(Name);
+    }
+}
+
+public sealed class SqliteTestDatabase : TestDatabase
+{
+    private SqliteTestDatabase(string directory) => Directory = directory;
+
+    public string Directory { get; }
+    public string Path => System.IO.Path.Combine(Directory, "timetrack.db");
+    public override DatabaseProvider Provider => DatabaseProvider.Sqlite;
+    public override string Url => "sqlite:///" + Path; // an absolute path gives sqlite:////...
+
+    public static SqliteTestDatabase Create() =>
+        new(System.IO.Directory.CreateTempSubdirectory("timetrack-sqlite-").FullName);
+
+    public override DbConnection OpenConnection()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ConnectionString);
+        connection.Open();
+        return connection;
+    }
+
+    public override async Task RestoreLegacyFixtureAsync()
+    {
+        // The .dump output is plain SQL with its own BEGIN/COMMIT; Microsoft.Data.Sqlite runs
+        // every statement of a command text in turn.
+        await ExecuteAsync(await File.ReadAllTextAsync(LegacyFixture("legacy-sqlite.sql")));
+    }
+
+    public override async Task<IReadOnlyList<string>> SnapshotAsync(string table, params string[] exceptColumns)
+    {
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT * FROM {table}";
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            var values = Enumerable.Range(0, reader.FieldCount)
+                .Where(i => !exceptColumns.Contains(reader.GetName(i)))
+                .Select(i => reader.GetName(i) + "=" + (reader.IsDBNull(i) ? "NULL" : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture)));
+            rows.Add($"{table}: {string.Join("|", values)}");
+        }
+
+        rows.Sort(StringComparer.Ordinal);
+        return rows;
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        System.IO.Directory.Delete(Directory, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+}
