@@ -1,1 +1,33 @@
-return 0;
+using System.CommandLine;
+using TimeTrack.Migrations.Runner.Commands;
+using TimeTrack.Migrations.Runner.Output;
+
+// timetrack-migrate: builds the commands, parses, and maps parse errors to exit code 2.
+var root = new RootCommand("""
+    timetrack-migrate: TimeTrack's database migrations (PostgreSQL and SQLite).
+
+    Exit codes: 0 success, 1 a migration failed (rolled back), 2 usage or invalid input,
+    3 could not connect, 4 migration lock not acquired in time, 5 refused for safety.
+    """)
+{
+    StatusCommand.Create(),
+    UpCommand.Create(),
+    RollbackCommand.Create(),
+    StampCommand.Create(),
+    StampCommand.CreateMarkCurrent(),
+    ScriptCommand.Create(),
+};
+foreach (var option in GlobalOptions.All)
+{
+    root.Options.Add(option);
+}
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // System.CommandLine would print the whole help and return 1; one line and 2 is the contract.
+    Console.Error.WriteLine($"error: {parse.Errors[0].Message} (see timetrack-migrate --help)");
+    return (int)ExitCode.InvalidInput;
+}
+
+return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

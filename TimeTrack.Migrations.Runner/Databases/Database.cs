@@ -18,11 +18,50 @@ public abstract class Database : IAsyncDisposable
     public DatabaseTarget Target { get; }
 
     /// <summary>Connects, or throws a <see cref="Output.UserError"/> with exit code 3 saying why not.</summary>
-    public static async Task<Database> OpenAsync(DatabaseTarget target, CancellationToken cancel = default) => target.Provider switch
+    /// <param name="readOnly">Change nothing, not even by opening: a missing SQLite file reads as an empty database.</param>
+    public static async Task<Database> OpenAsync(DatabaseTarget target, CancellationToken cancel = default, bool readOnly = false) => target.Provider switch
     {
         DatabaseProvider.Postgres => await PostgresDatabase.ConnectAsync(target, cancel),
-        _ => await SqliteDatabase.ConnectAsync(target, cancel),
+        _ => await SqliteDatabase.ConnectAsync(target, readOnly, cancel),
     };
+
+    /// <summary>
+    /// Connects, retrying with backoff for up to <paramref name="wait"/> while the server is not
+    /// ready (compose's depends_on does not wait for PostgreSQL to accept connections). Wrong
+    /// credentials and a missing database fail at once: waiting cannot fix them.
+    /// </summary>
+    public static async Task<Database> OpenWaitingAsync(
+        DatabaseTarget target, TimeSpan wait, Action<string> onRetry, CancellationToken cancel = default, bool readOnly = false)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        var delay = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                return await OpenAsync(target, cancel, readOnly);
+            }
+            catch (Output.UserError e) when (e.InnerException is { } cause && Postgres.PostgresErrors.IsRetryable(cause) && DateTime.UtcNow + delay < deadline)
+            {
+                onRetry($"{e.Message}; retrying for up to {Math.Ceiling((deadline - DateTime.UtcNow).TotalSeconds)} s");
+                await Task.Delay(delay, cancel);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
+            }
+        }
+    }
+
+    /// <summary>The connection string FluentMigrator's runner uses (with this database's session settings).</summary>
+    public virtual string MigrationConnectionString => Target.ConnectionString;
+
+    /// <summary>
+    /// Takes the lock that lets one runner at a time migrate this database, before anything is read
+    /// or created, and holds it until disposed. Waits up to <paramref name="timeout"/>, then throws
+    /// exit code 4. A killed process leaves no lock behind.
+    /// </summary>
+    public abstract Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default);
+
+    protected static Output.UserError LockTimeout(TimeSpan timeout) =>
+        new(Output.ExitCode.LockTimeout, $"another runner held the migration lock for more than {timeout.TotalSeconds:0} s (--lock-timeout); nothing was changed");
 
     /// <summary>The schema as it is now, version table included.</summary>
     public abstract Task<DatabaseSchema> ReadSchemaAsync(CancellationToken cancel = default);

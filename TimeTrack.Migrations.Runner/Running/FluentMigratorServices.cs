@@ -24,8 +24,8 @@ public static class FluentMigratorServices
         /// <summary>Where the SQL goes (preview and real runs alike); null: nowhere.</summary>
         public TextWriter? SqlOutput { get; init; }
 
-        /// <summary>FluentMigrator's own progress log; null: silent.</summary>
-        public ILoggerProvider? Log { get; init; }
+        /// <summary>Where FluentMigrator's own log goes (filtered there); null: nowhere but <see cref="SqlOutput"/>.</summary>
+        public ILoggerFactory? Logs { get; init; }
     }
 
     public static ServiceProvider Create(DatabaseTarget target, Assembly migrations, Options? options = null)
@@ -50,15 +50,13 @@ public static class FluentMigratorServices
                 o.PreviewOnly = options.Preview;
                 o.Timeout = TimeSpan.FromHours(1); // long data steps must not die at the 30 s default
             })
-            .AddLogging(logging =>
-            {
-                logging.ClearProviders();
-                logging.SetMinimumLevel(LogLevel.Information);
-                if (options.Log is not null)
-                {
-                    logging.AddProvider(options.Log);
-                }
-            });
+            .AddLogging(logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Information));
+
+        if (options.Logs is not null)
+        {
+            // The caller's factory (not disposed by this container): one log stream, one format.
+            services.AddSingleton(options.Logs);
+        }
 
         if (options.SqlOutput is not null)
         {

@@ -25,6 +25,74 @@ public sealed class PostgresDatabase : Database
         }
     }
 
+    // Any constant works as long as every runner uses the same one: "TimeTrac" in ASCII.
+    private const long MigrationLockKey = 0x54696D6554726163;
+
+    public override string MigrationConnectionString
+    {
+        get
+        {
+            // Since PostgreSQL 14 the server can notice a vanished client during a long statement
+            // and roll back its transaction: a runner killed mid-migration leaves nothing half done
+            // and no locks held for minutes. Older servers reject the setting, so ask first.
+            if (Connection.PostgreSqlVersion.Major < 14)
+            {
+                return Target.ConnectionString;
+            }
+
+            var builder = new NpgsqlConnectionStringBuilder(Target.ConnectionString);
+            builder.Options = string.Join(' ', new[] { builder.Options, "-c client_connection_check_interval=1000" }.Where(o => !string.IsNullOrEmpty(o)));
+            return builder.ConnectionString;
+        }
+    }
+
+    public override async Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
+    {
+        // A session-level advisory lock on this connection, which stays idle while the migrations
+        // run on FluentMigrator's own connection. Waiters poll pg_try_advisory_lock instead of
+        // blocking in pg_advisory_lock: a blocked waiter holds a snapshot, and CREATE INDEX
+        // CONCURRENTLY in the holder would wait for it forever.
+        var deadline = DateTime.UtcNow + timeout;
+        var told = false;
+        while (true)
+        {
+            await using (var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", Connection))
+            {
+                command.Parameters.AddWithValue("key", MigrationLockKey);
+                if ((bool)(await command.ExecuteScalarAsync(cancel))!)
+                {
+                    return new AdvisoryLock(Connection);
+                }
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw LockTimeout(timeout);
+            }
+
+            if (!told)
+            {
+                onWaiting($"another runner is migrating this database; waiting for its lock (up to {timeout.TotalSeconds:0} s)");
+                told = true;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(500, Math.Max(10, (deadline - DateTime.UtcNow).TotalMilliseconds))), cancel);
+        }
+    }
+
+    private sealed class AdvisoryLock(NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", connection);
+                command.Parameters.AddWithValue("key", MigrationLockKey);
+                await command.ExecuteScalarAsync();
+            }
+        }
+    }
+
     public override Task<DatabaseSchema> ReadSchemaAsync(CancellationToken cancel = default) =>
         PostgresCatalogReader.ReadAsync(Connection, cancel);
 

@@ -17,13 +17,15 @@ public static class PostgresErrors
     public static bool IsConnectionError(Exception e) =>
         e is NpgsqlException or SocketException or TimeoutException or InvalidOperationException { InnerException: NpgsqlException };
 
-    /// <summary>True when retrying can help (the server is not up yet), false for wrong credentials or names.</summary>
-    public static bool IsTransient(Exception e) => e switch
+    /// <summary>
+    /// True when waiting can help: the server is down, starting, or its host name is not yet
+    /// resolvable (a compose service that is still starting). False for wrong credentials or a
+    /// missing database, which no amount of waiting fixes.
+    /// </summary>
+    public static bool IsRetryable(Exception e) => e switch
     {
         PostgresException p => p.SqlState is CannotConnectNow or TooManyConnections,
-        NpgsqlException { InnerException: SocketException s } => s.SocketErrorCode is not SocketError.HostNotFound,
-        NpgsqlException { InnerException: TimeoutException } or TimeoutException => true,
-        NpgsqlException n => n.IsTransient,
+        NpgsqlException or SocketException or TimeoutException => true,
         _ => false,
     };
 

@@ -10,9 +10,9 @@ public sealed class SqliteDatabase : Database
 
     public SqliteConnection Connection { get; }
 
-    public static async Task<SqliteDatabase> ConnectAsync(DatabaseTarget target, CancellationToken cancel)
+    public static async Task<SqliteDatabase> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
     {
-        var connection = new SqliteConnection(target.ConnectionString);
+        var connection = new SqliteConnection(readOnly ? ReadOnlyConnectionString(target) : target.ConnectionString);
         try
         {
             await connection.OpenAsync(cancel);
@@ -22,6 +22,52 @@ public sealed class SqliteDatabase : Database
         {
             await connection.DisposeAsync();
             throw new UserError(ExitCode.ConnectionFailed, $"could not open SQLite database {target.SqlitePath}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Read-only access that creates nothing: the file opened read-only, or, when it does not
+    /// exist yet, an empty in-memory database that reads exactly like the empty file would.
+    /// </summary>
+    public static string ReadOnlyConnectionString(DatabaseTarget target) =>
+        File.Exists(target.SqlitePath)
+            ? new SqliteConnectionStringBuilder(target.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ConnectionString
+            : "Data Source=:memory:";
+
+    public override async Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
+    {
+        // SQLite's own locks are per statement or transaction, and FluentMigrator runs each
+        // migration in a transaction of its own on its own connection; so runners serialise on an
+        // exclusive OS lock (flock) of a file beside the database, which the kernel releases when
+        // the process ends, however it ends.
+        var path = Target.SqlitePath + ".migration-lock";
+        var deadline = DateTime.UtcNow + timeout;
+        var told = false;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                if (DateTime.UtcNow >= deadline)
+                {
+                    throw LockTimeout(timeout);
+                }
+
+                if (!told)
+                {
+                    onWaiting($"another runner is migrating this database; waiting for its lock (up to {timeout.TotalSeconds:0} s)");
+                    told = true;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancel);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new UserError(ExitCode.ConnectionFailed, $"cannot create the migration lock file {path}: {e.Message}", e);
+            }
         }
     }
 

@@ -1,0 +1,103 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Running;
+
+namespace TimeTrack.Migrations.Runner.Commands;
+
+/// <summary>
+/// What a command handler works with: the target database, the known migrations, the log
+/// (stderr) and the result writer (stdout, text or JSON).
+/// </summary>
+public sealed class CommandContext : IDisposable
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    private readonly Lazy<MigrationCatalog> _catalog;
+
+    public CommandContext(GlobalOptions.Settings settings, TextWriter stdout)
+    {
+        Settings = settings;
+        Out = stdout;
+        Redactor = new Redactor();
+        Logs = Logging.Create(settings.LogFormat, settings.Verbose, Redactor);
+        Log = Logs.CreateLogger(Logging.Category);
+        Target = DatabaseUrl.Parse(settings.Url);
+        if (Target.Provider == DatabaseProvider.Postgres)
+        {
+            Redactor.Add(new NpgsqlConnectionStringBuilder(Target.ConnectionString).Password);
+        }
+
+        if (settings.UsingDefaultUrl)
+        {
+            Log.LogInformation("no --database-url or DATABASE_URL given: using the embedded default {Url}", DatabaseUrl.EmbeddedDefault);
+        }
+
+        _catalog = new(() => MigrationCatalog.FromAssembly(GlobalOptions.LoadMigrationsAssembly(settings.MigrationsAssemblyPath)));
+    }
+
+    public GlobalOptions.Settings Settings { get; }
+    public DatabaseTarget Target { get; }
+    public MigrationCatalog Catalog => _catalog.Value;
+    public ILoggerFactory Logs { get; }
+    public ILogger Log { get; }
+    public Redactor Redactor { get; }
+    public TextWriter Out { get; }
+
+    public string ProviderName => Target.Provider == DatabaseProvider.Postgres ? "PostgreSQL" : "SQLite";
+
+    /// <summary>Connects (waiting up to --wait for the server to come up).</summary>
+    public Task<Database> ConnectAsync(CancellationToken cancel, bool readOnly = false) =>
+        Database.OpenWaitingAsync(Target, Settings.Wait, message => Log.LogWarning("{Message}", message), cancel, readOnly);
+
+    /// <summary>Connects, takes the migration lock, reads the applied versions, and runs <paramref name="work"/>.</summary>
+    public async Task<int> UnderLockAsync(Func<Database, VersionState, Task<int>> work, CancellationToken cancel)
+    {
+        await using var database = await ConnectAsync(cancel);
+        await using var migrationLock = await database.AcquireMigrationLockAsync(Settings.LockTimeout, m => Log.LogInformation("{Message}", m), cancel);
+        var applied = await database.ReadAppliedVersionsAsync(cancel);
+        return await work(database, new VersionState(Catalog, applied.Select(a => a.Version).ToList()));
+    }
+
+    /// <summary>The result: <paramref name="json"/> with --json, otherwise the text lines.</summary>
+    public void Result(object json, IEnumerable<string> text)
+    {
+        if (Settings.Json)
+        {
+            Out.WriteLine(Redactor.Redact(JsonSerializer.Serialize(json, JsonOptions)));
+        }
+        else
+        {
+            foreach (var line in text)
+            {
+                Out.WriteLine(Redactor.Redact(line));
+            }
+        }
+    }
+
+    /// <summary>A step as it completes: a line on stdout (text mode), the JSON comes at the end.</summary>
+    public void Progress(StepResult step)
+    {
+        if (!Settings.Json)
+        {
+            Out.WriteLine($"{(step.Direction == Direction.Up ? "applied" : "rolled back")} {step.Version} {step.Description} ({Milliseconds(step.Duration)} ms)");
+            Out.Flush();
+        }
+    }
+
+    public static long Milliseconds(TimeSpan duration) => (long)Math.Round(duration.TotalMilliseconds);
+
+    public string DescribeVersion(long version) =>
+        version == 0 ? "0 (nothing applied)" : version == Catalog.Head ? $"{version} (head)" : version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public void Dispose() => Logs.Dispose();
+}

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Output;
+
+namespace TimeTrack.Migrations.Runner.Commands;
+
+/// <summary>
+/// The options every command takes, and how they combine with the environment: an option wins
+/// over TIMETRACK_* variables, which win over DATABASE_URL, which wins over the embedded default.
+/// </summary>
+public static class GlobalOptions
+{
+    public static readonly Option<string?> DatabaseUrl = new("--database-url")
+    {
+        Description = "postgresql://user:pass@host:5432/db, sqlite:///relative.db or sqlite:////absolute.db (env DATABASE_URL; default sqlite:///timetrack.db)",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Json = new("--json")
+    {
+        Description = "Print the result as one JSON document on stdout",
+        Recursive = true,
+    };
+
+    public static readonly Option<LogFormat?> LogFormat = new("--log-format")
+    {
+        Description = "Logs on stderr as readable lines (text) or JSON objects (json) (env TIMETRACK_LOG_FORMAT)",
+        Recursive = true,
+    };
+
+    public static readonly Option<int?> LockTimeout = new("--lock-timeout")
+    {
+        Description = "Seconds to wait for another runner's migration lock (default 300; env TIMETRACK_LOCK_TIMEOUT)",
+        Recursive = true,
+    };
+
+    public static readonly Option<int?> Wait = new("--wait")
+    {
+        Description = "Seconds to keep retrying while the database does not accept connections yet (default 0; env TIMETRACK_WAIT)",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> MigrationsAssembly = new("--migrations-assembly")
+    {
+        Description = "Run the migrations of another assembly (a path to its .dll) instead of TimeTrack.Migrations (env TIMETRACK_MIGRATIONS_ASSEMBLY)",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Log FluentMigrator's statements, and stack traces of unexpected errors",
+        Recursive = true,
+    };
+
+    public static IEnumerable<Option> All => [DatabaseUrl, Json, LogFormat, LockTimeout, Wait, MigrationsAssembly, Verbose];
+
+    /// <summary>The settings of one invocation, resolved from options, environment and defaults.</summary>
+    public sealed record Settings(
+        string Url,
+        bool UsingDefaultUrl,
+        bool Json,
+        LogFormat LogFormat,
+        TimeSpan LockTimeout,
+        TimeSpan Wait,
+        string? MigrationsAssemblyPath,
+        bool Verbose);
+
+    public static Settings Resolve(ParseResult parse)
+    {
+        var environment = new ConfigurationBuilder().AddEnvironmentVariables("TIMETRACK_").Build();
+
+        var url = parse.GetValue(DatabaseUrl)
+            ?? environment["DATABASE_URL"]
+            ?? Environment.GetEnvironmentVariable("DATABASE_URL");
+        var usingDefault = string.IsNullOrWhiteSpace(url);
+
+        var logFormat = parse.GetValue(LogFormat)
+            ?? (Enum.TryParse<LogFormat>(environment["LOG_FORMAT"], ignoreCase: true, out var f) ? f : Output.LogFormat.Text);
+
+        return new Settings(
+            usingDefault ? Databases.DatabaseUrl.EmbeddedDefault : url!,
+            usingDefault,
+            parse.GetValue(Json),
+            logFormat,
+            TimeSpan.FromSeconds(Seconds(parse.GetValue(LockTimeout), environment["LOCK_TIMEOUT"], "--lock-timeout", 300)),
+            TimeSpan.FromSeconds(Seconds(parse.GetValue(Wait), environment["WAIT"], "--wait", 0)),
+            parse.GetValue(MigrationsAssembly) ?? environment["MIGRATIONS_ASSEMBLY"],
+            parse.GetValue(Verbose));
+    }
+
+    public static Assembly LoadMigrationsAssembly(string? path)
+    {
+        if (path is null)
+        {
+            return typeof(TimeTrack.Migrations.Migrations.TimeTrackMigration).Assembly;
+        }
+
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw UserError.Invalid($"migrations assembly {full} does not exist");
+        }
+
+        try
+        {
+            return Assembly.LoadFrom(full);
+        }
+        catch (BadImageFormatException)
+        {
+            throw UserError.Invalid($"{full} is not a .NET assembly");
+        }
+    }
+
+    private static int Seconds(int? option, string? environment, string name, int fallback)
+    {
+        var value = option ?? (environment is null ? fallback : int.TryParse(environment, out var e) ? e : throw UserError.Invalid($"{name}: '{environment}' from the environment is not a whole number of seconds"));
+        return value >= 0 ? value : throw UserError.Invalid($"{name} must be 0 or more seconds, not {value}");
+    }
+}

@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using TimeTrack.Migrations.Runner.Output;
+
+namespace TimeTrack.Migrations.Runner.Commands;
+
+/// <summary>
+/// Runs a command handler and turns every failure into one line on stderr and its exit code:
+/// <see cref="UserError"/> as it is; anything else as "unexpected error" (stack trace with --verbose).
+/// </summary>
+public static class Handler
+{
+    public static async Task<int> RunAsync(ParseResult parse, Func<CommandContext, Task<int>> handler)
+    {
+        CommandContext? ctx = null;
+        var json = parse.GetValue(GlobalOptions.Json);
+        try
+        {
+            ctx = new CommandContext(GlobalOptions.Resolve(parse), Console.Out);
+            return await handler(ctx);
+        }
+        catch (Exception e)
+        {
+            var (code, message) = e is UserError user ? (user.Code, user.Message) : (ExitCode.MigrationFailed, $"unexpected error: {e.GetType().Name}: {e.Message}");
+            var redactor = ctx?.Redactor ?? new Redactor();
+            message = redactor.Redact(message);
+            if (ctx is null)
+            {
+                await Console.Error.WriteLineAsync($"error: {message}");
+            }
+            else
+            {
+                ctx.Log.LogError("{Message}", message);
+                if (ctx.Settings.Verbose && e is not UserError)
+                {
+                    ctx.Log.LogError("{StackTrace}", redactor.Redact(e.ToString()));
+                }
+            }
+
+            if (json)
+            {
+                Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { error = new { exitCode = (int)code, message } }));
+            }
+
+            return (int)code;
+        }
+        finally
+        {
+            ctx?.Dispose(); // flushes the log
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using TimeTrack.Migrations.Runner.Running;
+
+namespace TimeTrack.Migrations.Runner.Commands;
+
+/// <summary>`rollback` (seed name `downgrade`): run Down for applied migrations above a version, newest first.</summary>
+public static class RollbackCommand
+{
+    public static readonly Option<long?> To = new("--to") { Description = "Roll back every migration above this applied version; 0 undoes everything" };
+    public static readonly Option<int?> Steps = new("--steps") { Description = "Roll back this many migrations (default 1)" };
+
+    public static Command Create()
+    {
+        var command = new Command("rollback", "Undo applied migrations (Down), newest first, after checking each has a Down") { To, Steps };
+        command.Aliases.Add("downgrade");
+        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(To), parse.GetValue(Steps), cancel)));
+        return command;
+    }
+
+    public static Task<int> RunAsync(CommandContext ctx, long? to, int? steps, CancellationToken cancel) =>
+        ctx.UnderLockAsync((database, state) =>
+        {
+            var plan = state.PlanRollback(to, steps);
+            var results = new Migrator(database, ctx.Catalog, ctx.Logs).Run(plan, ctx.Progress);
+            var now = state.Applied.Where(v => results.All(r => r.Version != v)).DefaultIfEmpty(0).Max();
+            ctx.Result(
+                new
+                {
+                    command = "rollback",
+                    database = ctx.Target.Display,
+                    from = state.Current,
+                    to = now,
+                    rolledBack = results.Select(r => new { version = r.Version, description = r.Description, durationMs = CommandContext.Milliseconds(r.Duration) }),
+                },
+                [results.Count == 0
+                    ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
+                    : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) rolled back"]);
+            return Task.FromResult(0);
+        }, cancel);
+}

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using TimeTrack.Migrations.Runner.Running;
+
+namespace TimeTrack.Migrations.Runner.Commands;
+
+/// <summary>`up` (seed name `apply`): apply pending migrations in order, under the migration lock.</summary>
+public static class UpCommand
+{
+    public static readonly Option<long?> To = new("--to") { Description = "Apply up to and including this version (default: all)" };
+    public static readonly Option<bool> AllowUnknown = new("--allow-unknown") { Description = "Migrate even when the database records versions between known ones that this build does not know" };
+    public static readonly Option<bool> AllowOutOfOrder = new("--allow-out-of-order") { Description = "Apply pending migrations older than the newest applied one" };
+
+    public static Command Create()
+    {
+        var command = new Command("up", "Apply pending migrations, each in its own transaction, printing each with its duration") { To, AllowUnknown, AllowOutOfOrder };
+        command.Aliases.Add("apply");
+        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
+            RunAsync(ctx, parse.GetValue(To), parse.GetValue(AllowUnknown), parse.GetValue(AllowOutOfOrder), cancel)));
+        return command;
+    }
+
+    public static Task<int> RunAsync(CommandContext ctx, long? to, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel) =>
+        ctx.UnderLockAsync((database, state) =>
+        {
+            var steps = state.PlanUp(to, allowUnknown, allowOutOfOrder);
+            if (state.DatabaseIsAhead)
+            {
+                ctx.Log.LogWarning("the database records version(s) {Versions} newer than this build knows (was the image rolled back?); continuing",
+                    string.Join(", ", state.Unknown));
+            }
+            else if (state.Unknown.Count > 0)
+            {
+                ctx.Log.LogWarning("continuing despite unknown version(s) {Versions} (--allow-unknown)", string.Join(", ", state.Unknown));
+            }
+
+            // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
+            var results = new Migrator(database, ctx.Catalog, ctx.Logs).Run(steps, ctx.Progress);
+            var now = results.Count == 0 ? state.Current : Math.Max(state.Current, results[^1].Version);
+            ctx.Result(
+                new
+                {
+                    command = "up",
+                    database = ctx.Target.Display,
+                    from = state.Current,
+                    to = now,
+                    head = ctx.Catalog.Head,
+                    applied = results.Select(r => new { version = r.Version, description = r.Description, durationMs = CommandContext.Milliseconds(r.Duration) }),
+                },
+                [results.Count == 0
+                    ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
+                    : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) applied"]);
+            return Task.FromResult(0);
+        }, cancel);
+}

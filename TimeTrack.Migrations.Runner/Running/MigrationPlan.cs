@@ -1,0 +1,153 @@
+using TimeTrack.Migrations.Runner.Output;
+
+namespace TimeTrack.Migrations.Runner.Running;
+
+public enum Direction
+{
+    Up,
+    Down,
+}
+
+/// <summary>One migration to run, in one direction.</summary>
+public sealed record PlannedStep(KnownMigration Migration, Direction Direction);
+
+/// <summary>
+/// What the database holds compared with what this build knows: the pure arithmetic behind
+/// status, up, rollback, stamp and script. No I/O; every rule about versions lives here.
+/// </summary>
+public sealed class VersionState
+{
+    public VersionState(MigrationCatalog catalog, IReadOnlyCollection<long> applied)
+    {
+        Catalog = catalog;
+        Applied = applied.Order().ToList();
+        var appliedSet = Applied.ToHashSet();
+        Pending = catalog.Migrations.Where(m => !appliedSet.Contains(m.Version)).ToList();
+        Unknown = Applied.Where(v => !catalog.Knows(v)).ToList();
+        Current = Applied.Count == 0 ? 0 : Applied[^1];
+        var newestKnownApplied = Applied.Where(catalog.Knows).DefaultIfEmpty(0).Max();
+        OutOfOrder = Pending.Where(m => m.Version < newestKnownApplied).ToList();
+    }
+
+    public MigrationCatalog Catalog { get; }
+
+    /// <summary>Versions recorded in the database, ascending.</summary>
+    public IReadOnlyList<long> Applied { get; }
+
+    /// <summary>Known migrations not recorded as applied, ascending.</summary>
+    public IReadOnlyList<KnownMigration> Pending { get; }
+
+    /// <summary>Versions recorded in the database that this build does not know.</summary>
+    public IReadOnlyList<long> Unknown { get; }
+
+    /// <summary>Pending migrations older than the newest applied known one (history merged from another branch).</summary>
+    public IReadOnlyList<KnownMigration> OutOfOrder { get; }
+
+    /// <summary>The newest applied version; 0 when nothing is applied.</summary>
+    public long Current { get; }
+
+    /// <summary>Unknown versions that are all newer than everything this build knows: the database is ahead (an older image).</summary>
+    public bool DatabaseIsAhead => Unknown.Count > 0 && Unknown.All(v => v > Catalog.Head);
+
+    /// <summary>Unknown versions that lie between known ones: history this build has never seen.</summary>
+    public IReadOnlyList<long> ForeignVersions => DatabaseIsAhead ? [] : Unknown;
+
+    /// <summary>The steps of `up [--to target]`, after the safety rules.</summary>
+    public IReadOnlyList<PlannedStep> PlanUp(long? target, bool allowUnknown, bool allowOutOfOrder)
+    {
+        if (target is { } t && !Catalog.Knows(t))
+        {
+            throw UserError.Invalid($"version {t} does not exist in this build (known: {DescribeKnown()})");
+        }
+
+        if (ForeignVersions.Count > 0 && !allowUnknown)
+        {
+            throw new UserError(ExitCode.Refused,
+                $"the database records version(s) {string.Join(", ", ForeignVersions)} that this build does not know, between versions it does know " +
+                "(history from another branch?); refusing to migrate. Deploy the build that has them, or pass --allow-unknown");
+        }
+
+        var steps = Pending.Where(m => target is null || m.Version <= target).ToList();
+        var outOfOrder = OutOfOrder.Where(steps.Contains).ToList();
+        if (outOfOrder.Count > 0 && !allowOutOfOrder)
+        {
+            throw new UserError(ExitCode.Refused,
+                $"pending migration(s) {string.Join(", ", outOfOrder.Select(m => m.Version))} are older than the newest applied version {Current} " +
+                "(merged from another branch?); refusing to apply them out of order. Review them, then pass --allow-out-of-order");
+        }
+
+        return steps.Select(m => new PlannedStep(m, Direction.Up)).ToList();
+    }
+
+    /// <summary>The steps of `rollback --to target | --steps n`, newest first.</summary>
+    public IReadOnlyList<PlannedStep> PlanRollback(long? target, int? steps)
+    {
+        if (target is not null && steps is not null)
+        {
+            throw UserError.Invalid("give either --to VERSION or --steps N, not both");
+        }
+
+        List<long> undo;
+        if (target is { } t)
+        {
+            if (t != 0 && !Applied.Contains(t))
+            {
+                throw UserError.Invalid(Catalog.Knows(t)
+                    ? $"version {t} is not applied, so the database cannot be rolled back to it (applied: {DescribeApplied()})"
+                    : $"version {t} does not exist (applied: {DescribeApplied()}); use --to 0 to undo everything");
+            }
+
+            undo = Applied.Where(v => v > t).Reverse().ToList();
+        }
+        else
+        {
+            var n = steps ?? 1;
+            if (n <= 0)
+            {
+                throw UserError.Invalid($"--steps must be 1 or more, not {n}");
+            }
+
+            if (n > Applied.Count)
+            {
+                throw UserError.Invalid($"cannot roll back {n} step(s): only {Applied.Count} migration(s) are applied");
+            }
+
+            undo = Applied.TakeLast(n).Reverse().ToList();
+        }
+
+        var unknown = undo.Where(v => !Catalog.Knows(v)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new UserError(ExitCode.Refused,
+                $"cannot roll back version(s) {string.Join(", ", unknown)}: this build does not know them, so it has no Down for them. " +
+                "Roll back with the image that applied them");
+        }
+
+        return undo.Select(v => new PlannedStep(Catalog.Find(v)!, Direction.Down)).ToList();
+    }
+
+    /// <summary>The version `stamp` records up to: "head" or a known version.</summary>
+    public long ResolveStampTarget(string version)
+    {
+        if (version.Equals("head", StringComparison.OrdinalIgnoreCase))
+        {
+            return Catalog.Head;
+        }
+
+        if (!long.TryParse(version, out var v) || v < 0)
+        {
+            throw UserError.Invalid($"'{version}' is not a version number (or 'head')");
+        }
+
+        if (v != 0 && !Catalog.Knows(v))
+        {
+            throw UserError.Invalid($"version {v} does not exist in this build (known: {DescribeKnown()})");
+        }
+
+        return v;
+    }
+
+    private string DescribeKnown() => Catalog.Migrations.Count == 0 ? "none" : string.Join(", ", Catalog.Migrations.Select(m => m.Version));
+
+    private string DescribeApplied() => Applied.Count == 0 ? "none" : string.Join(", ", Applied);
+}

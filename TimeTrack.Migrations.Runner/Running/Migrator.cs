@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using FluentMigrator;
+using FluentMigrator.Infrastructure;
+using FluentMigrator.Runner;
+using FluentMigrator.Runner.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Output;
+
+namespace TimeTrack.Migrations.Runner.Running;
+
+/// <summary>A step that ran, and how long it took.</summary>
+public sealed record StepResult(long Version, string Description, Direction Direction, TimeSpan Duration);
+
+/// <summary>
+/// Runs a plan with FluentMigrator, one migration at a time, each in its own transaction unless
+/// it declares it cannot run in one. The caller holds the migration lock; this builds
+/// FluentMigrator's container only now, so its version snapshot is fresh.
+/// </summary>
+public sealed class Migrator(Database database, MigrationCatalog catalog, ILoggerFactory logs)
+{
+    private readonly ILogger _log = logs.CreateLogger(Logging.Category);
+
+    public IReadOnlyList<StepResult> Run(IReadOnlyList<PlannedStep> steps, Action<StepResult> onStep)
+    {
+        var results = new List<StepResult>();
+        if (steps.Count == 0)
+        {
+            return results;
+        }
+
+        using var services = FluentMigratorServices.Create(
+            database.Target with { ConnectionString = database.MigrationConnectionString },
+            catalog.Assembly,
+            new FluentMigratorServices.Options { Logs = logs });
+        using var scope = services.CreateScope();
+        var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
+        var infos = runner.MigrationLoader.LoadMigrations();
+
+        if (steps.Any(s => s.Direction == Direction.Down))
+        {
+            RefuseIrreversible(steps, infos, scope.ServiceProvider);
+        }
+
+        foreach (var step in steps)
+        {
+            var info = infos[step.Migration.Version];
+            var transactional = info.TransactionBehavior == TransactionBehavior.Default;
+            _log.LogInformation("{Verb} {Version} {Description}{Note}",
+                step.Direction == Direction.Up ? "applying" : "rolling back", step.Migration.Version, step.Migration.Description,
+                transactional ? "" : " (not in a transaction)");
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                if (step.Direction == Direction.Up)
+                {
+                    runner.ApplyMigrationUp(info, transactional);
+                }
+                else
+                {
+                    runner.ApplyMigrationDown(info, transactional);
+                }
+            }
+            catch (Exception e)
+            {
+                var done = results.Count == 0 ? "" : $" after {results.Count} successful step(s)";
+                throw new UserError(ExitCode.MigrationFailed,
+                    $"migration {step.Migration.Version} ({step.Migration.Description}) failed{done}: {DatabaseError(e)}. " +
+                    (transactional ? "It was rolled back" : "It does not run in a transaction; it is written to be re-run safely"),
+                    e);
+            }
+
+            var result = new StepResult(step.Migration.Version, step.Migration.Description, step.Direction, clock.Elapsed);
+            results.Add(result);
+            onStep(result);
+        }
+
+        return results;
+    }
+
+    /// <summary>
+    /// Builds the Down of every migration to undo before anything runs: one that throws or has
+    /// no statements cannot be undone, and the rollback is refused naming it.
+    /// </summary>
+    private static void RefuseIrreversible(IReadOnlyList<PlannedStep> steps, IReadOnlyDictionary<long, IMigrationInfo> infos, IServiceProvider services)
+    {
+        var processor = services.GetRequiredService<FluentMigrator.IMigrationProcessor>();
+        foreach (var step in steps.Where(s => s.Direction == Direction.Down))
+        {
+            var migration = (IMigration)Activator.CreateInstance(step.Migration.Type)!;
+            var context = new MigrationContext(processor, services, "");
+            string? reason = null;
+            try
+            {
+                migration.GetDownExpressions(context);
+                if (context.Expressions.Count == 0)
+                {
+                    reason = "its Down does nothing";
+                }
+            }
+            catch (Exception e) when (e is NotSupportedException or NotImplementedException or InvalidOperationException)
+            {
+                reason = string.IsNullOrWhiteSpace(e.Message) ? "its Down throws" : e.Message;
+            }
+
+            if (reason is not null)
+            {
+                throw new UserError(ExitCode.Refused,
+                    $"migration {step.Migration.Version} ({step.Migration.Description}) is irreversible ({reason}); nothing was rolled back");
+            }
+        }
+
+        _ = infos;
+    }
+
+    /// <summary>The database's own words (SQLSTATE or SQLite code + message), never a stack trace.</summary>
+    public static string DatabaseError(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            switch (inner)
+            {
+                case PostgresException pg:
+                    return $"{pg.SqlState}: {pg.MessageText}";
+                case SqliteException sqlite:
+                    return sqlite.Message.Replace("SQLite Error ", "SQLite error ", StringComparison.Ordinal);
+            }
+        }
+
+        return e.GetBaseException().Message;
+    }
+}
