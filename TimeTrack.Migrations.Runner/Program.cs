@@ -26,7 +26,8 @@ var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
     // System.CommandLine would print the whole help and return 1; one line and 2 is the contract.
-    Console.Error.WriteLine($"error: {parse.Errors[0].Message} (see timetrack-migrate --help)");
+    var messages = parse.Errors.Select(e => string.Join(' ', e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))).Distinct();
+    Console.Error.WriteLine($"error: {string.Join("; ", messages)} (see timetrack-migrate --help)");
     return (int)ExitCode.InvalidInput;
 }
 

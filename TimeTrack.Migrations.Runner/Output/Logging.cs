@@ -24,8 +24,8 @@ public static class Logging
         LoggerFactory.Create(builder =>
         {
             builder.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
-            // FluentMigrator logs every statement at Information: only with --verbose.
-            builder.AddFilter("FluentMigrator", verbose ? LogLevel.Debug : LogLevel.Warning);
+            // FluentMigrator logs every statement, and failures we report ourselves: only with --verbose.
+            builder.AddFilter("FluentMigrator", verbose ? LogLevel.Debug : LogLevel.None);
             builder.AddConsole(o =>
             {
                 o.LogToStandardErrorThreshold = LogLevel.Trace;

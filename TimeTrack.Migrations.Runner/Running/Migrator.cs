@@ -68,7 +68,7 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
             {
                 var done = results.Count == 0 ? "" : $" after {results.Count} successful step(s)";
                 throw new UserError(ExitCode.MigrationFailed,
-                    $"migration {step.Migration.Version} ({step.Migration.Description}) failed{done}: {DatabaseError(e)}. " +
+                    $"migration {step.Migration.Version} ({step.Migration.Description}) failed{done}: {DatabaseError(e).TrimEnd('.')}. " +
                     (transactional ? "It was rolled back" : "It does not run in a transaction; it is written to be re-run safely"),
                     e);
             }

@@ -74,6 +74,10 @@ public sealed class PostgresServer
             try
             {
                 await server.ExecuteAsync("SELECT 1");
+                if (server.Password.Length > 0)
+                {
+                    RunnerProcess.RegisterSecret(server.Password);
+                }
             }
             catch (Exception e)
             {
@@ -96,7 +100,9 @@ public sealed class PostgresServer
                     "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them (Debian: apt-get install postgresql) " +
                     $"or set {UrlVariable}=postgresql://user:password@host:5432/postgres to use an existing server.");
 
-            var root = Directory.CreateTempSubdirectory("timetrack-pg-").FullName;
+            RemoveStaleClusters(bin);
+            var root = Directory.CreateTempSubdirectory(Prefix).FullName;
+            await File.WriteAllTextAsync(Path.Combine(root, "owner.pid"), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
             var data = Path.Combine(root, "data");
             var sockets = Path.Combine(root, "sockets");
             Directory.CreateDirectory(sockets);
@@ -133,7 +139,53 @@ public sealed class PostgresServer
 
             var server = new PostgresServer("127.0.0.1", port, "postgres", password, "postgres");
             await server.ExecuteAsync("SELECT 1");
+            RunnerProcess.RegisterSecret(password);
             return server;
+        }
+
+        private const string Prefix = "timetrack-pg-";
+
+        /// <summary>
+        /// Clusters of earlier test runs whose test process is gone (a test host that was killed
+        /// never runs its exit handler): stop them and delete their directories.
+        /// </summary>
+        private static void RemoveStaleClusters(string bin)
+        {
+            foreach (var root in Directory.GetDirectories(Path.GetTempPath(), Prefix + "*"))
+            {
+                try
+                {
+                    var ownerFile = Path.Combine(root, "owner.pid");
+                    if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile), out var owner) && IsAlive(owner))
+                    {
+                        continue;
+                    }
+
+                    if (File.Exists(Path.Combine(root, "data", "postmaster.pid")))
+                    {
+                        RunAsOwner(Environment.UserName == "root", Path.Combine(bin, "pg_ctl"), ["-D", Path.Combine(root, "data"), "-m", "immediate", "-w", "stop"]);
+                    }
+
+                    Directory.Delete(root, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+                {
+                    // Someone else's, or already going: leave it.
+                }
+            }
+        }
+
+        private static bool IsAlive(int pid)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                return !process.HasExited;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
         }
 
         private static string? FindBinaries()

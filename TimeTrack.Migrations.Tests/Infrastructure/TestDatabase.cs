@@ -79,6 +79,29 @@ public abstract class TestDatabase : IAsyncDisposable
     /// </summary>
     public abstract Task<IReadOnlyList<string>> SnapshotAsync(string table, params string[] exceptColumns);
 
+    /// <summary>
+    /// Everything a command could change: the schema (version table included) and every row of
+    /// every table. Equal fingerprints before and after mean the database was left as it was.
+    /// </summary>
+    public async Task<string> FingerprintAsync()
+    {
+        if (this is SqliteTestDatabase sqlite && !File.Exists(sqlite.Path))
+        {
+            return "(no database file)";
+        }
+
+        await using var database = await Database.OpenAsync(Target, readOnly: true);
+        var schema = await database.ReadSchemaAsync();
+        var text = new System.Text.StringBuilder(SchemaComparer.Compare(new DatabaseSchema([], [], [], schema.Capabilities), schema).Render());
+        text.AppendLine();
+        foreach (var table in schema.Tables)
+        {
+            text.AppendJoin('\n', await SnapshotAsync(table.Name)).AppendLine();
+        }
+
+        return text.ToString();
+    }
+
     public abstract ValueTask DisposeAsync();
 
     public static string SharedDirectory
@@ -171,7 +194,7 @@ public sealed class PostgresTestDatabase : TestDatabase
         // Whole rows as jsonb text: enum columns included, which Npgsql cannot read as object.
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT (to_jsonb(t) - @except)::text FROM {table} t ORDER BY 1";
+        command.CommandText = $"SELECT (to_jsonb(t) - @except)::text FROM \"{table}\" t ORDER BY 1";
         command.Parameters.Add(new NpgsqlParameter("except", exceptColumns));
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<string>();
@@ -220,7 +243,7 @@ public sealed class SqliteTestDatabase : TestDatabase
     {
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT * FROM {table}";
+        command.CommandText = $"SELECT * FROM \"{table}\"";
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<string>();
         while (await reader.ReadAsync())

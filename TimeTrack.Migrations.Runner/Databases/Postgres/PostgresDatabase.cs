@@ -26,7 +26,7 @@ public sealed class PostgresDatabase : Database
     }
 
     // Any constant works as long as every runner uses the same one: "TimeTrac" in ASCII.
-    private const long MigrationLockKey = 0x54696D6554726163;
+    public const long MigrationLockKey = 0x54696D6554726163;
 
     public override string MigrationConnectionString
     {

@@ -1,0 +1,68 @@
+using FluentMigrator;
+using TimeTrack.Migrations.Migrations;
+
+namespace TimeTrack.Migrations.TestScenarios;
+
+/// <summary>What step 300 does, chosen by the test through the environment of the runner process.</summary>
+public static class Scenario
+{
+    public const string Variable = "TIMETRACK_TEST_SCENARIO";
+
+    public static string Current => Environment.GetEnvironmentVariable(Variable) ?? "normal";
+}
+
+[Migration(100, "Create widgets")]
+public sealed class M100_CreateWidgets : TimeTrackMigration
+{
+    public override void Up()
+    {
+        Create.Table("widgets")
+            .WithColumn("id").AsCustom(Sql.Integer).NotNullable().PrimaryKey("widgets_pkey")
+            .WithColumn("name").AsCustom(Sql.Varchar(50)).NotNullable();
+        Execute.Sql("INSERT INTO widgets (id, name) VALUES (1, 'sprocket'), (2, 'cog')");
+    }
+
+    public override void Down() => Delete.Table("widgets");
+}
+
+[Migration(200, "Add widget colour")]
+public sealed class M200_AddWidgetColour : TimeTrackMigration
+{
+    public override void Up() => Alter.Table("widgets").AddColumn("colour").AsCustom(Sql.Varchar(20)).Nullable();
+
+    public override void Down() => Delete.Column("colour").FromTable("widgets");
+}
+
+/// <summary>normal: creates gadgets; fail: creates gadgets, then a statement fails; slow: creates gadgets, then runs for a long time; irreversible: Down throws.</summary>
+[Migration(300, "Scenario step")]
+public sealed class M300_ScenarioStep : TimeTrackMigration
+{
+    public override void Up()
+    {
+        Create.Table("gadgets")
+            .WithColumn("id").AsCustom(Sql.Integer).NotNullable().PrimaryKey("gadgets_pkey");
+        Execute.Sql("INSERT INTO gadgets (id) VALUES (1)");
+
+        switch (Scenario.Current)
+        {
+            case "fail":
+                Execute.Sql("INSERT INTO no_such_table (id) VALUES (1)");
+                break;
+            case "slow":
+                Execute.Sql(IsSqlite
+                    ? "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2000000000) SELECT count(*) FROM n"
+                    : "SELECT pg_sleep(120)");
+                break;
+        }
+    }
+
+    public override void Down()
+    {
+        if (Scenario.Current == "irreversible")
+        {
+            throw new NotSupportedException("gadgets cannot be restored once dropped");
+        }
+
+        Delete.Table("gadgets");
+    }
+}

@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Databases.Postgres;
+using TimeTrack.Migrations.Tests.Infrastructure;
+
+namespace TimeTrack.Migrations.Tests.Runner;
+
+/// <summary>What FluentMigrator lacks: one runner at a time, faults, kills, and history this build does not know.</summary>
+public abstract class SafetyTests(DatabaseProvider provider) : RunnerTestBase(provider)
+{
+    [Fact]
+    public async Task Ten_runners_started_at_once_all_succeed_and_apply_each_migration_exactly_once()
+    {
+        var runs = Enumerable.Range(0, 10).Select(_ => RunAsync("up")).ToList();
+        var results = await Task.WhenAll(runs);
+
+        foreach (var result in results)
+        {
+            ShouldSucceed(result);
+        }
+
+        foreach (var version in Versions)
+        {
+            results.Count(r => r.Stdout.Contains($"applied {version} ")).ShouldBe(1, $"migration {version} was applied more or less than once");
+        }
+
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        (await Db.CountAsync("SELECT count(*) FROM \"VersionInfo\"")).ShouldBe(Versions.Length);
+    }
+
+    [Fact]
+    public async Task A_failing_migration_is_rolled_back_and_the_database_stays_at_the_last_good_version_with_its_data()
+    {
+        var result = await RunScenarioAsync("fail", "up");
+
+        result.ExitCode.ShouldBe(1, result.ToString());
+        var errors = result.Stderr.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
+        errors.Count.ShouldBe(1, result.ToString());
+        errors[0].ShouldContain("migration 300 (Scenario step) failed");
+        errors[0].ShouldContain("no_such_table");
+        result.Output.ShouldNotContain("   at ");
+
+        (await Db.AppliedVersionsAsync()).ShouldBe([100L, 200L]);
+        (await Db.CountAsync("widgets")).ShouldBe(2);
+        (await Db.ReadSchemaAsync()).Table("gadgets").ShouldBeNull();
+
+        ShouldSucceed(await RunScenarioAsync("normal", "up"));
+        (await Db.AppliedVersionsAsync()).ShouldBe([100L, 200L, 300L]);
+    }
+
+    [Fact]
+    public async Task A_runner_killed_in_the_middle_of_a_migration_leaves_nothing_half_applied_and_no_lock()
+    {
+        using (var runner = RunnerProcess.Start(RunnerProcess.Executable,
+                   ["up", "--database-url", Db.Url, "--migrations-assembly", RunnerProcess.ScenariosAssembly],
+                   new Dictionary<string, string?> { ["TIMETRACK_TEST_SCENARIO"] = "slow" }))
+        {
+            await WaitForLineAsync(runner, "applying 300");
+            await Task.Delay(700); // inside the slow statement
+            runner.Kill(); // SIGKILL
+            await runner.WaitForExitAsync();
+        }
+
+        (await Db.AppliedVersionsAsync()).ShouldBe([100L, 200L]);
+        (await Db.ReadSchemaAsync()).Table("gadgets").ShouldBeNull();
+
+        var rerun = await RunAsync(["up", "--migrations-assembly", RunnerProcess.ScenariosAssembly, "--lock-timeout", "30"], null);
+        ShouldSucceed(rerun);
+        (await Db.AppliedVersionsAsync()).ShouldBe([100L, 200L, 300L]);
+    }
+
+    [Fact]
+    public async Task A_second_runner_waits_for_the_lock_and_gives_up_with_exit_4()
+    {
+        await using (await HoldMigrationLockAsync())
+        {
+            var result = await RunAsync("up", "--lock-timeout", "1");
+
+            result.ExitCode.ShouldBe(4, result.ToString());
+            result.Stderr.ShouldContain("waiting for its lock");
+            result.Stderr.ShouldContain("error: another runner held the migration lock for more than 1 s");
+            (await Db.AppliedVersionsAsync()).ShouldBeEmpty();
+        }
+
+        ShouldSucceed(await RunAsync("up", "--lock-timeout", "1"));
+    }
+
+    [Fact]
+    public async Task Versions_newer_than_this_build_warn_and_continue()
+    {
+        ShouldSucceed(await RunAsync("up", "--to", Versions[3].ToString()));
+        await Db.ExecuteAsync("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (209901010000, '2099-01-01', 'From a newer image')");
+
+        var result = await RunAsync("up");
+
+        ShouldSucceed(result);
+        result.Stderr.ShouldContain("warning: the database records version(s) 209901010000 newer than this build knows");
+        (await Db.AppliedVersionsAsync()).ShouldBe([.. Versions, 209901010000]);
+        (await RunAsync("status")).Stdout.ShouldContain("unknown:      209901010000 (newer than this build");
+
+        var rollback = await RunAsync("rollback");
+        rollback.ExitCode.ShouldBe(5, rollback.ToString());
+        rollback.Stderr.ShouldContain("cannot roll back version(s) 209901010000: this build does not know them");
+    }
+
+    [Fact]
+    public async Task Unknown_versions_between_known_ones_are_refused_unless_allowed()
+    {
+        ShouldSucceed(await RunAsync("up", "--to", Versions[2].ToString()));
+        await Db.ExecuteAsync("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (202406200000, '2024-06-20', 'From another branch')");
+        var before = await Db.FingerprintAsync();
+
+        ShouldFailWithOneLine(await RunAsync("up"), 5, "202406200000 that this build does not know");
+        (await Db.FingerprintAsync()).ShouldBe(before);
+
+        ShouldSucceed(await RunAsync("up", "--allow-unknown"));
+        (await Db.AppliedVersionsAsync()).ShouldContain(Versions[^1]);
+    }
+
+    [Fact]
+    public async Task Pending_migrations_older_than_the_newest_applied_are_refused_unless_allowed()
+    {
+        ShouldSucceed(await RunScenarioAsync("normal", "up", "--to", "100"));
+        await Db.ExecuteAsync("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (300, '2024-01-01', 'Scenario step')");
+        var before = await Db.FingerprintAsync();
+
+        var refused = await RunScenarioAsync("normal", "up");
+        ShouldFailWithOneLine(refused, 5, "pending migration(s) 200 are older than the newest applied version 300");
+        (await Db.FingerprintAsync()).ShouldBe(before);
+        (await RunScenarioAsync("normal", "status")).Stdout.ShouldContain("[out of order");
+
+        ShouldSucceed(await RunScenarioAsync("normal", "up", "--allow-out-of-order"));
+        (await Db.AppliedVersionsAsync()).ShouldBe([100L, 200L, 300L]);
+    }
+
+    [Fact]
+    public async Task Rollback_refuses_when_a_migration_has_no_down_and_names_it()
+    {
+        ShouldSucceed(await RunScenarioAsync("normal", "up"));
+        var before = await Db.FingerprintAsync();
+
+        var result = await RunScenarioAsync("irreversible", "rollback", "--to", "100");
+
+        ShouldFailWithOneLine(result, 5, "migration 300 (Scenario step) is irreversible (gadgets cannot be restored once dropped)");
+        (await Db.FingerprintAsync()).ShouldBe(before);
+    }
+
+    protected static async Task WaitForLineAsync(Process process, string text)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (await process.StandardError.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.Contains(text, StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"the runner ended before printing '{text}'");
+    }
+
+    private async Task<IAsyncDisposable> HoldMigrationLockAsync()
+    {
+        if (Provider == DatabaseProvider.Sqlite)
+        {
+            var path = ((SqliteTestDatabase)Db).Path + ".migration-lock";
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+
+        var connection = (NpgsqlConnection)Db.OpenConnection();
+        await using var command = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresDatabase.MigrationLockKey})", connection);
+        await command.ExecuteScalarAsync();
+        return connection;
+    }
+}
+
+public sealed class PostgresSafetyTests() : SafetyTests(DatabaseProvider.Postgres)
+{
+    [Fact]
+    public async Task The_runner_waits_for_a_database_that_comes_up_late()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var proxy = new DelayedTcpProxy(server.Host, server.Port, TimeSpan.FromSeconds(2));
+        var lateUrl = Db.Url.Replace($":{server.Port}/", $":{proxy.Port}/", StringComparison.Ordinal);
+
+        var result = await RunnerProcess.RunAsync(["up", "--database-url", lateUrl, "--wait", "30"]);
+
+        result.ExitCode.ShouldBe(0, result.ToString());
+        result.Stderr.ShouldContain("connection refused");
+        result.Stderr.ShouldContain("retrying for up to");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+    }
+
+    [Fact]
+    public async Task Waiting_gives_up_with_exit_3_when_the_database_never_comes()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var proxy = new DelayedTcpProxy(server.Host, server.Port, TimeSpan.FromHours(1));
+        var url = Db.Url.Replace($":{server.Port}/", $":{proxy.Port}/", StringComparison.Ordinal);
+
+        var result = await RunnerProcess.RunAsync(["up", "--database-url", url, "--wait", "2"]);
+
+        result.ExitCode.ShouldBe(3, result.ToString());
+        result.Stderr.Split('\n').Last(l => l.Length > 0).ShouldStartWith("error: could not connect");
+    }
+
+    [Fact]
+    public async Task An_interrupted_concurrent_index_build_leaves_an_invalid_index_that_the_rerun_replaces()
+    {
+        ShouldSucceed(await RunAsync("up", "--to", Versions[2].ToString()));
+
+        // A writer with an open transaction makes CREATE INDEX CONCURRENTLY wait after it has
+        // already created the (still INVALID) index.
+        await using var blocker = (NpgsqlConnection)Db.OpenConnection();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE time_entries IN ROW EXCLUSIVE MODE", blocker, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        using (var runner = RunnerProcess.Start(RunnerProcess.Executable, ["up", "--database-url", Db.Url]))
+        {
+            await WaitForLineAsync(runner, $"applying {Versions[3]}");
+            await PollAsync(async () => await Db.CountAsync("SELECT count(*) FROM pg_class WHERE relname = 'ix_time_entries_user_arrival'") == 1);
+            runner.Kill();
+            await runner.WaitForExitAsync();
+        }
+
+        // The server notices the vanished client (client_connection_check_interval) and cancels the build.
+        await PollAsync(async () => await Db.CountAsync("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND pid <> pg_backend_pid()") == 0);
+        (await Db.CountAsync("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'ix_time_entries_user_arrival' AND NOT i.indisvalid")).ShouldBe(1);
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..3]);
+        await transaction.RollbackAsync();
+
+        ShouldSucceed(await RunAsync("up"));
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        var index = (await Db.ReadSchemaAsync()).Table("time_entries")!.Indexes.Single();
+        index.Name.ShouldBe("ix_time_entries_user_arrival");
+        index.IsValid.ShouldBeTrue();
+    }
+
+    private static async Task PollAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("condition not reached in 30 s");
+    }
+}
+
+public sealed class SqliteSafetyTests() : SafetyTests(DatabaseProvider.Sqlite);

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Startup benchmark of timetrack-migrate on the container-restart path.
+#
+# Measures, with hyperfine, the whole-process wall time of:
+#   (a) timetrack-migrate up       on a PostgreSQL database already at head (a no-op)
+#   (b) fluentmigrator-baseline    FluentMigrator's runner built the plain way
+#                                  (AddFluentMigratorCore + AddPostgres15_0 + MigrateUp) on the same database
+#   (c) timetrack-migrate status   on the same database (reference)
+#   (d) timetrack-migrate up       on a SQLite file already at head (reference)
+#   (e) timetrack-migrate --help   no database at all: the floor of process start-up (reference)
+#
+# Both programs are published in Release (framework-dependent) to a temporary directory and run
+# through their apphost executables. PostgreSQL is a throwaway 15 cluster on 127.0.0.1 (free
+# port, own socket directory, password over TCP) started here and removed on exit, unless
+# TIMETRACK_BENCH_DATABASE_URL=postgresql://user:password@host:port/maintenance_db points at an
+# existing server: a database timetrack_bench_* is then created there and dropped on exit.
+#
+# Usage: bash bench/run.sh
+# Knobs (environment): BENCH_WARMUP (default 3), BENCH_RUNS (default 30).
+# Results: bench/results/hyperfine-<timestamp>.json (git-ignored by bench/.gitignore).
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$BENCH_DIR/.." && pwd)"
+RESULTS_DIR="$BENCH_DIR/results"
+WARMUP="${BENCH_WARMUP:-3}"
+RUNS="${BENCH_RUNS:-30}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+log() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# --- tools --------------------------------------------------------------------------------------
+
+apt_install() {
+  is_root || die "$* missing and not running as root: install it (apt-get install -y $*)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq "$@" >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install -y -qq "$@" >/dev/null
+  fi
+}
+
+command -v dotnet >/dev/null 2>&1 || die "the dotnet SDK is missing"
+missing=()
+command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  apt_install "${missing[@]}"
+fi
+
+# --- scratch space and clean-up -----------------------------------------------------------------
+
+WORK="$(mktemp -d -t timetrack-bench.XXXXXX)"
+PG_DATA=""
+PG_OWNER_RUN=()
+BENCH_DB=""
+MAINTENANCE_URL=""
+EXISTING_SERVER=""
+
+cleanup() {
+  local status=$?
+  set +e
+  if [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
+    "${PG_OWNER_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
+  fi
+  if [ -n "$EXISTING_SERVER" ] && [ -n "$BENCH_DB" ]; then
+    psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" >/dev/null 2>&1
+  fi
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- build --------------------------------------------------------------------------------------
+
+# --artifacts-path keeps every bin/ and obj/ of this build in the scratch directory: the benchmark
+# leaves the working tree as it found it and does not race a developer's own build.
+log "publishing timetrack-migrate and the FluentMigrator baseline (Release)"
+dotnet publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release \
+  -o "$WORK/runner" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
+dotnet publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" -c Release \
+  -o "$WORK/baseline" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
+RUNNER="$WORK/runner/timetrack-migrate"
+BASELINE="$WORK/baseline/fluentmigrator-baseline"
+[ -x "$RUNNER" ] || die "no apphost at $RUNNER"
+[ -x "$BASELINE" ] || die "no apphost at $BASELINE"
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+urldecode() { printf '%b' "${1//%/\\x}"; }
+
+free_port() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free TCP port found"
+}
+
+if [ -n "${TIMETRACK_BENCH_DATABASE_URL:-}" ]; then
+  log "using the existing server at TIMETRACK_BENCH_DATABASE_URL"
+  MAINTENANCE_URL="$TIMETRACK_BENCH_DATABASE_URL"
+  EXISTING_SERVER=1
+  url_re='^postgres(ql)?://([^:@/]+)(:([^@]*))?@([^:/?]+)(:([0-9]+))?(/[^?]*)?'
+  [[ "$MAINTENANCE_URL" =~ $url_re ]] || die "TIMETRACK_BENCH_DATABASE_URL is not postgresql://user:password@host[:port]/database"
+  PG_USER="$(urldecode "${BASH_REMATCH[2]}")"
+  PG_PASSWORD="$(urldecode "${BASH_REMATCH[4]}")"
+  PG_HOST="${BASH_REMATCH[5]}"
+  PG_PORT="${BASH_REMATCH[7]:-5432}"
+  USER_INFO="${BASH_REMATCH[2]}${BASH_REMATCH[3]}"
+else
+  if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ]; then
+    die "PostgreSQL 15 server binaries not found in $PG_BIN (apt-get install postgresql-15), or set TIMETRACK_BENCH_DATABASE_URL"
+  fi
+  PG_ROOT="$WORK/pg"
+  PG_DATA="$PG_ROOT/data"
+  PG_SOCKETS="$PG_ROOT/sockets"
+  mkdir -p "$PG_SOCKETS"
+  PG_USER="postgres"
+  PG_PASSWORD="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+  printf '%s\n' "$PG_PASSWORD" >"$PG_ROOT/pwfile"
+  PG_HOST="127.0.0.1"
+  if is_root; then
+    # initdb refuses to run as root: the cluster belongs to the postgres user.
+    chmod 755 "$WORK"
+    chown -R postgres:postgres "$PG_ROOT"
+    PG_OWNER_RUN=(runuser -u postgres --)
+  else
+    PG_OWNER_RUN=(env)
+  fi
+  log "starting a throwaway PostgreSQL cluster in $PG_ROOT"
+  (cd /tmp && "${PG_OWNER_RUN[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --pwfile "$PG_ROOT/pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C --no-sync >"$WORK/initdb.log" 2>&1) \
+    || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
+  started=""
+  for _ in 1 2 3; do
+    PG_PORT="$(free_port)"
+    if (cd /tmp && "${PG_OWNER_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_ROOT/server.log" -w -t 60 start \
+      -o "-p $PG_PORT -k $PG_SOCKETS -c listen_addresses=127.0.0.1" >/dev/null); then
+      started=1
+      break
+    fi
+  done
+  [ -n "$started" ] || { cat "$PG_ROOT/server.log" >&2; die "pg_ctl start failed"; }
+  USER_INFO="$PG_USER:$PG_PASSWORD"
+  MAINTENANCE_URL="postgresql://$USER_INFO@$PG_HOST:$PG_PORT/postgres"
+fi
+
+BENCH_DB="timetrack_bench_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$BENCH_DB\"" >/dev/null
+PG_VERSION="$(psql "$MAINTENANCE_URL" -qAt -c 'SHOW server_version')"
+
+# The secrets go through the environment, not the command lines hyperfine prints.
+export DATABASE_URL="postgresql://$USER_INFO@$PG_HOST:$PG_PORT/$BENCH_DB"
+export BASELINE_CONNECTION_STRING="Host=$PG_HOST;Port=$PG_PORT;Username=$PG_USER;Password=$PG_PASSWORD;Database=$BENCH_DB"
+SQLITE_URL="sqlite:///$WORK/bench.db" # $WORK is absolute: sqlite:////tmp/...
+
+# --- bring both databases to head, and check that the measured runs are no-ops -----------------
+
+log "migrating the benchmark databases to head"
+"$RUNNER" up >&2
+"$RUNNER" up --database-url "$SQLITE_URL" >&2
+[[ "$("$RUNNER" up)" == "nothing to do"* ]] || die "timetrack-migrate up is not a no-op on the PostgreSQL database"
+[[ "$("$RUNNER" up --database-url "$SQLITE_URL")" == "nothing to do"* ]] || die "timetrack-migrate up is not a no-op on the SQLite database"
+"$BASELINE" || die "the FluentMigrator baseline failed"
+applied_before="$(psql "$DATABASE_URL" -qAt -c 'SELECT count(*), max("Version") FROM "VersionInfo"')"
+"$BASELINE"
+[[ "$("$RUNNER" status)" == *"pending:      none"* ]] || die "the PostgreSQL database is not at head"
+[ "$applied_before" = "$(psql "$DATABASE_URL" -qAt -c 'SELECT count(*), max("Version") FROM "VersionInfo"')" ] \
+  || die "the baseline changed the version table"
+
+# --- measure ------------------------------------------------------------------------------------
+
+mkdir -p "$RESULTS_DIR"
+JSON="$RESULTS_DIR/hyperfine-$(date -u +%Y%m%dT%H%M%SZ).json"
+log "hyperfine: --warmup $WARMUP --runs $RUNS (no shell between hyperfine and the program)"
+hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
+  -n "(a) timetrack-migrate up (PostgreSQL, no-op)" "$RUNNER up" \
+  -n "(b) FluentMigrator baseline MigrateUp (PostgreSQL, no-op)" "$BASELINE" \
+  -n "(c) timetrack-migrate status (PostgreSQL)" "$RUNNER status" \
+  -n "(d) timetrack-migrate up (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
+  -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" >&2
+
+# --- report -------------------------------------------------------------------------------------
+
+mem_gib="$(awk '/^MemTotal:/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
+cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+echo
+echo "Machine: $(nproc) CPU(s) (${cpu:-unknown}), ${mem_gib} GiB RAM, $(uname -sr)"
+echo "dotnet SDK $(dotnet --version); PostgreSQL $PG_VERSION; $(hyperfine --version)"
+echo "hyperfine --warmup $WARMUP --runs $RUNS; JSON: $JSON"
+echo
+echo "| command | median (ms) | mean (ms) | min (ms) | max (ms) |"
+echo "|---|---:|---:|---:|---:|"
+jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) |"' "$JSON"
+echo
+jq -r '
+  (.results[0].median) as $a | (.results[1].median) as $b |
+  "(a)/(b) median ratio: \($a / $b * 100 | round / 100) (target: (a) median <= 250 ms and <= 0.5 x (b)): " +
+  (if ($a <= 0.25 and $a <= 0.5 * $b) then "met" else "NOT met" end)' "$JSON"
