@@ -14,6 +14,7 @@ public static class GlobalOptions
 {
     public static readonly Option<string?> DatabaseUrl = new("--database-url")
     {
+        HelpName = "url",
         Description = "postgresql://user:pass@host:5432/db, sqlite:///relative.db or sqlite:////absolute.db (env DATABASE_URL; default sqlite:///timetrack.db)",
         Recursive = true,
     };
@@ -26,24 +27,28 @@ public static class GlobalOptions
 
     public static readonly Option<LogFormat?> LogFormat = new("--log-format")
     {
+        HelpName = "text|json",
         Description = "Logs on stderr as readable lines (text) or JSON objects (json) (env TIMETRACK_LOG_FORMAT)",
         Recursive = true,
     };
 
     public static readonly Option<int?> LockTimeout = new("--lock-timeout")
     {
+        HelpName = "seconds",
         Description = "Seconds to wait for another runner's migration lock (default 300; env TIMETRACK_LOCK_TIMEOUT)",
         Recursive = true,
     };
 
     public static readonly Option<int?> Wait = new("--wait")
     {
+        HelpName = "seconds",
         Description = "Seconds to keep retrying while the database does not accept connections yet (default 0; env TIMETRACK_WAIT)",
         Recursive = true,
     };
 
     public static readonly Option<string?> MigrationsAssembly = new("--migrations-assembly")
     {
+        HelpName = "path",
         Description = "Run the migrations of another assembly (a path to its .dll) instead of TimeTrack.Migrations (env TIMETRACK_MIGRATIONS_ASSEMBLY)",
         Recursive = true,
     };

@@ -6,8 +6,8 @@ namespace TimeTrack.Migrations.Runner.Commands;
 /// <summary>`rollback` (seed name `downgrade`): run Down for applied migrations above a version, newest first.</summary>
 public static class RollbackCommand
 {
-    public static readonly Option<long?> To = new("--to") { Description = "Roll back every migration above this applied version; 0 undoes everything" };
-    public static readonly Option<int?> Steps = new("--steps") { Description = "Roll back this many migrations (default 1)" };
+    public static readonly Option<long?> To = new("--to") { HelpName = "version", Description = "Roll back every migration above this applied version; 0 undoes everything" };
+    public static readonly Option<int?> Steps = new("--steps") { HelpName = "n", Description = "Roll back this many migrations (default 1)" };
 
     public static Command Create()
     {

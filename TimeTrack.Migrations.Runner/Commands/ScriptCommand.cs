@@ -12,8 +12,8 @@ namespace TimeTrack.Migrations.Runner.Commands;
 public static class ScriptCommand
 {
     public static readonly Argument<string> Direction = new("direction") { Description = "up or rollback" };
-    public static readonly Option<long?> To = new("--to") { Description = "Target version (as for up / rollback)" };
-    public static readonly Option<int?> Steps = new("--steps") { Description = "With rollback: how many migrations (default 1)" };
+    public static readonly Option<long?> To = new("--to") { HelpName = "version", Description = "Target version (as for up / rollback)" };
+    public static readonly Option<int?> Steps = new("--steps") { HelpName = "n", Description = "With rollback: how many migrations (default 1)" };
 
     public static Command Create()
     {

@@ -7,7 +7,7 @@ namespace TimeTrack.Migrations.Runner.Commands;
 /// <summary>`up` (seed name `apply`): apply pending migrations in order, under the migration lock.</summary>
 public static class UpCommand
 {
-    public static readonly Option<long?> To = new("--to") { Description = "Apply up to and including this version (default: all)" };
+    public static readonly Option<long?> To = new("--to") { HelpName = "version", Description = "Apply up to and including this version (default: all)" };
     public static readonly Option<bool> AllowUnknown = new("--allow-unknown") { Description = "Migrate even when the database records versions between known ones that this build does not know" };
     public static readonly Option<bool> AllowOutOfOrder = new("--allow-out-of-order") { Description = "Apply pending migrations older than the newest applied one" };
 
