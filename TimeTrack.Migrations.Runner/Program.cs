@@ -11,6 +11,7 @@ var root = new RootCommand("""
     """)
 {
     StatusCommand.Create(),
+    InitCommand.Create(),
     UpCommand.Create(),
     RollbackCommand.Create(),
     StampCommand.Create(),

@@ -10,14 +10,37 @@ namespace TimeTrack.Migrations.Runner.Commands;
 /// </summary>
 public static class StampCommand
 {
-    public static readonly Argument<string> Version = new("version") { Description = "A version number, or 'head'" };
+    public static readonly Argument<string?> Version = new("version") { Description = "A version number, or 'head'", Arity = ArgumentArity.ZeroOrOne };
+    public static readonly Option<string?> Profile = new("--profile") { HelpName = "name", Description = "Adopt a database without history: verify it against this stamping profile, then stamp its version" };
 
     public static Command Create()
     {
-        var command = new Command("stamp", "Record migrations up to VERSION as applied without running them; remove rows above it") { Version };
-        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(Version)!, cancel)));
+        var command = new Command("stamp", "Record migrations up to VERSION as applied without running them; remove rows above it") { Version, Profile, InitCommand.Force };
+        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
+            parse.GetValue(Profile) is { } profile
+                ? parse.GetValue(Version) is null
+                    ? AdoptAsync(ctx, profile, parse.GetValue(InitCommand.Force), cancel)
+                    : throw Output.UserError.Invalid("give either a version or --profile, not both")
+                : RunAsync(ctx, parse.GetValue(Version) ?? throw Output.UserError.Invalid("stamp needs a version (or 'head', or --profile NAME)"), cancel)));
         return command;
     }
+
+    /// <summary>`stamp --profile NAME`: adoption by hand, verified like init's; never runs a migration.</summary>
+    public static Task<int> AdoptAsync(CommandContext ctx, string profile, bool force, CancellationToken cancel) =>
+        ctx.UnderLockAsync(async (database, state) =>
+        {
+            if (await database.HasVersionTableAsync(cancel))
+            {
+                throw new Output.UserError(Output.ExitCode.Refused,
+                    $"the database already has a migration history (at {ctx.DescribeVersion(state.Current)}); stamp a version instead of a profile");
+            }
+
+            var (adopted, warnings) = await Adoption.AdoptAsync(ctx, database, profile, force, cancel);
+            ctx.Result(
+                new { command = "stamp", database = ctx.Target.Display, profile = adopted.Name, to = adopted.Version, warnings },
+                [$"stamped at {ctx.DescribeVersion(adopted.Version)} (profile '{adopted.Name}'); no migration was run"]);
+            return 0;
+        }, cancel);
 
     public static Command CreateMarkCurrent()
     {

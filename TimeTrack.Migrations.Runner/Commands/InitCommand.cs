@@ -1,0 +1,114 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Running;
+
+namespace TimeTrack.Migrations.Runner.Commands;
+
+/// <summary>
+/// `init`: what the container runs at every start. Chooses by itself, under the migration lock:
+/// an empty database is a fresh deployment (apply everything); one with a version table is managed
+/// (apply what is pending, or nothing); one with tables but no history is adopted (verify it against
+/// a stamping profile, stamp, apply what came after). Then brings it to --to (up or down) or head.
+/// </summary>
+public static class InitCommand
+{
+    public static readonly Option<string?> To = new("--to") { HelpName = "version|head", Description = "Bring the database to this version, up or down (default: head)" };
+    public static readonly Option<string?> Profile = new("--profile") { HelpName = "name", Description = "Adopt an unmanaged database with this stamping profile instead of choosing one" };
+    public static readonly Option<bool> Force = new("--force") { Description = "Stamp an unmanaged database even when it matches no profile (loudly)" };
+
+    public static Command Create()
+    {
+        var command = new Command("init", "Container start: fresh, managed or adopted database, then up (or down) to --to") { To, Profile, Force, UpCommand.AllowUnknown, UpCommand.AllowOutOfOrder };
+        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(
+            ctx, parse.GetValue(To), parse.GetValue(Profile), parse.GetValue(Force),
+            parse.GetValue(UpCommand.AllowUnknown), parse.GetValue(UpCommand.AllowOutOfOrder), cancel)));
+        return command;
+    }
+
+    public static Task<int> RunAsync(CommandContext ctx, string? to, string? profile, bool force, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel) =>
+        ctx.UnderLockAsync(async (database, state) =>
+        {
+            var target = ParseTarget(ctx, to);
+            string scenario;
+            ProfileCandidate? adoptedAt = null;
+            IReadOnlyList<string> warnings = [];
+
+            if (await database.HasVersionTableAsync(cancel))
+            {
+                scenario = "managed";
+                ctx.Log.LogInformation("managed database (version table present) at {Version}", ctx.DescribeVersion(state.Current));
+            }
+            else if ((await database.ReadSchemaAsync(cancel)).IsEmpty)
+            {
+                scenario = "fresh";
+                ctx.Log.LogInformation("empty database: fresh deployment, applying the migrations");
+            }
+            else
+            {
+                scenario = "adopted";
+                ctx.Log.LogInformation("the database has tables but no migration history: adopting it");
+                (adoptedAt, warnings) = await Adoption.AdoptAsync(ctx, database, profile, force, cancel);
+                if (target is { } t && t < adoptedAt.Version)
+                {
+                    ctx.Log.LogWarning("--to {Target} is below the adopted version {Version}: staying at {Version}", t, adoptedAt.Version, adoptedAt.Version);
+                    target = adoptedAt.Version;
+                }
+
+                state = new VersionState(ctx.Catalog, (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).ToList());
+            }
+
+            if (scenario != "adopted" && profile is not null)
+            {
+                ctx.Log.LogWarning("--profile {Profile} ignored: the database is {Scenario}, there is nothing to adopt", profile, scenario);
+            }
+
+            var plan = target is { } v && v < state.Current
+                ? state.PlanRollback(v, null)
+                : state.PlanUp(target, allowUnknown, allowOutOfOrder);
+            if (state.DatabaseIsAhead && plan.All(s => s.Direction == Direction.Up))
+            {
+                ctx.Log.LogWarning("the database records version(s) {Versions} newer than this build knows (was the image rolled back?); continuing",
+                    string.Join(", ", state.Unknown));
+            }
+
+            var results = new Migrator(database, ctx.Catalog, ctx.Logs).Run(plan, ctx.Progress);
+            var now = (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).DefaultIfEmpty(0).Max();
+            ctx.Result(
+                new
+                {
+                    command = "init",
+                    database = ctx.Target.Display,
+                    scenario,
+                    profile = adoptedAt?.Name,
+                    warnings,
+                    from = state.Current,
+                    to = now,
+                    head = ctx.Catalog.Head,
+                    steps = results.Select(r => new { version = r.Version, description = r.Description, direction = r.Direction, durationMs = CommandContext.Milliseconds(r.Duration) }),
+                },
+                [$"{scenario}: the database is at {ctx.DescribeVersion(now)}" + (results.Count == 0 ? ", nothing to do" : $", {results.Count} migration(s) {(plan[0].Direction == Direction.Up ? "applied" : "rolled back")}")]);
+            return 0;
+        }, cancel);
+
+    private static long? ParseTarget(CommandContext ctx, string? to)
+    {
+        if (to is null || to.Equals("head", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (!long.TryParse(to, out var version) || version < 0)
+        {
+            throw UserError.Invalid($"--to '{to}' is not a version number (or 'head')");
+        }
+
+        if (version != 0 && !ctx.Catalog.Knows(version))
+        {
+            throw UserError.Invalid($"version {version} does not exist in this build (known: {string.Join(", ", ctx.Catalog.Migrations.Select(m => m.Version))})");
+        }
+
+        return version;
+    }
+}

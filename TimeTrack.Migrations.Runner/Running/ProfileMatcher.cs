@@ -1,0 +1,57 @@
+using System.Globalization;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Schema;
+using TimeTrack.Migrations.StampingProfiles;
+
+namespace TimeTrack.Migrations.Runner.Running;
+
+/// <summary>A schema state a database without history can be adopted at: a shipped profile, or a version of the history.</summary>
+public sealed record ProfileCandidate(string Name, long Version, string Description);
+
+/// <summary>A candidate and how the live database compares with the schema it expects.</summary>
+public sealed record ProfileMatch(ProfileCandidate Profile, SchemaMatch Match);
+
+/// <summary>
+/// Finds the schema state an unmanaged database is in: the shipped stamping profiles (such as
+/// `legacy`) and the schema after every version of the history (a database an earlier tool
+/// brought to some point of it). Expected schemas come from the migrations (<see cref="HistorySchemas"/>).
+/// </summary>
+public sealed class ProfileMatcher(MigrationCatalog catalog)
+{
+    public IReadOnlyList<ProfileCandidate> Candidates { get; } = FindCandidates(catalog);
+
+    private static List<ProfileCandidate> FindCandidates(MigrationCatalog catalog)
+    {
+        var shipped = catalog.Assembly.GetExportedTypes()
+            .Where(t => !t.IsAbstract && typeof(StampingProfile).IsAssignableFrom(t))
+            .Select(t => (StampingProfile)Activator.CreateInstance(t)!)
+            .Where(p => catalog.Knows(p.Version))
+            .Select(p => new ProfileCandidate(p.Name, p.Version, p.Description));
+        var history = catalog.Migrations.Select(m => new ProfileCandidate(
+            m.Version.ToString(CultureInfo.InvariantCulture), m.Version, $"the schema after migration {m.Version} ({m.Description})"));
+        return [.. shipped, .. history];
+    }
+
+    public ProfileCandidate Resolve(string name) =>
+        Candidates.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+        ?? throw UserError.Invalid($"no stamping profile '{name}' (known: {string.Join(", ", Candidates.Select(c => c.Name))})");
+
+    /// <summary>
+    /// Every candidate (or only <paramref name="forced"/>) compared with <paramref name="live"/>, best first:
+    /// matching ones before the others, then the newest version (a database at state 3 also
+    /// "matches" state 2 with an extra table tolerated), then shipped profiles before history ones.
+    /// </summary>
+    public async Task<IReadOnlyList<ProfileMatch>> CompareAsync(DatabaseSchema live, ProfileCandidate? forced, CancellationToken cancel)
+    {
+        var candidates = forced is null ? Candidates : [forced];
+        var expected = (await HistorySchemas.BuildAsync(catalog, candidates.Max(c => c.Version), cancel)).ToDictionary(e => e.Version, e => e.Schema);
+        return candidates
+            .Select((c, order) => (Match: new ProfileMatch(c, SchemaMatch.Of(live, expected[c.Version], Database.VersionTable)), Order: order))
+            .OrderByDescending(x => x.Match.Match.Matches)
+            .ThenByDescending(x => x.Match.Match.Matches ? x.Match.Profile.Version : -x.Match.Match.Blocking.Count)
+            .ThenBy(x => x.Order)
+            .Select(x => x.Match)
+            .ToList();
+    }
+}
