@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# TimeTrack migrations image: the published timetrack-migrate with the migrations, the
+# entrypoint and migrate.sh. Runs the migrations at start, then the command, if any.
+
+# --- build: restore (cached by project files), then publish; tests run in CI, not here.
+FROM mcr.microsoft.com/dotnet/sdk:10.0.100-noble AS build
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props ./
+COPY TimeTrack.Migrations/TimeTrack.Migrations.csproj TimeTrack.Migrations/
+COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Migrations.Runner/
+RUN dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj -r linux-x64
+COPY TimeTrack.Migrations/ TimeTrack.Migrations/
+COPY TimeTrack.Migrations.Runner/ TimeTrack.Migrations.Runner/
+# ReadyToRun: precompiled code, so the runner starts fast on every container start.
+RUN dotnet publish TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj \
+      -c Release -r linux-x64 --self-contained false --no-restore \
+      -p:PublishReadyToRun=true -o /out
+
+# --- runtime: the .NET runtime only, a non-root user, no sources (so no migration generation).
+FROM mcr.microsoft.com/dotnet/runtime:10.0.0-noble AS runtime
+WORKDIR /app
+COPY --from=build /out/ /app/
+COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh /app/
+ENV PATH="/app:${PATH}" \
+    DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+    DOTNET_TieredPGO=1 \
+    TIMETRACK_ENVIRONMENT=Production \
+    MIGRATE_ON_START=true \
+    MIGRATE_TARGET_VERSION=head \
+    MIGRATE_WAIT_SECONDS=60
+# The image's unprivileged "app" user (uid 1654). A SQLite database needs a writable volume,
+# e.g. -v timetrack-data:/data with DATABASE_URL=sqlite:////data/timetrack.db.
+USER app
+ENTRYPOINT ["/app/entrypoint.sh"]
+CMD []
