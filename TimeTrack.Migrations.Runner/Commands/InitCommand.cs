@@ -27,10 +27,17 @@ public static class InitCommand
         return command;
     }
 
-    public static Task<int> RunAsync(CommandContext ctx, string? to, string? profile, bool force, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel) =>
-        ctx.UnderLockAsync(async (database, state) =>
+    public static Task<int> RunAsync(CommandContext ctx, string? to, string? profile, bool force, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel)
+    {
+        // Bad input is refused before connecting.
+        var target = ParseTarget(ctx, to);
+        if (profile is not null)
         {
-            var target = ParseTarget(ctx, to);
+            new ProfileMatcher(ctx.Catalog).Resolve(profile);
+        }
+
+        return ctx.UnderLockAsync(async (database, state) =>
+        {
             string scenario;
             ProfileCandidate? adoptedAt = null;
             IReadOnlyList<string> warnings = [];
@@ -91,6 +98,7 @@ public static class InitCommand
                 [$"{scenario}: the database is at {ctx.DescribeVersion(now)}" + (results.Count == 0 ? ", nothing to do" : $", {results.Count} migration(s) {(plan[0].Direction == Direction.Up ? "applied" : "rolled back")}")]);
             return 0;
         }, cancel);
+    }
 
     private static long? ParseTarget(CommandContext ctx, string? to)
     {

@@ -26,8 +26,10 @@ public static class StampCommand
     }
 
     /// <summary>`stamp --profile NAME`: adoption by hand, verified like init's; never runs a migration.</summary>
-    public static Task<int> AdoptAsync(CommandContext ctx, string profile, bool force, CancellationToken cancel) =>
-        ctx.UnderLockAsync(async (database, state) =>
+    public static Task<int> AdoptAsync(CommandContext ctx, string profile, bool force, CancellationToken cancel)
+    {
+        new Running.ProfileMatcher(ctx.Catalog).Resolve(profile); // an unknown name is refused before connecting
+        return ctx.UnderLockAsync(async (database, state) =>
         {
             if (await database.HasVersionTableAsync(cancel))
             {
@@ -41,6 +43,7 @@ public static class StampCommand
                 [$"stamped at {ctx.DescribeVersion(adopted.Version)} (profile '{adopted.Name}'); no migration was run"]);
             return 0;
         }, cancel);
+    }
 
     public static Command CreateMarkCurrent()
     {

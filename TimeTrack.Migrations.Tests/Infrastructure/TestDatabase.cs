@@ -102,6 +102,9 @@ public abstract class TestDatabase : IAsyncDisposable
         return text.ToString();
     }
 
+    /// <summary>A full dump: pg_dump's schema and data on PostgreSQL, the file's bytes on SQLite.</summary>
+    public abstract Task<string> DumpAsync();
+
     public abstract ValueTask DisposeAsync();
 
     public static string SharedDirectory
@@ -206,6 +209,20 @@ public sealed class PostgresTestDatabase : TestDatabase
         return rows;
     }
 
+    public override async Task<string> DumpAsync()
+    {
+        var result = await RunnerProcess.RunProgramAsync("pg_dump",
+            ["--no-owner", "-h", Server.Host, "-p", Server.Port.ToString(CultureInfo.InvariantCulture), "-U", Server.User, "-d", Name],
+            new Dictionary<string, string?> { ["PGPASSWORD"] = Server.Password });
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"pg_dump failed:\n{result}");
+        }
+
+        // Newer pg_dump versions open and close the dump with a random \restrict key.
+        return string.Join('\n', result.Stdout.Split('\n').Where(l => !l.StartsWith("\\restrict", StringComparison.Ordinal) && !l.StartsWith("\\unrestrict", StringComparison.Ordinal)));
+    }
+
     public override async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
@@ -257,6 +274,9 @@ public sealed class SqliteTestDatabase : TestDatabase
         rows.Sort(StringComparer.Ordinal);
         return rows;
     }
+
+    public override async Task<string> DumpAsync() =>
+        File.Exists(Path) ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(Path))) : "(no file)";
 
     public override ValueTask DisposeAsync()
     {

@@ -1,0 +1,217 @@
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Tests.Infrastructure;
+using TimeTrack.Migrations.Tests.Migrations;
+using TimeTrack.Migrations.Tests.Runner;
+
+namespace TimeTrack.Migrations.Tests.Deploy;
+
+/// <summary>
+/// deploy/entrypoint.sh run as the container would run it (no Docker engine here): the published
+/// runner on PATH, the image's environment, an application command after it.
+/// </summary>
+public abstract class EntrypointTests(DatabaseProvider provider) : IAsyncLifetime
+{
+    private static readonly long[] Versions = RunnerTestBase.Versions;
+    private static readonly string[] App = ["sh", "-c", "echo APPLICATION STARTED"];
+
+    protected TestDatabase Db { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Db = await TestDatabase.CreateAsync(provider, "entry");
+
+    public async Task DisposeAsync() => await Db.DisposeAsync();
+
+    protected async Task<ProcessResult> EntrypointAsync(string[] command, Dictionary<string, string?>? overrides = null, string? url = null)
+    {
+        var environment = await PublishedRunner.ImageEnvironmentAsync(url ?? Db.Url);
+        foreach (var (key, value) in overrides ?? [])
+        {
+            environment[key] = value;
+        }
+
+        return await RunnerProcess.RunProgramAsync(PublishedRunner.DeployScript("entrypoint.sh"), command, environment, timeout: TimeSpan.FromMinutes(3));
+    }
+
+    protected static void ShouldHaveStartedTheApplication(ProcessResult result)
+    {
+        result.ExitCode.ShouldBe(0, result.ToString());
+        result.Stdout.ShouldContain("APPLICATION STARTED");
+    }
+
+    [Fact]
+    public async Task Scenario_1_a_fresh_database_gets_every_migration_then_the_application_starts()
+    {
+        var result = await EntrypointAsync(App);
+
+        ShouldHaveStartedTheApplication(result);
+        result.Stderr.ShouldContain("empty database: fresh deployment");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+    }
+
+    [Fact]
+    public async Task Scenario_2_a_legacy_database_is_adopted_and_keeps_every_row()
+    {
+        await Db.RestoreLegacyFixtureAsync();
+        var before = await SnapshotAsync();
+
+        var result = await EntrypointAsync(App);
+
+        ShouldHaveStartedTheApplication(result);
+        result.Stderr.ShouldContain("matches stamping profile 'legacy'");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        Schema.SchemaAssert.ShouldMatchModel(await Db.ReadSchemaAsync());
+        (await SnapshotAsync(exceptColumns: ["priority"])).ShouldBe(before);
+        (await Db.CountAsync("company_settings")).ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task Scenarios_3_and_4_a_later_deployment_applies_what_is_pending_and_a_restart_does_nothing()
+    {
+        ShouldSucceed(await RunnerProcess.RunAsync(["up", "--to", Versions[2].ToString(), "--database-url", Db.Url]));
+
+        var deployment = await EntrypointAsync(App);
+        ShouldHaveStartedTheApplication(deployment);
+        deployment.Stdout.ShouldContain($"applied {Versions[3]}");
+        deployment.Stdout.ShouldContain($"applied {Versions[4]}");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        var dump = await Db.DumpAsync();
+
+        var restart = await EntrypointAsync(App);
+        ShouldHaveStartedTheApplication(restart);
+        restart.Stdout.ShouldContain("managed: the database is at " + Versions[^1] + " (head), nothing to do");
+        (await Db.DumpAsync()).ShouldBe(dump);
+    }
+
+    [Fact]
+    public async Task A_database_that_matches_no_profile_is_refused_and_left_untouched()
+    {
+        await Db.RestoreLegacyFixtureAsync();
+        await Db.ExecuteAsync("ALTER TABLE users DROP COLUMN two_factor_secret");
+        var dump = await Db.DumpAsync();
+
+        var result = await EntrypointAsync(App);
+
+        result.ExitCode.ShouldBe(5, result.ToString());
+        result.Stdout.ShouldNotContain("APPLICATION STARTED");
+        result.Stderr.ShouldContain("matches no stamping profile");
+        result.Stderr.ShouldContain("missing column users.two_factor_secret");
+        result.Stderr.ShouldContain("not starting the application");
+        (await Db.DumpAsync()).ShouldBe(dump);
+    }
+
+    [Fact]
+    public async Task An_extra_unrelated_table_is_adopted_with_a_warning()
+    {
+        await Db.RestoreLegacyFixtureAsync();
+        await Db.ExecuteAsync("CREATE TABLE audit_log (id INTEGER PRIMARY KEY, line TEXT)");
+        await Db.ExecuteAsync("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)");
+
+        var result = await EntrypointAsync(App);
+
+        ShouldHaveStartedTheApplication(result);
+        result.Stderr.ShouldContain("warning: tolerated: extra table audit_log");
+        result.Stderr.ShouldContain("extra table alembic_version (Flask-Migrate's history; left as it is)");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        (await Db.ReadSchemaAsync()).Table("alembic_version").ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task MIGRATE_TARGET_VERSION_takes_the_database_down_and_back_up()
+    {
+        ShouldHaveStartedTheApplication(await EntrypointAsync(App));
+
+        var down = await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = Versions[1].ToString() });
+        ShouldHaveStartedTheApplication(down);
+        down.Stdout.ShouldContain($"rolled back {Versions[4]}");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..2]);
+
+        ShouldHaveStartedTheApplication(await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = "head" }));
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+
+        var unknown = await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = "1999" });
+        unknown.ExitCode.ShouldBe(2, unknown.ToString());
+        unknown.Stdout.ShouldNotContain("APPLICATION STARTED");
+    }
+
+    [Fact]
+    public async Task Two_entrypoints_at_once_both_start_and_each_migration_runs_once()
+    {
+        var both = await Task.WhenAll(EntrypointAsync(App), EntrypointAsync(App));
+
+        foreach (var result in both)
+        {
+            ShouldHaveStartedTheApplication(result);
+        }
+
+        foreach (var version in Versions)
+        {
+            both.Count(r => r.Stdout.Contains($"applied {version} ")).ShouldBe(1);
+        }
+
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+    }
+
+    [Fact]
+    public async Task A_failing_migration_stops_the_container_before_the_application()
+    {
+        var result = await EntrypointAsync(App, new()
+        {
+            ["TIMETRACK_MIGRATIONS_ASSEMBLY"] = RunnerProcess.ScenariosAssembly,
+            ["TIMETRACK_TEST_SCENARIO"] = "fail",
+        });
+
+        result.ExitCode.ShouldBe(1, result.ToString());
+        result.Stdout.ShouldNotContain("APPLICATION STARTED");
+        result.Stderr.ShouldContain("migration 300 (Scenario step) failed");
+        result.Stderr.ShouldContain("entrypoint: migration failed (exit 1): not starting the application");
+    }
+
+    [Fact]
+    public async Task MIGRATE_ON_START_false_skips_migrating_and_waiting()
+    {
+        var result = await EntrypointAsync(App, new() { ["MIGRATE_ON_START"] = "false" }, url: "postgresql://u:p@127.0.0.1:1/nowhere");
+
+        ShouldHaveStartedTheApplication(result);
+        result.Stderr.ShouldContain("MIGRATE_ON_START=false: not migrating");
+    }
+
+    [Fact]
+    public async Task Without_a_command_the_entrypoint_migrates_and_exits_as_a_one_shot_service()
+    {
+        var result = await EntrypointAsync([]);
+
+        result.ExitCode.ShouldBe(0, result.ToString());
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+    }
+
+    private static void ShouldSucceed(ProcessResult result) => result.ExitCode.ShouldBe(0, result.ToString());
+
+    private async Task<List<string>> SnapshotAsync(string[]? exceptColumns = null)
+    {
+        var rows = new List<string>();
+        foreach (var table in DataSurvivalTests.BaselineTables)
+        {
+            rows.AddRange(await Db.SnapshotAsync(table, exceptColumns ?? []));
+        }
+
+        return rows;
+    }
+}
+
+public sealed class PostgresEntrypointTests() : EntrypointTests(DatabaseProvider.Postgres)
+{
+    [Fact]
+    public async Task A_database_that_comes_up_after_the_entrypoint_started_is_waited_for()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var proxy = new DelayedTcpProxy(server.Host, server.Port, TimeSpan.FromSeconds(3));
+
+        var result = await EntrypointAsync(["sh", "-c", "echo APPLICATION STARTED"], new() { ["MIGRATE_WAIT_SECONDS"] = "30" },
+            url: Db.Url.Replace($":{server.Port}/", $":{proxy.Port}/", StringComparison.Ordinal));
+
+        ShouldHaveStartedTheApplication(result);
+        result.Stderr.ShouldContain("retrying for up to");
+        (await Db.AppliedVersionsAsync()).ShouldBe(RunnerTestBase.Versions);
+    }
+}
+
+public sealed class SqliteEntrypointTests() : EntrypointTests(DatabaseProvider.Sqlite);
