@@ -184,6 +184,10 @@ applied_before="$(psql "$DATABASE_URL" -qAt -c 'SELECT count(*), max("Version") 
 
 mkdir -p "$RESULTS_DIR"
 JSON="$RESULTS_DIR/hyperfine-$(date -u +%Y%m%dT%H%M%SZ).json"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  printf 'warning: load average %s on %s CPU(s): other work is running, the figures will be noisy\n' "$load_before" "$(nproc)" >&2
+fi
 log "hyperfine: --warmup $WARMUP --runs $RUNS (no shell between hyperfine and the program)"
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
   -n "(a) timetrack-migrate up (PostgreSQL, no-op)" "$RUNNER up" \
@@ -192,6 +196,8 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
   -n "(d) timetrack-migrate up (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
   -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" >&2
 
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
 # --- report -------------------------------------------------------------------------------------
 
 mem_gib="$(awk '/^MemTotal:/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
@@ -199,7 +205,8 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 echo
 echo "Machine: $(nproc) CPU(s) (${cpu:-unknown}), ${mem_gib} GiB RAM, $(uname -sr)"
 echo "dotnet SDK $(dotnet --version); PostgreSQL $PG_VERSION; $(hyperfine --version)"
-echo "hyperfine --warmup $WARMUP --runs $RUNS; JSON: $JSON"
+echo "hyperfine --warmup $WARMUP --runs $RUNS; load average before: $load_before, after: $load_after"
+echo "JSON: $JSON"
 echo
 echo "| command | median (ms) | mean (ms) | min (ms) | max (ms) |"
 echo "|---|---:|---:|---:|---:|"

@@ -209,6 +209,7 @@ public sealed class PostgresEntrypointTests() : EntrypointTests(DatabaseProvider
             url: Db.Url.Replace($":{server.Port}/", $":{proxy.Port}/", StringComparison.Ordinal));
 
         ShouldHaveStartedTheApplication(result);
+        proxy.Dropped.ShouldBeGreaterThan(0);
         result.Stderr.ShouldContain("retrying for up to");
         (await Db.AppliedVersionsAsync()).ShouldBe(RunnerTestBase.Versions);
     }

@@ -4,43 +4,51 @@ using System.Net.Sockets;
 namespace TimeTrack.Migrations.Tests.Infrastructure;
 
 /// <summary>
-/// A database that comes up late: a loopback port where nothing listens until
-/// <paramref name="delay"/> has passed, then a plain TCP relay to the real server.
+/// A database that comes up late: a loopback port that drops every connection until
+/// <paramref name="delay"/> after the first attempt (so at least one attempt always fails,
+/// however slowly the client starts), then relays to the real server.
 /// </summary>
 public sealed class DelayedTcpProxy : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Task _run;
+    private DateTime? _upAt;
 
     public DelayedTcpProxy(string targetHost, int targetPort, TimeSpan delay)
     {
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _run = RunAsync(targetHost, targetPort, delay, _stop.Token);
     }
 
     public int Port { get; }
 
+    /// <summary>How many connection attempts were dropped because the "server" was not up yet.</summary>
+    public int Dropped { get; private set; }
+
     private async Task RunAsync(string host, int port, TimeSpan delay, CancellationToken stop)
     {
-        await Task.Delay(delay, stop);
-        var listener = new TcpListener(IPAddress.Loopback, Port);
-        listener.Start();
         try
         {
             while (!stop.IsCancellationRequested)
             {
-                var client = await listener.AcceptTcpClientAsync(stop);
+                var client = await _listener.AcceptTcpClientAsync(stop);
+                _upAt ??= DateTime.UtcNow + delay;
+                if (DateTime.UtcNow < _upAt)
+                {
+                    Dropped++;
+                    client.Client.LingerState = new LingerOption(true, 0); // reset, as a port nobody listens on would
+                    client.Dispose();
+                    continue;
+                }
+
                 _ = RelayAsync(client, host, port, stop);
             }
         }
         finally
         {
-            listener.Stop();
+            _listener.Stop();
         }
     }
 
