@@ -17,6 +17,9 @@ var root = new RootCommand("""
     StampCommand.Create(),
     StampCommand.CreateMarkCurrent(),
     ScriptCommand.Create(),
+    NewCommand.Create(),
+    BaselineCommand.Create(),
+    CheckCommand.Create(),
 };
 foreach (var option in GlobalOptions.All)
 {

@@ -37,11 +37,6 @@ public sealed class CommandContext : IDisposable
             Redactor.Add(new NpgsqlConnectionStringBuilder(Target.ConnectionString).Password);
         }
 
-        if (settings.UsingDefaultUrl)
-        {
-            Log.LogInformation("no --database-url or DATABASE_URL given: using the embedded default {Url}", DatabaseUrl.EmbeddedDefault);
-        }
-
         _catalog = new(() => MigrationCatalog.FromAssembly(GlobalOptions.LoadMigrationsAssembly(settings.MigrationsAssemblyPath)));
     }
 
@@ -56,8 +51,15 @@ public sealed class CommandContext : IDisposable
     public string ProviderName => Target.Provider == DatabaseProvider.Postgres ? "PostgreSQL" : "SQLite";
 
     /// <summary>Connects (waiting up to --wait for the server to come up).</summary>
-    public Task<Database> ConnectAsync(CancellationToken cancel, bool readOnly = false) =>
-        Database.OpenWaitingAsync(Target, Settings.Wait, message => Log.LogWarning("{Message}", message), cancel, readOnly);
+    public Task<Database> ConnectAsync(CancellationToken cancel, bool readOnly = false)
+    {
+        if (Settings.UsingDefaultUrl)
+        {
+            Log.LogInformation("no --database-url or DATABASE_URL given: using the embedded default {Url}", DatabaseUrl.EmbeddedDefault);
+        }
+
+        return Database.OpenWaitingAsync(Target, Settings.Wait, message => Log.LogWarning("{Message}", message), cancel, readOnly);
+    }
 
     /// <summary>Connects, takes the migration lock, reads the applied versions, and runs <paramref name="work"/>.</summary>
     public async Task<int> UnderLockAsync(Func<Database, VersionState, Task<int>> work, CancellationToken cancel)

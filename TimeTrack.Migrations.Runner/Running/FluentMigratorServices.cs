@@ -31,6 +31,17 @@ public static class FluentMigratorServices
     public static ServiceProvider Create(DatabaseTarget target, Assembly migrations, Options? options = null)
     {
         options ??= new Options();
+        if (target.Provider == DatabaseProvider.Sqlite)
+        {
+            // SQLite changes a table by rebuilding it, which needs foreign key enforcement off, and
+            // that can only be switched outside a transaction: so migrations run with it off (as
+            // Django's and Alembic's SQLite support do), and a rebuild checks every key before commit.
+            target = target with
+            {
+                ConnectionString = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(target.ConnectionString) { ForeignKeys = false }.ConnectionString,
+            };
+        }
+
         var services = new ServiceCollection()
             .AddFluentMigratorCore()
             .ConfigureRunner(runner =>

@@ -44,7 +44,9 @@ public static class SchemaComparer
 
         changes.AddRange(to.Sequences.Except(from.Sequences).Select(s => new AddSequence(s)));
 
-        foreach (var wanted in to.Tables)
+        // New tables in dependency order (a table after the tables its foreign keys reference),
+        // dropped ones in the reverse order, so each statement finds what it needs.
+        foreach (var wanted in InDependencyOrder(to.Tables))
         {
             if (from.Table(wanted.Name) is { } existing)
             {
@@ -56,10 +58,47 @@ public static class SchemaComparer
             }
         }
 
-        changes.AddRange(from.Tables.Where(t => to.Table(t.Name) is null).Select(t => new DropTable(t)));
+        changes.AddRange(InDependencyOrder(from.Tables).Reverse().Where(t => to.Table(t.Name) is null).Select(t => new DropTable(t)));
         changes.AddRange(from.Sequences.Except(to.Sequences).Select(s => new DropSequence(s)));
         changes.AddRange(from.Enums.Where(e => to.Enums.All(w => w.Name != e.Name)).Select(e => new DropEnum(e)));
         return new SchemaDiff(changes);
+    }
+
+    /// <summary>Referenced tables before the tables that reference them; by name otherwise (and within a cycle).</summary>
+    public static IReadOnlyList<TableSchema> InDependencyOrder(IReadOnlyList<TableSchema> tables)
+    {
+        var ordered = new List<TableSchema>();
+        var placed = new HashSet<string>();
+        var visiting = new HashSet<string>();
+
+        void Place(TableSchema table)
+        {
+            if (placed.Contains(table.Name) || !visiting.Add(table.Name))
+            {
+                return; // done, or a cycle: its foreign keys are added after its tables anyway
+            }
+
+            foreach (var referenced in table.ForeignKeys.Select(k => k.ReferencedTable).Distinct().Order(StringComparer.Ordinal))
+            {
+                if (referenced != table.Name && tables.FirstOrDefault(t => t.Name == referenced) is { } parent)
+                {
+                    Place(parent);
+                }
+            }
+
+            visiting.Remove(table.Name);
+            if (placed.Add(table.Name))
+            {
+                ordered.Add(table);
+            }
+        }
+
+        foreach (var table in tables.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            Place(table);
+        }
+
+        return ordered;
     }
 
     private static IEnumerable<SchemaChange> CompareTable(TableSchema from, TableSchema to, bool compareNames, bool compareIdentity)

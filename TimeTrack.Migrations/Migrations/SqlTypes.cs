@@ -17,10 +17,15 @@ public sealed class SqlTypes
 
     /// <summary>An auto-numbered integer id: serial (with its {table}_{column}_seq) / the SQLite rowid.</summary>
     public string Serial => _sqlite ? "INTEGER" : "serial";
+    /// <summary>A 64-bit auto-numbered id: bigserial / the SQLite rowid.</summary>
+    public string BigSerial => _sqlite ? "INTEGER" : "bigserial";
     public string Integer => _sqlite ? "INTEGER" : "integer";
+    public string BigInt => _sqlite ? "BIGINT" : "bigint";
+    public string SmallInt => _sqlite ? "SMALLINT" : "smallint";
     public string Boolean => _sqlite ? "BOOLEAN" : "boolean";
     public string Text => _sqlite ? "TEXT" : "text";
     public string Timestamp => _sqlite ? "DATETIME" : "timestamp";
+    public string TimestampTz => _sqlite ? "TIMESTAMP" : "timestamptz";
     public string Date => _sqlite ? "DATE" : "date";
     /// <summary>
     /// The current timestamp as a column default. FluentMigrator's CurrentDateTime is

@@ -1,4 +1,5 @@
 using FluentMigrator;
+using FluentMigrator.Builders.Create.Table;
 
 namespace TimeTrack.Migrations.Migrations;
 
@@ -30,4 +31,72 @@ public abstract class TimeTrackMigration : Migration
 
     protected void DropEnumType(string name) =>
         IfDatabase(ProcessorIdConstants.PostgreSQL).Execute.Sql($"DROP TYPE {SqlTypes.QuoteIdentifier(name)}");
+
+    /// <summary>
+    /// Appends values to a PostgreSQL enum type (nothing on SQLite, where the CHECK lives in the
+    /// table: rebuild it). A value added here cannot be used in the same transaction.
+    /// </summary>
+    protected void AddEnumValues(string name, IReadOnlyList<string> values)
+    {
+        foreach (var value in values)
+        {
+            IfDatabase(ProcessorIdConstants.PostgreSQL).Execute.Sql(
+                $"ALTER TYPE {SqlTypes.QuoteIdentifier(name)} ADD VALUE IF NOT EXISTS {SqlTypes.QuoteLiteral(value)}");
+        }
+    }
+
+    /// <summary>
+    /// Gives a PostgreSQL enum type a new list of values (removed or reordered ones): a new type,
+    /// every column cast over to it, the old one dropped. Fails, and rolls back, if a row holds a
+    /// value that no longer exists. Nothing on SQLite.
+    /// </summary>
+    /// <param name="usages">Every column of the type, with its default value (or null).</param>
+    protected void ReplaceEnumType(string name, IReadOnlyList<string> values, params (string Table, string Column, string? Default)[] usages)
+    {
+        var type = SqlTypes.QuoteIdentifier(name);
+        var old = SqlTypes.QuoteIdentifier(name + "__old");
+        var postgres = IfDatabase(ProcessorIdConstants.PostgreSQL).Execute;
+        postgres.Sql($"ALTER TYPE {type} RENAME TO {old}");
+        postgres.Sql($"CREATE TYPE {type} AS ENUM ({SqlTypes.QuoteLiterals(values)})");
+        foreach (var (table, column, @default) in usages)
+        {
+            var t = SqlTypes.QuoteIdentifier(table);
+            var c = SqlTypes.QuoteIdentifier(column);
+            postgres.Sql($"ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT");
+            postgres.Sql($"ALTER TABLE {t} ALTER COLUMN {c} TYPE {type} USING {c}::text::{type}");
+            if (@default is not null)
+            {
+                postgres.Sql($"ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {SqlTypes.QuoteLiteral(@default)}");
+            }
+        }
+
+        postgres.Sql($"DROP TYPE {old}");
+    }
+
+    /// <summary>
+    /// SQLite cannot change a column, a key or a CHECK in place: build the table anew under a
+    /// temporary name, copy the rows of <paramref name="copyColumns"/>, drop the old table and
+    /// rename the new one (SQLite's documented procedure). The runner migrates SQLite with foreign
+    /// key enforcement off, as that procedure needs; before the transaction commits, the rebuild
+    /// checks every foreign key and fails, rolling everything back, if one points nowhere.
+    /// Indexes and unique constraints go with the old table: create them again afterwards.
+    /// Only on SQLite.
+    /// </summary>
+    protected void RebuildSqliteTable(string table, IReadOnlyList<string> copyColumns, Action<ICreateTableWithColumnSyntax> define)
+    {
+        if (!IsSqlite)
+        {
+            return;
+        }
+
+        var temporary = table + "__rebuild";
+        var columns = string.Join(", ", copyColumns.Select(SqlTypes.QuoteIdentifier));
+        define(Create.Table(temporary));
+        Execute.Sql($"INSERT INTO {SqlTypes.QuoteIdentifier(temporary)} ({columns}) SELECT {columns} FROM {SqlTypes.QuoteIdentifier(table)}");
+        Delete.Table(table);
+        Rename.Table(temporary).To(table);
+        Execute.Sql("CREATE TEMP TABLE timetrack_fk_guard (violations INTEGER CONSTRAINT foreign_keys_still_valid CHECK (violations = 0))");
+        Execute.Sql("INSERT INTO timetrack_fk_guard SELECT count(*) FROM pragma_foreign_key_check");
+        Execute.Sql("DROP TABLE timetrack_fk_guard");
+    }
 }

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Generation;
+using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Running;
+using TimeTrack.Migrations.Runner.Schema;
+
+namespace TimeTrack.Migrations.Runner.Commands;
+
+/// <summary>
+/// `check`: without --database-url, do the migrations produce the model (a CI gate like
+/// `alembic check`)? With it, does the live database have the schema its applied version should
+/// have (hand-made drift)? Exit 0 when they agree, 5 with the differences when not.
+/// </summary>
+public static class CheckCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("check", "Verify the migrations produce the model; with --database-url, find hand-made drift in a live database");
+        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
+            parse.GetResult(GlobalOptions.DatabaseUrl) is null ? ModelAsync(ctx, cancel) : LiveAsync(ctx, cancel)));
+        return command;
+    }
+
+    public static async Task<int> ModelAsync(CommandContext ctx, CancellationToken cancel)
+    {
+        var model = ModelReader.Read(ctx.Catalog.Assembly.GetTypes());
+        var history = await MigrationGenerator.HistoryHeadAsync(ctx.Catalog, cancel);
+        var diff = SchemaComparer.Compare(history, model);
+        ctx.Result(
+            new { command = "check", mode = "model", matches = diff.IsEmpty, differences = diff.Changes.Select(c => c.Describe()) },
+            diff.IsEmpty
+                ? [$"the migrations (up to {ctx.Catalog.Head}) produce the model: no differences"]
+                : ["the model has changes no migration makes (what a new migration would do):", .. diff.Changes.Select(c => "  " + c.Describe()),
+                   "generate one with: timetrack-migrate new \"what changed\""]);
+        return diff.IsEmpty ? 0 : (int)ExitCode.Refused;
+    }
+
+    public static async Task<int> LiveAsync(CommandContext ctx, CancellationToken cancel)
+    {
+        await using var database = await ctx.ConnectAsync(cancel, readOnly: true);
+        var applied = await database.ReadAppliedVersionsAsync(cancel);
+        var state = new VersionState(ctx.Catalog, applied.Select(a => a.Version).ToList());
+        if (state.Unknown.Count > 0)
+        {
+            throw new UserError(ExitCode.Refused, $"the database records version(s) {string.Join(", ", state.Unknown)} that this build does not know; check it with the build that applied them");
+        }
+
+        var live = await database.ReadSchemaAsync(cancel);
+        var expected = state.Current == 0
+            ? new DatabaseSchema([], [], [], SchemaCapabilities.Sqlite)
+            : (await HistorySchemas.BuildAsync(ctx.Catalog, state.Current, cancel)).Last(s => state.Applied.Contains(s.Version)).Schema;
+        var match = SchemaMatch.Of(live, expected, Database.VersionTable);
+        foreach (var warning in match.Warnings)
+        {
+            ctx.Log.LogWarning("not created by the migrations: {Difference}", SchemaMatch.Explain(warning));
+        }
+
+        ctx.Result(
+            new
+            {
+                command = "check",
+                mode = "database",
+                database = ctx.Target.Display,
+                version = state.Current,
+                matches = match.Matches,
+                differences = match.Blocking.Select(SchemaMatch.Explain),
+                warnings = match.Warnings.Select(SchemaMatch.Explain),
+            },
+            match.Matches
+                ? [$"the database has the schema of version {ctx.DescribeVersion(state.Current)}" + (match.Warnings.Count > 0 ? $", plus {match.Warnings.Count} object(s) the migrations did not create" : "")]
+                : [$"the database differs from the schema of version {ctx.DescribeVersion(state.Current)} (hand-made drift?):", match.RenderBlocking()]);
+        return match.Matches ? 0 : (int)ExitCode.Refused;
+    }
+}
