@@ -27,7 +27,7 @@ public abstract class RunnerTestBase(DatabaseProvider provider) : IAsyncLifetime
     protected static void ShouldSucceed(ProcessResult result) => result.ExitCode.ShouldBe(0, result.ToString());
 
     /// <summary>A bad input: its exit code, one line on stderr, no stack trace.</summary>
-    protected static void ShouldFailWithOneLine(ProcessResult result, int exitCode, string expectedText)
+    public static void ShouldFailWithOneLine(ProcessResult result, int exitCode, string expectedText)
     {
         result.ExitCode.ShouldBe(exitCode, result.ToString());
         var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -1,0 +1,97 @@
+using TimeTrack.Migrations.Runner.Generation;
+using TimeTrack.Migrations.Runner.Schema;
+
+namespace TimeTrack.Migrations.Tests.Generation;
+
+/// <summary>One change in, exact C# out.</summary>
+public sealed class CSharpMigrationWriterTests
+{
+    private static readonly DatabaseSchema Model = ModelReader.ReadShippedModel();
+
+    private static string[] BodyOf(string code, string method)
+    {
+        var lines = code.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        var start = lines.FindIndex(l => l.Contains($"public override void {method}()", StringComparison.Ordinal)) + 2;
+        var end = lines.FindIndex(start, l => l == "    }");
+        return lines[start..end].Select(l => l.Trim()).ToArray();
+    }
+
+    [Fact]
+    public void An_added_column_is_one_alter_table_and_its_down_drops_it()
+    {
+        var changed = Model with
+        {
+            Tables = Model.Tables.Select(t => t.Name == "users"
+                ? t with { Columns = [.. t.Columns, new ColumnSchema("nickname", ColumnType.Varchar(40), false, "'anon'")] }
+                : t).ToList(),
+        };
+
+        var code = CSharpMigrationWriter.Write(new MigrationSpec(202611251200, "Add nickname"), Model, changed).Code;
+
+        code.ShouldContain("[Migration(202611251200, \"Add nickname\")]");
+        code.ShouldContain("public sealed class M202611251200_AddNickname : TimeTrackMigration");
+        BodyOf(code, "Up").ShouldBe(["Alter.Table(\"users\").AddColumn(\"nickname\").AsCustom(Sql.Varchar(40)).NotNullable().WithDefaultValue(\"anon\");"]);
+        BodyOf(code, "Down").ShouldBe(["Delete.Column(\"nickname\").FromTable(\"users\");"]);
+    }
+
+    [Fact]
+    public void A_changed_column_is_altered_on_postgresql_and_rebuilt_on_sqlite()
+    {
+        var changed = Model with
+        {
+            Tables = Model.Tables.Select(t => t.Name == "teams"
+                ? t with { Columns = t.Columns.Select(c => c.Name == "description" ? c with { Type = ColumnType.Varchar(500) } : c).ToList() }
+                : t).ToList(),
+        };
+
+        var up = BodyOf(CSharpMigrationWriter.Write(new MigrationSpec(1, "Longer descriptions"), Model, changed).Code, "Up");
+
+        up.ShouldContain("RebuildSqliteTable(\"teams\", [\"id\", \"company_id\", \"name\", \"description\", \"created_at\"], table => table");
+        up.ShouldContain(".WithColumn(\"description\").AsCustom(Sql.Varchar(500)).Nullable()");
+        up.ShouldContain("Create.UniqueConstraint(\"teams_company_id_name_key\").OnTable(\"teams\").Columns(\"company_id\", \"name\");");
+        up.ShouldContain("if (!IsSqlite)");
+        up.ShouldContain("Alter.Column(\"description\").OnTable(\"teams\").AsCustom(Sql.Varchar(500)).Nullable();");
+    }
+
+    [Fact]
+    public void A_drop_and_an_add_of_the_same_type_are_flagged_as_a_possible_rename()
+    {
+        var changed = Model with
+        {
+            Tables = Model.Tables.Select(t => t.Name == "users"
+                ? t with { Columns = t.Columns.Select(c => c.Name == "two_factor_secret" ? c with { Name = "totp_secret" } : c).ToList() }
+                : t).ToList(),
+        };
+
+        var generated = CSharpMigrationWriter.Write(new MigrationSpec(1, "Rename secret"), Model, changed);
+
+        generated.Code.ShouldContain("// REVIEW: users.two_factor_secret is dropped and users.totp_secret added with the same type");
+        generated.Code.ShouldContain("Rename.Column(\"two_factor_secret\").OnTable(\"users\").To(\"totp_secret\")");
+        generated.Warnings.ShouldContain(w => w.Contains("if this is a rename", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void No_difference_gives_bodies_that_say_so()
+    {
+        var code = CSharpMigrationWriter.Write(new MigrationSpec(1, "Data fix"), Model, Model).Code;
+
+        BodyOf(code, "Up").ShouldBe(["// Nothing to do in this direction."]);
+    }
+
+    [Theory]
+    [InlineData("Add user preferences", "M1_AddUserPreferences")]
+    [InlineData("add   company's settings!", "M1_AddCompanysSettings")]
+    [InlineData("\"; System.IO.File.Delete(\"x\"); //", "M1_SystemIOFileDeleteX")]
+    [InlineData("???", "M1_Migration")]
+    public void Class_names_are_letters_and_digits_only(string message, string expected) =>
+        CSharpSyntax.MigrationClassName(1, message).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("plain", "\"plain\"")]
+    [InlineData("a\"b", "\"a\\\"b\"")]
+    [InlineData("back\\slash", "\"back\\\\slash\"")]
+    [InlineData("two\nlines", "\"two\\nlines\"")]
+    [InlineData("bell\a", "\"bell\\u0007\"")]
+    public void String_literals_escape_everything_that_could_end_them(string value, string literal) =>
+        CSharpSyntax.Literal(value).ShouldBe(literal);
+}
