@@ -33,7 +33,7 @@ public abstract class TestDatabase : IAsyncDisposable
 
     public abstract DbConnection OpenConnection();
 
-    /// <summary>Restores the pre-migration database of ../shared/fixtures into this (empty) database.</summary>
+    /// <summary>Restores the pre-migration database of Fixtures/ into this (empty) database.</summary>
     public abstract Task RestoreLegacyFixtureAsync();
 
     /// <summary>Runs FluentMigrator over the shipped migrations (in-process), as the runner would.</summary>
@@ -107,17 +107,6 @@ public abstract class TestDatabase : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
-    public static string SharedDirectory
-    {
-        get
-        {
-            var shared = Path.GetFullPath(Path.Combine(FindRepositoryRoot(), "..", "shared"));
-            return Directory.Exists(shared)
-                ? shared
-                : throw new InvalidOperationException($"the shared/ folder with the fixtures is missing: expected it at {shared}, beside the repository");
-        }
-    }
-
     public static string RepositoryRoot => FindRepositoryRoot();
 
     private static string FindRepositoryRoot()
@@ -133,7 +122,8 @@ public abstract class TestDatabase : IAsyncDisposable
         throw new InvalidOperationException("could not find the repository root (TimeTrack.sln) above " + AppContext.BaseDirectory);
     }
 
-    public static string LegacyFixture(string file) => Path.Combine(SharedDirectory, "fixtures", file);
+    /// <summary>The legacy fixtures, copied into the repository (Fixtures/README.md) so every clone has them.</summary>
+    public static string LegacyFixture(string file) => Path.Combine(RepositoryRoot, "TimeTrack.Migrations.Tests", "Fixtures", file);
 }
 
 public sealed class PostgresTestDatabase : TestDatabase
@@ -165,7 +155,7 @@ public sealed class PostgresTestDatabase : TestDatabase
     public override async Task RestoreLegacyFixtureAsync()
     {
         // psql, because the dump's data is in COPY ... FROM stdin blocks. The \restrict lines are
-        // dropped so that an older psql loads it too (see shared/fixtures/README.md).
+        // dropped so that an older psql loads it too.
         var lines = (await File.ReadAllLinesAsync(LegacyFixture("legacy-postgres.sql")))
             .Where(l => !l.StartsWith("\\restrict", StringComparison.Ordinal) && !l.StartsWith("\\unrestrict", StringComparison.Ordinal));
         var start = new ProcessStartInfo("psql")
