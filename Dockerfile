@@ -20,7 +20,7 @@ RUN dotnet publish TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.cspro
 FROM mcr.microsoft.com/dotnet/runtime:10.0.0-noble AS runtime
 WORKDIR /app
 COPY --from=build /out/ /app/
-COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh /app/
+COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh deploy/ci-migrate.sh /app/
 ENV PATH="/app:${PATH}" \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_TieredPGO=1 \

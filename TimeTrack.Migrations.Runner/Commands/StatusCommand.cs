@@ -7,14 +7,16 @@ namespace TimeTrack.Migrations.Runner.Commands;
 /// <summary>`status`: what is applied, pending, unknown and out of order. Read-only: creates nothing, takes no lock.</summary>
 public static class StatusCommand
 {
+    public static readonly Option<bool> Markdown = new("--markdown") { Description = "Print the status as markdown tables (for a CI job summary)" };
+
     public static Command Create()
     {
-        var command = new Command("status", "Show the current version, applied and pending migrations (read-only: creates nothing)");
-        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, cancel)));
+        var command = new Command("status", "Show the current version, applied and pending migrations (read-only: creates nothing)") { Markdown };
+        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(Markdown), cancel)));
         return command;
     }
 
-    public static async Task<int> RunAsync(CommandContext ctx, CancellationToken cancel)
+    public static async Task<int> RunAsync(CommandContext ctx, bool markdown, CancellationToken cancel)
     {
         await using var database = await ctx.ConnectAsync(cancel, readOnly: true);
         var applied = await database.ReadAppliedVersionsAsync(cancel);
@@ -57,7 +59,34 @@ public static class StatusCommand
             text.Add($"unknown:      {string.Join(", ", state.Unknown)} ({(state.DatabaseIsAhead ? "newer than this build: the database is ahead of it" : "not in this build's history")})");
         }
 
-        ctx.Result(json, text);
+        ctx.Result(json, markdown ? MarkdownLines(ctx, state, applied) : text);
         return 0;
+    }
+
+    /// <summary>The status as markdown: a summary table and one row a migration.</summary>
+    private static IEnumerable<string> MarkdownLines(CommandContext ctx, VersionState state, IReadOnlyList<Databases.AppliedVersion> applied)
+    {
+        static string Cell(string? text) => (text ?? "").Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+
+        yield return "| | |";
+        yield return "|---|---|";
+        yield return $"| provider | {ctx.ProviderName} |";
+        yield return $"| database | `{Cell(ctx.Target.Display)}` |";
+        yield return $"| current version | {Cell(ctx.DescribeVersion(state.Current))} |";
+        yield return $"| head of this build | {ctx.Catalog.Head} |";
+        yield return $"| pending | {state.Pending.Count} |";
+        yield return "";
+        yield return "| version | description | applied on | state |";
+        yield return "|---|---|---|---|";
+        var rows = applied.Select(a => (a.Version, Description: a.Description ?? ctx.Catalog.Find(a.Version)?.Description,
+                AppliedOn: a.AppliedOn?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                State: ctx.Catalog.Knows(a.Version) ? "applied" : "applied, unknown to this build"))
+            .Concat(state.Pending.Select(m => (m.Version, Description: (string?)m.Description, AppliedOn: (string?)null,
+                State: state.OutOfOrder.Contains(m) ? "pending, out of order" : "pending")))
+            .OrderBy(r => r.Version);
+        foreach (var row in rows)
+        {
+            yield return $"| {row.Version} | {Cell(row.Description)} | {row.AppliedOn ?? ""} | {row.State} |";
+        }
     }
 }

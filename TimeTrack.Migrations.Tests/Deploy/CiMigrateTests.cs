@@ -1,0 +1,143 @@
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Tests.Infrastructure;
+using TimeTrack.Migrations.Tests.Runner;
+
+namespace TimeTrack.Migrations.Tests.Deploy;
+
+/// <summary>deploy/ci-migrate.sh, the deploy job's logic, against a real PostgreSQL with a job summary file.</summary>
+public sealed class CiMigrateTests : IAsyncLifetime
+{
+    private static readonly long[] Versions = RunnerTestBase.Versions;
+
+    private TestDatabase _db = null!;
+    private string _summary = null!;
+
+    public async Task InitializeAsync()
+    {
+        _db = await TestDatabase.CreateAsync(DatabaseProvider.Postgres, "deploy");
+        _summary = Path.GetTempFileName();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _db.DisposeAsync();
+        File.Delete(_summary);
+    }
+
+    private async Task<(ProcessResult Result, string Summary)> DeployAsync(string action, string? target = null, bool dryRun = false, Dictionary<string, string?>? extra = null)
+    {
+        await File.WriteAllTextAsync(_summary, "");
+        var environment = await PublishedRunner.ImageEnvironmentAsync(_db.Url);
+        environment["MIGRATE_ACTION"] = action;
+        environment["MIGRATE_TARGET_VERSION"] = target;
+        environment["MIGRATE_DRY_RUN"] = dryRun ? "true" : "false";
+        environment["GITHUB_STEP_SUMMARY"] = _summary;
+        foreach (var (key, value) in extra ?? [])
+        {
+            environment[key] = value;
+        }
+
+        var result = await RunnerProcess.RunProgramAsync(PublishedRunner.DeployScript("ci-migrate.sh"), [], environment, timeout: TimeSpan.FromMinutes(3));
+        var summary = await File.ReadAllTextAsync(_summary);
+        RunnerProcess.AssertNoSecrets(new ProcessResult(0, summary, ""));
+        return (result, summary);
+    }
+
+    [Fact]
+    public async Task Migrate_from_empty_writes_status_and_sql_into_the_summary_and_applies()
+    {
+        var (result, summary) = await DeployAsync("migrate");
+
+        result.ExitCode.ShouldBe(0, result.ToString());
+        summary.ShouldContain("### Status before");
+        summary.ShouldContain($"| {Versions[0]} | Baseline |  | pending |");
+        summary.ShouldContain("```sql");
+        summary.ShouldContain("CREATE TABLE \"public\".\"companies\"");
+        summary.ShouldContain(":white_check_mark: Done");
+        summary.ShouldContain($"| {Versions[^1]} | Add task priority |");
+        summary.ShouldContain("postgresql://postgres:***@");
+        (await _db.AppliedVersionsAsync()).ShouldBe(Versions);
+    }
+
+    [Fact]
+    public async Task A_dry_run_puts_the_sql_in_the_summary_and_changes_nothing()
+    {
+        var before = await _db.DumpAsync();
+
+        var (result, summary) = await DeployAsync("migrate", dryRun: true);
+
+        result.ExitCode.ShouldBe(0, result.ToString());
+        summary.ShouldContain("(dry run)");
+        summary.ShouldContain("CREATE TABLE \"public\".\"companies\"");
+        summary.ShouldContain("Dry run: nothing was changed.");
+        (await _db.DumpAsync()).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task Rollback_goes_to_a_version_number_and_to_zero()
+    {
+        (await DeployAsync("migrate")).Result.ExitCode.ShouldBe(0);
+
+        var (toVersion, summary) = await DeployAsync("rollback", Versions[2].ToString());
+        toVersion.ExitCode.ShouldBe(0, toVersion.ToString());
+        summary.ShouldContain($"## Database migration: rollback to {Versions[2]}");
+        summary.ShouldContain("DROP INDEX CONCURRENTLY IF EXISTS ix_time_entries_user_arrival");
+        summary.ShouldContain($"| {Versions[3]} | Index time entries by user and day |  | pending |");
+        (await _db.AppliedVersionsAsync()).ShouldBe(Versions[..3]);
+
+        var (toZero, _) = await DeployAsync("rollback", "0");
+        toZero.ExitCode.ShouldBe(0, toZero.ToString());
+        (await _db.AppliedVersionsAsync()).ShouldBeEmpty();
+        (await _db.ReadSchemaAsync()).IsEmpty.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task An_unknown_target_version_fails_clearly_and_changes_nothing()
+    {
+        (await DeployAsync("migrate", Versions[1].ToString())).Result.ExitCode.ShouldBe(0);
+        var before = await _db.DumpAsync();
+
+        var (up, upSummary) = await DeployAsync("migrate", "1999");
+        up.ExitCode.ShouldBe(2, up.ToString());
+        upSummary.ShouldContain(":x: cannot plan the migrate: version 1999 does not exist");
+
+        var (down, downSummary) = await DeployAsync("rollback", "1999");
+        down.ExitCode.ShouldBe(2, down.ToString());
+        downSummary.ShouldContain(":x: cannot plan the rollback: version 1999 does not exist");
+
+        var (missing, _) = await DeployAsync("rollback");
+        missing.ExitCode.ShouldBe(2);
+        missing.Stderr.ShouldContain("a rollback needs MIGRATE_TARGET_VERSION");
+
+        (await _db.DumpAsync()).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task A_failing_migration_fails_the_job_and_the_summary_says_which_and_why()
+    {
+        var (result, summary) = await DeployAsync("migrate", extra: new()
+        {
+            ["TIMETRACK_MIGRATIONS_ASSEMBLY"] = RunnerProcess.ScenariosAssembly,
+            ["TIMETRACK_TEST_SCENARIO"] = "fail",
+        });
+
+        result.ExitCode.ShouldBe(1, result.ToString());
+        summary.ShouldContain(":x: The migrate failed (exit 1)");
+        summary.ShouldContain("> migration 300 (Scenario step) failed");
+        summary.ShouldContain("no_such_table");
+        (await _db.AppliedVersionsAsync()).ShouldBe([100L, 200L]);
+    }
+
+    [Fact]
+    public async Task Status_only_reports()
+    {
+        var before = await _db.DumpAsync();
+
+        var (result, summary) = await DeployAsync("status");
+
+        result.ExitCode.ShouldBe(0, result.ToString());
+        summary.ShouldContain("| provider | PostgreSQL |");
+        summary.ShouldNotContain("```sql");
+        (await _db.DumpAsync()).ShouldBe(before);
+    }
+}
