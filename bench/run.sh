@@ -208,9 +208,9 @@ echo "dotnet SDK $(dotnet --version); PostgreSQL $PG_VERSION; $(hyperfine --vers
 echo "hyperfine --warmup $WARMUP --runs $RUNS; load average before: $load_before, after: $load_after"
 echo "JSON: $JSON"
 echo
-echo "| command | median (ms) | mean (ms) | min (ms) | max (ms) |"
-echo "|---|---:|---:|---:|---:|"
-jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) |"' "$JSON"
+echo "| command | median (ms) | mean (ms) | min (ms) | max (ms) | CPU user+sys, mean (ms) |"
+echo "|---|---:|---:|---:|---:|---:|"
+jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) | \((.user + .system) * 1000 | round) |"' "$JSON"
 echo
 jq -r '
   (.results[0].median) as $a | (.results[1].median) as $b |

@@ -69,10 +69,33 @@ public abstract class Database : IAsyncDisposable
     /// <summary>True when the version table exists (checked in the catalog, never by creating it).</summary>
     public abstract Task<bool> HasVersionTableAsync(CancellationToken cancel = default);
 
-    /// <summary>The applied migrations recorded in the version table, oldest first; empty when it does not exist.</summary>
-    public abstract Task<IReadOnlyList<AppliedVersion>> ReadAppliedVersionsAsync(CancellationToken cancel = default);
+    /// <summary>The open connection (idle while FluentMigrator migrates on its own).</summary>
+    public abstract System.Data.Common.DbConnection DbConnection { get; }
 
-    public abstract ValueTask DisposeAsync();
+    /// <summary>The applied migrations recorded in the version table, oldest first; empty when it does not exist.</summary>
+    public async Task<IReadOnlyList<AppliedVersion>> ReadAppliedVersionsAsync(CancellationToken cancel = default)
+    {
+        if (!await HasVersionTableAsync(cancel))
+        {
+            return [];
+        }
+
+        await using var command = DbConnection.CreateCommand();
+        command.CommandText = $"SELECT \"Version\", \"AppliedOn\", \"Description\" FROM \"{VersionTable}\" ORDER BY \"Version\"";
+        await using var reader = await command.ExecuteReaderAsync(cancel);
+        var result = new List<AppliedVersion>();
+        while (await reader.ReadAsync(cancel))
+        {
+            result.Add(new AppliedVersion(
+                reader.GetInt64(0),
+                reader.IsDBNull(1) ? null : reader.GetDateTime(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2)));
+        }
+
+        return result;
+    }
+
+    public ValueTask DisposeAsync() => DbConnection.DisposeAsync();
 }
 
 /// <summary>One row of the version table.</summary>

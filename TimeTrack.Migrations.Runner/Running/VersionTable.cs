@@ -2,8 +2,6 @@ using System.Data.Common;
 using FluentMigrator.Runner;
 using Microsoft.Extensions.DependencyInjection;
 using TimeTrack.Migrations.Runner.Databases;
-using TimeTrack.Migrations.Runner.Databases.Postgres;
-using TimeTrack.Migrations.Runner.Databases.Sqlite;
 
 namespace TimeTrack.Migrations.Runner.Running;
 
@@ -14,12 +12,7 @@ public sealed class VersionTable(Database database, MigrationCatalog catalog)
     public async Task StampAsync(IReadOnlyList<KnownMigration> record, IReadOnlyList<long> remove, CancellationToken cancel)
     {
         await EnsureExistsAsync(cancel);
-        DbConnection connection = database switch
-        {
-            PostgresDatabase pg => pg.Connection,
-            SqliteDatabase sqlite => sqlite.Connection,
-            _ => throw new NotSupportedException(database.GetType().Name),
-        };
+        var connection = database.DbConnection;
 
         await using var transaction = await connection.BeginTransactionAsync(cancel);
         foreach (var version in remove)

@@ -10,6 +10,8 @@ public sealed class PostgresDatabase : Database
 
     public NpgsqlConnection Connection { get; }
 
+    public override System.Data.Common.DbConnection DbConnection => Connection;
+
     public static async Task<PostgresDatabase> ConnectAsync(DatabaseTarget target, CancellationToken cancel)
     {
         var connection = new NpgsqlConnection(target.ConnectionString);
@@ -105,27 +107,4 @@ public sealed class PostgresDatabase : Database
         return (bool)(await command.ExecuteScalarAsync(cancel))!;
     }
 
-    public override async Task<IReadOnlyList<AppliedVersion>> ReadAppliedVersionsAsync(CancellationToken cancel = default)
-    {
-        if (!await HasVersionTableAsync(cancel))
-        {
-            return [];
-        }
-
-        await using var command = new NpgsqlCommand(
-            $"SELECT \"Version\", \"AppliedOn\", \"Description\" FROM public.\"{VersionTable}\" ORDER BY \"Version\"", Connection);
-        await using var reader = await command.ExecuteReaderAsync(cancel);
-        var result = new List<AppliedVersion>();
-        while (await reader.ReadAsync(cancel))
-        {
-            result.Add(new AppliedVersion(
-                reader.GetInt64(0),
-                reader.IsDBNull(1) ? null : reader.GetDateTime(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2)));
-        }
-
-        return result;
-    }
-
-    public override ValueTask DisposeAsync() => Connection.DisposeAsync();
 }

@@ -10,6 +10,8 @@ public sealed class SqliteDatabase : Database
 
     public SqliteConnection Connection { get; }
 
+    public override System.Data.Common.DbConnection DbConnection => Connection;
+
     public static async Task<SqliteDatabase> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
     {
         var connection = new SqliteConnection(readOnly ? ReadOnlyConnectionString(target) : target.ConnectionString);
@@ -82,27 +84,4 @@ public sealed class SqliteDatabase : Database
         return (long)(await command.ExecuteScalarAsync(cancel))! > 0;
     }
 
-    public override async Task<IReadOnlyList<AppliedVersion>> ReadAppliedVersionsAsync(CancellationToken cancel = default)
-    {
-        if (!await HasVersionTableAsync(cancel))
-        {
-            return [];
-        }
-
-        await using var command = Connection.CreateCommand();
-        command.CommandText = $"SELECT Version, AppliedOn, Description FROM \"{VersionTable}\" ORDER BY Version";
-        await using var reader = await command.ExecuteReaderAsync(cancel);
-        var result = new List<AppliedVersion>();
-        while (await reader.ReadAsync(cancel))
-        {
-            result.Add(new AppliedVersion(
-                reader.GetInt64(0),
-                reader.IsDBNull(1) ? null : reader.GetDateTime(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2)));
-        }
-
-        return result;
-    }
-
-    public override ValueTask DisposeAsync() => Connection.DisposeAsync();
 }
