@@ -22,7 +22,7 @@ public sealed class CommandContext : IDisposable
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    private readonly Lazy<MigrationCatalog> _catalog;
+    private readonly Task<MigrationCatalog> _catalog;
 
     public CommandContext(GlobalOptions.Settings settings, TextWriter stdout)
     {
@@ -37,12 +37,13 @@ public sealed class CommandContext : IDisposable
             Redactor.Add(new NpgsqlConnectionStringBuilder(Target.ConnectionString).Password);
         }
 
-        _catalog = new(() => MigrationCatalog.FromAssembly(GlobalOptions.LoadMigrationsAssembly(settings.MigrationsAssemblyPath)));
+        // Reading the migrations (assembly loading, reflection) overlaps with connecting.
+        _catalog = Task.Run(() => MigrationCatalog.FromAssembly(GlobalOptions.LoadMigrationsAssembly(settings.MigrationsAssemblyPath)));
     }
 
     public GlobalOptions.Settings Settings { get; }
     public DatabaseTarget Target { get; }
-    public MigrationCatalog Catalog => _catalog.Value;
+    public MigrationCatalog Catalog => _catalog.GetAwaiter().GetResult();
     public ILoggerFactory Logs { get; }
     public ILogger Log { get; }
     public Redactor Redactor { get; }

@@ -95,7 +95,7 @@ public abstract class Database : IAsyncDisposable
         return result;
     }
 
-    public ValueTask DisposeAsync() => DbConnection.DisposeAsync();
+    public virtual ValueTask DisposeAsync() => DbConnection.DisposeAsync();
 }
 
 /// <summary>One row of the version table.</summary>
