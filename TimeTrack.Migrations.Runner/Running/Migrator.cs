@@ -2,7 +2,6 @@ using System.Diagnostics;
 using FluentMigrator;
 using FluentMigrator.Infrastructure;
 using FluentMigrator.Runner;
-using FluentMigrator.Runner.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -42,7 +41,7 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
 
         if (steps.Any(s => s.Direction == Direction.Down))
         {
-            RefuseIrreversible(steps, infos, scope.ServiceProvider);
+            RefuseIrreversible(steps, scope.ServiceProvider);
         }
 
         foreach (var step in steps)
@@ -85,7 +84,7 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
     /// Builds the Down of every migration to undo before anything runs: one that throws or has
     /// no statements cannot be undone, and the rollback is refused naming it.
     /// </summary>
-    private static void RefuseIrreversible(IReadOnlyList<PlannedStep> steps, IReadOnlyDictionary<long, IMigrationInfo> infos, IServiceProvider services)
+    private static void RefuseIrreversible(IReadOnlyList<PlannedStep> steps, IServiceProvider services)
     {
         var processor = services.GetRequiredService<FluentMigrator.IMigrationProcessor>();
         foreach (var step in steps.Where(s => s.Direction == Direction.Down))
@@ -112,8 +111,6 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
                     $"migration {step.Migration.Version} ({step.Migration.Description}) is irreversible ({reason}); nothing was rolled back");
             }
         }
-
-        _ = infos;
     }
 
     /// <summary>The database's own words (SQLSTATE or SQLite code + message), never a stack trace.</summary>
