@@ -80,6 +80,9 @@ trap 'exit 143' TERM
 
 # --- build --------------------------------------------------------------------------------------
 
+# What is measured is the working tree as it is now: say which commit, and whether it had changes.
+SOURCE_REVISION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 'unknown (not a git checkout)')"
+
 # --artifacts-path keeps every bin/ and obj/ of this build in the scratch directory: the benchmark
 # leaves the working tree as it found it and does not race a developer's own build.
 log "publishing timetrack-migrate and the FluentMigrator baseline (Release)"
@@ -205,6 +208,7 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 echo
 echo "Machine: $(nproc) CPU(s) (${cpu:-unknown}), ${mem_gib} GiB RAM, $(uname -sr)"
 echo "dotnet SDK $(dotnet --version); PostgreSQL $PG_VERSION; $(hyperfine --version)"
+echo "Source measured: $SOURCE_REVISION"
 echo "hyperfine --warmup $WARMUP --runs $RUNS; load average before: $load_before, after: $load_after"
 echo "JSON: $JSON"
 echo

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Running;
@@ -32,10 +31,7 @@ public sealed class CommandContext : IDisposable
         Logs = Logging.Create(settings.LogFormat, settings.Verbose, Redactor);
         Log = Logs.CreateLogger(Logging.Category);
         Target = DatabaseUrl.Parse(settings.Url);
-        if (Target.Provider == DatabaseProvider.Postgres)
-        {
-            Redactor.Add(new NpgsqlConnectionStringBuilder(Target.ConnectionString).Password);
-        }
+        Redactor.Add(Target.Password);
 
         // Reading the migrations (assembly loading, reflection) overlaps with connecting.
         _catalog = Task.Run(() => MigrationCatalog.FromAssembly(GlobalOptions.LoadMigrationsAssembly(settings.MigrationsAssemblyPath)));

@@ -16,6 +16,9 @@ public sealed record DatabaseTarget(DatabaseProvider Provider, string Connection
     /// <summary>The SQLite file (absolute), or null for PostgreSQL.</summary>
     public string? SqlitePath { get; init; }
 
+    /// <summary>The password, so that output can be scrubbed of it; null when there is none.</summary>
+    public string? Password { get; init; }
+
     public override string ToString() => Display;
 }
 
@@ -103,7 +106,7 @@ public static class DatabaseUrl
             }
         }
 
-        return new DatabaseTarget(DatabaseProvider.Postgres, builder.ConnectionString, Mask(url));
+        return new DatabaseTarget(DatabaseProvider.Postgres, builder.ConnectionString, Mask(url)) { Password = builder.Password };
     }
 
     private static DatabaseTarget ParseSqlite(string url, string rest, string workingDirectory)
