@@ -23,14 +23,15 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
 {
     private readonly ILogger _log = logs.CreateLogger(Logging.Category);
 
-    public IReadOnlyList<StepResult> Run(IReadOnlyList<PlannedStep> steps, Action<StepResult> onStep)
+    public IReadOnlyList<StepResult> Run(IReadOnlyList<PlannedStep> steps, Action<StepResult> onStep) =>
+        // Nothing to do is the container-restart path: return before FluentMigrator (and the
+        // dependency injection it is built with) is even loaded.
+        steps.Count == 0 ? [] : RunWithFluentMigrator(steps, onStep);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private List<StepResult> RunWithFluentMigrator(IReadOnlyList<PlannedStep> steps, Action<StepResult> onStep)
     {
         var results = new List<StepResult>();
-        if (steps.Count == 0)
-        {
-            return results;
-        }
-
         using var services = FluentMigratorServices.Create(
             database.Target with { ConnectionString = database.MigrationConnectionString },
             catalog.Assembly,

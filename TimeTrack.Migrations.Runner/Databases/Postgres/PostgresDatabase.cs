@@ -20,9 +20,13 @@ public sealed class PostgresDatabase : Database
 
     public static async Task<PostgresDatabase> ConnectAsync(DatabaseTarget target, CancellationToken cancel)
     {
-        // The slim builder: only the types this connection reads (numbers, text, timestamps,
-        // arrays), which spares the start-up of the container-restart path most of Npgsql's setup.
-        var source = new NpgsqlSlimDataSourceBuilder(target.ConnectionString).EnableArrays().Build();
+        // This connection reads only built-in types (numbers, text, timestamps, text arrays): the
+        // slim builder and no type-loading query spare the container-restart path most of
+        // Npgsql's set-up. FluentMigrator's own connection keeps the full defaults.
+        var source = new NpgsqlSlimDataSourceBuilder(target.ConnectionString)
+            .EnableArrays()
+            .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
+            .Build();
         var connection = source.CreateConnection();
         try
         {
