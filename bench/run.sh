@@ -4,12 +4,13 @@
 # Measures, with hyperfine, the whole-process wall time of:
 #   (a) timetrack-migrate up       on a PostgreSQL database already at head (a no-op)
 #   (b) fluentmigrator-baseline    FluentMigrator's runner built the plain way
+#   (b') the same baseline         published ReadyToRun like (a), for a like-for-like comparison
 #                                  (AddFluentMigratorCore + AddPostgres15_0 + MigrateUp) on the same database
 #   (c) timetrack-migrate status   on the same database (reference)
 #   (d) timetrack-migrate up       on a SQLite file already at head (reference)
 #   (e) timetrack-migrate --help   no database at all: the floor of process start-up (reference)
 #
-# Both programs are published in Release (framework-dependent) to a temporary directory and run
+# The programs are published in Release to a temporary directory (see "build" below) and run
 # through their apphost executables. PostgreSQL is a throwaway 15 cluster on 127.0.0.1 (free
 # port, own socket directory, password over TCP) started here and removed on exit, unless
 # TIMETRACK_BENCH_DATABASE_URL=postgresql://user:password@host:port/maintenance_db points at an
@@ -85,15 +86,23 @@ SOURCE_REVISION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 
 
 # --artifacts-path keeps every bin/ and obj/ of this build in the scratch directory: the benchmark
 # leaves the working tree as it found it and does not race a developer's own build.
-log "publishing timetrack-migrate and the FluentMigrator baseline (Release)"
-dotnet publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release \
+# The runner is published as the Dockerfile publishes it (ReadyToRun, linux-x64, framework-
+# dependent). The baseline twice: as anyone would publish a small program (plain Release), and
+# with the same ReadyToRun settings as the runner, for a like-for-like comparison.
+READY_TO_RUN=(-r linux-x64 --self-contained false -p:PublishReadyToRun=true)
+log "publishing timetrack-migrate (as the image does) and the FluentMigrator baseline (plain and ReadyToRun)"
+dotnet publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release "${READY_TO_RUN[@]}" \
   -o "$WORK/runner" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
 dotnet publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" -c Release \
-  -o "$WORK/baseline" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
+  -o "$WORK/baseline" --artifacts-path "$WORK/artifacts-plain" --nologo -v quiet >&2
+dotnet publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" -c Release "${READY_TO_RUN[@]}" \
+  -o "$WORK/baseline-r2r" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
 RUNNER="$WORK/runner/timetrack-migrate"
 BASELINE="$WORK/baseline/fluentmigrator-baseline"
+BASELINE_R2R="$WORK/baseline-r2r/fluentmigrator-baseline"
 [ -x "$RUNNER" ] || die "no apphost at $RUNNER"
 [ -x "$BASELINE" ] || die "no apphost at $BASELINE"
+[ -x "$BASELINE_R2R" ] || die "no apphost at $BASELINE_R2R"
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
@@ -195,6 +204,7 @@ log "hyperfine: --warmup $WARMUP --runs $RUNS (no shell between hyperfine and th
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
   -n "(a) timetrack-migrate up (PostgreSQL, no-op)" "$RUNNER up" \
   -n "(b) FluentMigrator baseline MigrateUp (PostgreSQL, no-op)" "$BASELINE" \
+  -n "(b') the same baseline published ReadyToRun like (a)" "$BASELINE_R2R" \
   -n "(c) timetrack-migrate status (PostgreSQL)" "$RUNNER status" \
   -n "(d) timetrack-migrate up (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
   -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" >&2
@@ -217,6 +227,7 @@ echo "|---|---:|---:|---:|---:|---:|"
 jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) | \((.user + .system) * 1000 | round) |"' "$JSON"
 echo
 jq -r '
-  (.results[0].median) as $a | (.results[1].median) as $b |
+  (.results[0].median) as $a | (.results[1].median) as $b | (.results[2].median) as $r |
   "(a)/(b) median ratio: \($a / $b * 100 | round / 100) (target: (a) median <= 250 ms and <= 0.5 x (b)): " +
-  (if ($a <= 0.25 and $a <= 0.5 * $b) then "met" else "NOT met" end)' "$JSON"
+  (if ($a <= 0.25 and $a <= 0.5 * $b) then "met" else "NOT met" end) +
+  "; like for like, (a)/(b'\'') = \($a / $r * 100 | round / 100)"' "$JSON"
