@@ -11,13 +11,16 @@ COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Mi
 RUN dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj -r linux-x64
 COPY TimeTrack.Migrations/ TimeTrack.Migrations/
 COPY TimeTrack.Migrations.Runner/ TimeTrack.Migrations.Runner/
-# ReadyToRun: precompiled code, so the runner starts fast on every container start.
+# Self-contained composite ReadyToRun: the runner and the .NET libraries precompiled together,
+# so a container start that finds nothing to do spends its time migrating, not compiling
+# (docs/benchmarks.md: about a third faster than framework-dependent ReadyToRun).
 RUN dotnet publish TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj \
-      -c Release -r linux-x64 --self-contained false --no-restore \
-      -p:PublishReadyToRun=true -o /out
+      -c Release -r linux-x64 --self-contained true --no-restore \
+      -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o /out
 
-# --- runtime: the .NET runtime only, a non-root user, no sources (so no migration generation).
-FROM mcr.microsoft.com/dotnet/runtime:10.0.0-noble AS runtime
+# --- runtime: the runner's native dependencies only (it carries its own .NET), a non-root
+# user, no sources (so no migration generation).
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0.0-noble AS runtime
 WORKDIR /app
 COPY --from=build /out/ /app/
 COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh deploy/ci-migrate.sh /app/

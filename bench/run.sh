@@ -4,7 +4,7 @@
 # Measures, with hyperfine, the whole-process wall time of:
 #   (a) timetrack-migrate up       on a PostgreSQL database already at head (a no-op)
 #   (b) fluentmigrator-baseline    FluentMigrator's runner built the plain way
-#   (b') the same baseline         published ReadyToRun like (a), for a like-for-like comparison
+#   (b') the same baseline         published like (a) (composite ReadyToRun), for a like-for-like comparison
 #                                  (AddFluentMigratorCore + AddPostgres15_0 + MigrateUp) on the same database
 #   (c) timetrack-migrate status   on the same database (reference)
 #   (d) timetrack-migrate up       on a SQLite file already at head (reference)
@@ -86,10 +86,10 @@ SOURCE_REVISION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 
 
 # --artifacts-path keeps every bin/ and obj/ of this build in the scratch directory: the benchmark
 # leaves the working tree as it found it and does not race a developer's own build.
-# The runner is published as the Dockerfile publishes it (ReadyToRun, linux-x64, framework-
-# dependent). The baseline twice: as anyone would publish a small program (plain Release), and
-# with the same ReadyToRun settings as the runner, for a like-for-like comparison.
-READY_TO_RUN=(-r linux-x64 --self-contained false -p:PublishReadyToRun=true)
+# The runner is published as the Dockerfile publishes it (self-contained composite ReadyToRun,
+# linux-x64). The baseline twice: as anyone would publish a small program (plain Release), and
+# with the same settings as the runner, for a like-for-like comparison.
+READY_TO_RUN=(-r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true)
 log "publishing timetrack-migrate (as the image does) and the FluentMigrator baseline (plain and ReadyToRun)"
 dotnet publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release "${READY_TO_RUN[@]}" \
   -o "$WORK/runner" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
@@ -204,7 +204,7 @@ log "hyperfine: --warmup $WARMUP --runs $RUNS (no shell between hyperfine and th
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
   -n "(a) timetrack-migrate up (PostgreSQL, no-op)" "$RUNNER up" \
   -n "(b) FluentMigrator baseline MigrateUp (PostgreSQL, no-op)" "$BASELINE" \
-  -n "(b') the same baseline published ReadyToRun like (a)" "$BASELINE_R2R" \
+  -n "(b') the same baseline published like (a)" "$BASELINE_R2R" \
   -n "(c) timetrack-migrate status (PostgreSQL)" "$RUNNER status" \
   -n "(d) timetrack-migrate up (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
   -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" >&2
