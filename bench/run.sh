@@ -9,6 +9,7 @@
 #   (c) timetrack-migrate status   on the same database (reference)
 #   (d) timetrack-migrate up       on a SQLite file already at head (reference)
 #   (e) timetrack-migrate --help   no database at all: the floor of process start-up (reference)
+#   (f) timetrack-migrate init     on the PostgreSQL database: what the container entrypoint runs
 #
 # The programs are published in Release to a temporary directory (see "build" below) and run
 # through their apphost executables. PostgreSQL is a throwaway 15 cluster on 127.0.0.1 (free
@@ -206,6 +207,7 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
   -n "(b) FluentMigrator baseline MigrateUp (PostgreSQL, no-op)" "$BASELINE" \
   -n "(b') the same baseline published like (a)" "$BASELINE_R2R" \
   -n "(c) timetrack-migrate status (PostgreSQL)" "$RUNNER status" \
+  -n "(f) timetrack-migrate init (PostgreSQL, no-op: the entrypoint's command)" "$RUNNER init" \
   -n "(d) timetrack-migrate up (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
   -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" >&2
 

@@ -42,7 +42,8 @@ public static class InitCommand
             ProfileCandidate? adoptedAt = null;
             IReadOnlyList<string> warnings = [];
 
-            if (await database.HasVersionTableAsync(cancel))
+            // Versions read means a version table: the restart path asks the catalog nothing more.
+            if (state.Applied.Count > 0 || await database.HasVersionTableAsync(cancel))
             {
                 scenario = "managed";
                 ctx.Log.LogInformation("managed database (version table present) at {Version}", ctx.DescribeVersion(state.Current));
@@ -81,7 +82,7 @@ public static class InitCommand
             }
 
             var results = new Migrator(database, ctx.Catalog, ctx.Logs).Run(plan, ctx.Progress);
-            var now = (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).DefaultIfEmpty(0).Max();
+            var now = state.CurrentAfter(results);
             ctx.Result(
                 new
                 {

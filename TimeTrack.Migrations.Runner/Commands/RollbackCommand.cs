@@ -22,7 +22,7 @@ public static class RollbackCommand
         {
             var plan = state.PlanRollback(to, steps);
             var results = new Migrator(database, ctx.Catalog, ctx.Logs).Run(plan, ctx.Progress);
-            var now = state.Applied.Where(v => results.All(r => r.Version != v)).DefaultIfEmpty(0).Max();
+            var now = state.CurrentAfter(results);
             ctx.Result(
                 new
                 {

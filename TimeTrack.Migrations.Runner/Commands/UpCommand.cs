@@ -36,7 +36,7 @@ public static class UpCommand
 
             // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
             var results = new Migrator(database, ctx.Catalog, ctx.Logs).Run(steps, ctx.Progress);
-            var now = results.Count == 0 ? state.Current : Math.Max(state.Current, results[^1].Version);
+            var now = state.CurrentAfter(results);
             ctx.Result(
                 new
                 {

@@ -46,6 +46,18 @@ public sealed class VersionState
     /// <summary>The newest applied version; 0 when nothing is applied.</summary>
     public long Current { get; }
 
+    /// <summary>The newest applied version once <paramref name="results"/> have run (no need to read it back).</summary>
+    public long CurrentAfter(IEnumerable<StepResult> results)
+    {
+        var applied = Applied.ToHashSet();
+        foreach (var step in results)
+        {
+            _ = step.Direction == Direction.Up ? applied.Add(step.Version) : applied.Remove(step.Version);
+        }
+
+        return applied.DefaultIfEmpty(0).Max();
+    }
+
     /// <summary>Unknown versions that are all newer than everything this build knows: the database is ahead (an older image).</summary>
     public bool DatabaseIsAhead => Unknown.Count > 0 && Unknown.All(v => v > Catalog.Head);
 

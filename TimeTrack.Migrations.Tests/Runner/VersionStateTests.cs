@@ -101,4 +101,15 @@ public sealed class VersionStateTests
         Should.Throw<UserError>(() => State().ResolveStampTarget("250")).Code.ShouldBe(ExitCode.InvalidInput);
         Should.Throw<UserError>(() => State().ResolveStampTarget("-1")).Code.ShouldBe(ExitCode.InvalidInput);
     }
+
+    [Fact]
+    public void The_current_version_after_a_run_follows_the_steps_that_ran()
+    {
+        var state = State(100, 200);
+
+        state.CurrentAfter([]).ShouldBe(200);
+        state.CurrentAfter([new StepResult(300, "Scenario step", Direction.Up, TimeSpan.Zero)]).ShouldBe(300);
+        state.CurrentAfter([new StepResult(200, "Add widget colour", Direction.Down, TimeSpan.Zero)]).ShouldBe(100);
+        state.CurrentAfter([new StepResult(200, "", Direction.Down, TimeSpan.Zero), new StepResult(100, "", Direction.Down, TimeSpan.Zero)]).ShouldBe(0);
+    }
 }
