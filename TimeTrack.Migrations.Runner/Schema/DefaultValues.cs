@@ -25,7 +25,7 @@ public static partial class DefaultValues
             text = text[1..^1].Trim();
         }
 
-        // PostgreSQL casts: 'x'::character varying, 'TODO'::public.taskstatus, 8::numeric
+        // PostgreSQL casts: 'x'::character varying, 'DONE'::public.taskstatus, 8::numeric
         text = TrailingCast().Replace(text, "");
         while (text.StartsWith('(') && text.EndsWith(')') && Balanced(text[1..^1]))
         {
