@@ -31,7 +31,13 @@ if (parse.Errors.Count > 0)
 {
     // System.CommandLine would print the whole help and return 1; one line and 2 is the contract.
     var messages = parse.Errors.Select(e => string.Join(' ', e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))).Distinct();
-    Console.Error.WriteLine($"error: {string.Join("; ", messages)} (see timetrack-migrate --help)");
+    var message = $"{string.Join("; ", messages)} (see timetrack-migrate --help)";
+    Console.Error.WriteLine($"error: {message}");
+    if (args.Contains("--json"))
+    {
+        Handler.WriteJsonError(ExitCode.InvalidInput, message);
+    }
+
     return (int)ExitCode.InvalidInput;
 }
 

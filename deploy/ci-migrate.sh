@@ -71,10 +71,24 @@ direction=up
 to=()
 [ -n "$target" ] && to=(--to "$target")
 
-code=0
-capture script "$direction" "${to[@]}" || code=$?
-[ "$code" -eq 0 ] || fail "$code" "cannot plan the ${action}: $(error_line)"
-md "### SQL about to run" "" '```sql' "$(cat "$work/out")" '```' ""
+# A database with tables but no migration history is adopted as the container start does it
+# (init: verified against the stamping profiles, then stamped), never migrated blindly; an empty
+# one is a fresh deployment. The SQL preview exists only for a database with a history.
+history=managed
+if [ "$direction" = up ]; then
+  runner status --json >"$work/status.json" 2>/dev/null || true
+  history="$(sed -n 's/^ *"history": *"\([a-z]*\)".*/\1/p' "$work/status.json")"
+fi
+apply=("$direction")
+if [ "$history" = unmanaged ]; then
+  apply=(init)
+  md "### Adoption" "" "The database has tables but no migration history: it is verified against the stamping profiles and stamped (as the container start does), then migrated." ""
+else
+  code=0
+  capture script "$direction" "${to[@]}" || code=$?
+  [ "$code" -eq 0 ] || fail "$code" "cannot plan the ${action}: $(error_line)"
+  md "### SQL about to run" "" '```sql' "$(cat "$work/out")" '```' ""
+fi
 
 if [ "$dry_run" = true ]; then
   md "Dry run: nothing was changed."
@@ -82,7 +96,7 @@ if [ "$dry_run" = true ]; then
 fi
 
 code=0
-capture "$direction" "${to[@]}" || code=$?
+capture "${apply[@]}" "${to[@]}" || code=$?
 if [ "$code" -ne 0 ]; then
   md "### :x: The ${action} failed (exit ${code})" "" "> $(error_line)" "" '```' "$(cat "$work/out")" '```'
   exit "$code"

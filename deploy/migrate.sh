@@ -7,7 +7,7 @@
 #   ./migrate.sh create "Add something"  generate a migration from the model (development only)
 #   ./migrate.sh mark-current            record every migration as applied (adopt by hand: prefer init)
 #   ./migrate.sh rollback VERSION        roll back to a version number (0: everything)
-#   ./migrate.sh <any runner command>    passed through, e.g. ./migrate.sh script up
+#   ./migrate.sh init|up|stamp|script|check|…  any timetrack-migrate command, passed through
 #
 # The database comes from DATABASE_URL (or --database-url after the verb). Exit codes are the runner's.
 set -euo pipefail
@@ -27,8 +27,8 @@ run() {
   fi
 }
 
-usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+usage() { # the comment block at the top of this file, up to the first line of code
+  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "${BASH_SOURCE[0]}"
 }
 
 verb="${1:-}"
@@ -54,9 +54,17 @@ case "$verb" in
     shift
     run rollback --to "$version" "$@"
     ;;
-  "" | -h | --help | help)
-    usage
-    [ -n "$verb" ] || exit 2
+  -h | --help | help) usage ;;
+  "")
+    usage >&2
+    exit 2
     ;;
-  *) run "$verb" "$@" ;;
+  init | up | downgrade | stamp | script | new | baseline | check | --version)
+    run "$verb" "$@"
+    ;;
+  *)
+    echo "migrate.sh: unknown command '${verb}'" >&2
+    usage >&2
+    exit 2
+    ;;
 esac

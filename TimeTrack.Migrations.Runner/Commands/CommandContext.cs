@@ -30,7 +30,8 @@ public sealed class CommandContext : IDisposable
         Redactor = new Redactor();
         Logs = Logging.Create(settings.LogFormat, settings.Verbose, Redactor);
         Log = Logs.CreateLogger(Logging.Category);
-        Target = DatabaseUrl.Parse(settings.Url);
+        Redactor.Add(settings.FallbackPassword);
+        Target = DatabaseUrl.Parse(settings.Url, fallbackPassword: settings.FallbackPassword);
         Redactor.Add(Target.Password);
 
         // Reading the migrations (assembly loading, reflection) overlaps with connecting.
@@ -58,13 +59,33 @@ public sealed class CommandContext : IDisposable
         return Database.OpenWaitingAsync(Target, Settings.Wait, message => Log.LogWarning("{Message}", message), cancel, readOnly);
     }
 
-    /// <summary>Connects, takes the migration lock, reads the applied versions, and runs <paramref name="work"/>.</summary>
-    public async Task<int> UnderLockAsync(Func<Database, VersionState, Task<int>> work, CancellationToken cancel)
+    /// <summary>
+    /// Connects, takes the migration lock, reads the applied versions, and runs <paramref name="work"/>.
+    /// A database with tables but no history is refused before anything is written, unless the
+    /// command is one that adopts it (<paramref name="adopts"/>: init, stamp --profile).
+    /// </summary>
+    public async Task<int> UnderLockAsync(Func<Database, VersionState, Task<int>> work, CancellationToken cancel, bool adopts = false)
     {
         await using var database = await ConnectAsync(cancel);
         await using var migrationLock = await database.AcquireMigrationLockAsync(Settings.LockTimeout, m => Log.LogInformation("{Message}", m), cancel);
-        var applied = await database.ReadAppliedVersionsAsync(cancel);
-        return await work(database, new VersionState(Catalog, applied.Select(a => a.Version).ToList()));
+        var applied = (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).ToList();
+        if (!adopts)
+        {
+            await RefuseUnmanagedAsync(database, applied, cancel);
+        }
+
+        return await work(database, new VersionState(Catalog, applied));
+    }
+
+    /// <summary>Exit 5 for a database with tables and no migration history: it must be adopted, not migrated blindly.</summary>
+    public static async Task RefuseUnmanagedAsync(Database database, IReadOnlyCollection<long> applied, CancellationToken cancel)
+    {
+        if (applied.Count == 0 && await database.ReadHistoryStateAsync(applied, cancel) == HistoryState.Unmanaged)
+        {
+            throw new UserError(ExitCode.Refused,
+                "the database has tables but no migration history; nothing was written. Adopt it first: 'timetrack-migrate init' " +
+                "verifies it against the stamping profiles and stamps it (or 'timetrack-migrate stamp --profile NAME')");
+        }
     }
 
     /// <summary>The result: <paramref name="json"/> with --json, otherwise the text lines.</summary>

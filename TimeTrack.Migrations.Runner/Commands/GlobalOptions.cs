@@ -8,7 +8,9 @@ namespace TimeTrack.Migrations.Runner.Commands;
 
 /// <summary>
 /// The options every command takes, and how they combine with the environment: an option wins
-/// over TIMETRACK_* variables, which win over DATABASE_URL, which wins over the embedded default.
+/// over TIMETRACK_* variables, which win over DATABASE_URL (or DATABASE_URL_FILE), which wins over
+/// the embedded default. A URL without a password takes DATABASE_PASSWORD (or DATABASE_PASSWORD_FILE).
+/// The *_FILE forms are Docker's and Kubernetes' secrets convention: the value is read from that file.
 /// </summary>
 public static class GlobalOptions
 {
@@ -62,8 +64,10 @@ public static class GlobalOptions
     public static IEnumerable<Option> All => [DatabaseUrl, Json, LogFormat, LockTimeout, Wait, MigrationsAssembly, Verbose];
 
     /// <summary>The settings of one invocation, resolved from options, environment and defaults.</summary>
+    /// <param name="FallbackPassword">DATABASE_PASSWORD(_FILE): used when the URL carries no password.</param>
     public sealed record Settings(
         string Url,
+        string? FallbackPassword,
         bool UsingDefaultUrl,
         bool Json,
         LogFormat LogFormat,
@@ -78,7 +82,7 @@ public static class GlobalOptions
 
         var url = parse.GetValue(DatabaseUrl)
             ?? environment["DATABASE_URL"]
-            ?? Environment.GetEnvironmentVariable("DATABASE_URL");
+            ?? FromEnvironmentOrFile("DATABASE_URL");
         var usingDefault = string.IsNullOrWhiteSpace(url);
 
         var logFormat = parse.GetValue(LogFormat)
@@ -86,6 +90,7 @@ public static class GlobalOptions
 
         return new Settings(
             usingDefault ? Databases.DatabaseUrl.EmbeddedDefault : url!,
+            environment["DATABASE_PASSWORD"] ?? FromEnvironmentOrFile("DATABASE_PASSWORD"),
             usingDefault,
             parse.GetValue(Json),
             logFormat,
@@ -93,6 +98,44 @@ public static class GlobalOptions
             TimeSpan.FromSeconds(Seconds(parse.GetValue(Wait), environment["WAIT"], "--wait", 0)),
             parse.GetValue(MigrationsAssembly) ?? environment["MIGRATIONS_ASSEMBLY"],
             parse.GetValue(Verbose));
+    }
+
+    /// <summary>
+    /// NAME from the environment, or read from the file NAME_FILE names (a trailing newline
+    /// dropped); both set is ambiguous and refused, as the postgres image does.
+    /// </summary>
+    private static string? FromEnvironmentOrFile(string name)
+    {
+        var value = Environment.GetEnvironmentVariable(name);
+        var file = Environment.GetEnvironmentVariable(name + "_FILE");
+        if (string.IsNullOrEmpty(file))
+        {
+            return value;
+        }
+
+        if (!string.IsNullOrEmpty(value))
+        {
+            throw UserError.Invalid($"both {name} and {name}_FILE are set; set only one");
+        }
+
+        string content;
+        try
+        {
+            content = File.ReadAllText(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var why = e switch
+            {
+                FileNotFoundException or DirectoryNotFoundException => "it does not exist (is the secret mounted?)",
+                UnauthorizedAccessException => "permission denied (is it readable by this user?)",
+                _ => e.Message,
+            };
+            throw UserError.Invalid($"{name}_FILE: cannot read '{file}': {why}");
+        }
+
+        content = content.TrimEnd('\r', '\n');
+        return content.Length > 0 ? content : throw UserError.Invalid($"{name}_FILE: '{file}' is empty");
     }
 
     public static Assembly LoadMigrationsAssembly(string? path)

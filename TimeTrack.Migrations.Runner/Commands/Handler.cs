@@ -39,7 +39,7 @@ public static class Handler
 
             if (json)
             {
-                Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { error = new { exitCode = (int)code, message } }));
+                WriteJsonError(code, message);
             }
 
             return (int)code;
@@ -49,4 +49,8 @@ public static class Handler
             ctx?.Dispose(); // flushes the log
         }
     }
+
+    /// <summary>The JSON document of a failure on stdout (--json): every failure, parse errors included, has one.</summary>
+    public static void WriteJsonError(ExitCode code, string message) =>
+        Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { error = new { exitCode = (int)code, message } }));
 }

@@ -42,13 +42,14 @@ public static class InitCommand
             ProfileCandidate? adoptedAt = null;
             IReadOnlyList<string> warnings = [];
 
-            // Versions read means a version table: the restart path asks the catalog nothing more.
-            if (state.Applied.Count > 0 || await database.HasVersionTableAsync(cancel))
+            // Versions read means a history: the restart path asks the catalog nothing more.
+            var history = await database.ReadHistoryStateAsync(state.Applied, cancel);
+            if (history == HistoryState.Managed)
             {
                 scenario = "managed";
-                ctx.Log.LogInformation("managed database (version table present) at {Version}", ctx.DescribeVersion(state.Current));
+                ctx.Log.LogInformation("managed database at {Version}", ctx.DescribeVersion(state.Current));
             }
-            else if ((await database.ReadSchemaAsync(cancel)).IsEmpty)
+            else if (history == HistoryState.Empty)
             {
                 scenario = "fresh";
                 ctx.Log.LogInformation("empty database: fresh deployment, applying the migrations");
@@ -98,7 +99,7 @@ public static class InitCommand
                 },
                 [$"{scenario}: the database is at {ctx.DescribeVersion(now)}" + (results.Count == 0 ? ", nothing to do" : $", {results.Count} migration(s) {(plan[0].Direction == Direction.Up ? "applied" : "rolled back")}")]);
             return 0;
-        }, cancel);
+        }, cancel, adopts: true);
     }
 
     private static long? ParseTarget(CommandContext ctx, string? to)

@@ -38,8 +38,9 @@ public static class ScriptCommand
         VersionState state;
         await using (var database = await ctx.ConnectAsync(cancel, readOnly: true))
         {
-            var applied = await database.ReadAppliedVersionsAsync(cancel);
-            state = new VersionState(ctx.Catalog, applied.Select(a => a.Version).ToList());
+            var applied = (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).ToList();
+            await CommandContext.RefuseUnmanagedAsync(database, applied, cancel);
+            state = new VersionState(ctx.Catalog, applied);
         }
 
         var plan = direction == "up" ? state.PlanUp(to, allowUnknown, allowOutOfOrder) : state.PlanRollback(to, steps);
@@ -60,6 +61,7 @@ public static class ScriptCommand
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
         var infos = runner.MigrationLoader.LoadMigrations();
+        Migrator.RefuseIrreversible(plan, scope.ServiceProvider); // as rollback does: exit 5 naming it
         foreach (var step in plan)
         {
             var info = infos[step.Migration.Version];

@@ -31,7 +31,7 @@ public static class StampCommand
         new Running.ProfileMatcher(ctx.Catalog).Resolve(profile); // an unknown name is refused before connecting
         return ctx.UnderLockAsync(async (database, state) =>
         {
-            if (await database.HasVersionTableAsync(cancel))
+            if (state.Applied.Count > 0)
             {
                 throw new Output.UserError(Output.ExitCode.Refused,
                     $"the database already has a migration history (at {ctx.DescribeVersion(state.Current)}); stamp a version instead of a profile");
@@ -42,7 +42,7 @@ public static class StampCommand
                 new { command = "stamp", database = ctx.Target.Display, profile = adopted.Name, to = adopted.Version, warnings },
                 [$"stamped at {ctx.DescribeVersion(adopted.Version)} (profile '{adopted.Name}'); no migration was run"]);
             return 0;
-        }, cancel);
+        }, cancel, adopts: true);
     }
 
     public static Command CreateMarkCurrent()

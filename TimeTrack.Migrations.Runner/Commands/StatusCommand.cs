@@ -21,12 +21,14 @@ public static class StatusCommand
         await using var database = await ctx.ConnectAsync(cancel, readOnly: true);
         var applied = await database.ReadAppliedVersionsAsync(cancel);
         var state = new VersionState(ctx.Catalog, applied.Select(a => a.Version).ToList());
+        var history = await database.ReadHistoryStateAsync(state.Applied, cancel);
 
         var json = new
         {
             provider = ctx.ProviderName,
             database = ctx.Target.Display,
             usingEmbeddedDefault = ctx.Settings.UsingDefaultUrl,
+            history,
             current = state.Current,
             head = ctx.Catalog.Head,
             upToDate = state.Pending.Count == 0 && state.Unknown.Count == 0,
@@ -46,7 +48,7 @@ public static class StatusCommand
         {
             $"provider:     {ctx.ProviderName}",
             $"database:     {ctx.Target.Display}{(ctx.Settings.UsingDefaultUrl ? " (embedded default)" : "")}",
-            $"current:      {ctx.DescribeVersion(state.Current)}",
+            $"current:      {ctx.DescribeVersion(state.Current)}{(history == Databases.HistoryState.Unmanaged ? " (tables but no migration history: adopt it with init)" : "")}",
             $"head:         {ctx.Catalog.Head}",
             applied.Count == 0 ? "applied:      none" : "applied:",
         };
@@ -59,12 +61,12 @@ public static class StatusCommand
             text.Add($"unknown:      {string.Join(", ", state.Unknown)} ({(state.DatabaseIsAhead ? "newer than this build: the database is ahead of it" : "not in this build's history")})");
         }
 
-        ctx.Result(json, markdown ? MarkdownLines(ctx, state, applied) : text);
+        ctx.Result(json, markdown ? MarkdownLines(ctx, state, applied, history) : text);
         return 0;
     }
 
     /// <summary>The status as markdown: a summary table and one row a migration.</summary>
-    private static IEnumerable<string> MarkdownLines(CommandContext ctx, VersionState state, IReadOnlyList<Databases.AppliedVersion> applied)
+    private static IEnumerable<string> MarkdownLines(CommandContext ctx, VersionState state, IReadOnlyList<Databases.AppliedVersion> applied, Databases.HistoryState history)
     {
         static string Cell(string? text) => (text ?? "").Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 
@@ -73,6 +75,7 @@ public static class StatusCommand
         yield return $"| provider | {ctx.ProviderName} |";
         yield return $"| database | `{Cell(ctx.Target.Display)}` |";
         yield return $"| current version | {Cell(ctx.DescribeVersion(state.Current))} |";
+        yield return $"| history | {(history == Databases.HistoryState.Unmanaged ? "none: tables without migration history (init adopts it)" : history.ToString().ToLowerInvariant())} |";
         yield return $"| head of this build | {ctx.Catalog.Head} |";
         yield return $"| pending | {state.Pending.Count} |";
         yield return "";

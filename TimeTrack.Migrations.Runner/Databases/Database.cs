@@ -50,6 +50,15 @@ public abstract class Database : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// How long a statement waits for a lock another process holds on the database itself (SQLite's
+    /// file lock): the migration lock's timeout, set when it is taken.
+    /// </summary>
+    public TimeSpan BusyTimeout { get; protected set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>True when <paramref name="e"/> says another process's lock outlasted <see cref="BusyTimeout"/>.</summary>
+    public virtual bool IsLockedByAnotherProcess(Exception e) => false;
+
     /// <summary>The connection string FluentMigrator's runner uses (with this database's session settings).</summary>
     public virtual string MigrationConnectionString => Target.ConnectionString;
 
@@ -95,7 +104,26 @@ public abstract class Database : IAsyncDisposable
         return result;
     }
 
+    /// <summary>
+    /// Whether the database has a migration history. Only recorded versions count: an empty
+    /// version table (left by an earlier failed run, or by hand) makes nothing "managed".
+    /// </summary>
+    public async Task<HistoryState> ReadHistoryStateAsync(IReadOnlyCollection<long> applied, CancellationToken cancel = default) =>
+        applied.Count > 0 ? HistoryState.Managed
+        : (await ReadSchemaAsync(cancel)).Without(VersionTable).IsEmpty ? HistoryState.Empty
+        : HistoryState.Unmanaged;
+
     public virtual ValueTask DisposeAsync() => DbConnection.DisposeAsync();
+}
+
+public enum HistoryState
+{
+    /// <summary>Versions are recorded.</summary>
+    Managed,
+    /// <summary>No tables (an empty version table aside): a fresh deployment.</summary>
+    Empty,
+    /// <summary>Tables, but no recorded versions: to be adopted (init, stamp --profile), never migrated blindly.</summary>
+    Unmanaged,
 }
 
 /// <summary>One row of the version table.</summary>

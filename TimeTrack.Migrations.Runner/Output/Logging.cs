@@ -98,28 +98,3 @@ public static class Logging
         }
     }
 }
-
-/// <summary>Removes secrets from any text before it is printed: the last line of defence for "passwords never appear".</summary>
-public sealed class Redactor
-{
-    private readonly List<string> _secrets = [];
-
-    public void Add(string? secret)
-    {
-        if (!string.IsNullOrEmpty(secret))
-        {
-            _secrets.Add(secret);
-            _secrets.Add(Uri.EscapeDataString(secret));
-        }
-    }
-
-    public string Redact(string text)
-    {
-        foreach (var secret in _secrets)
-        {
-            text = text.Replace(secret, "***", StringComparison.Ordinal);
-        }
-
-        return text;
-    }
-}

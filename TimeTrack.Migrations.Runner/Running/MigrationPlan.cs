@@ -80,6 +80,13 @@ public sealed class VersionState
         }
 
         var steps = Pending.Where(m => target is null || m.Version <= target).ToList();
+        if (steps.Count == 0 && target is { } below && below < Current)
+        {
+            // Not "nothing to do": a deploy that meant to go back would report success.
+            throw new UserError(ExitCode.Refused,
+                $"the database is at {Current}, above the target {below}; up never rolls back: use rollback --to {below}");
+        }
+
         var outOfOrder = OutOfOrder.Where(steps.Contains).ToList();
         if (outOfOrder.Count > 0 && !allowOutOfOrder)
         {

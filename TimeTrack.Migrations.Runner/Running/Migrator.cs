@@ -67,6 +67,13 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
             catch (Exception e)
             {
                 var done = results.Count == 0 ? "" : $" after {results.Count} successful step(s)";
+                if (database.IsLockedByAnotherProcess(e))
+                {
+                    throw new UserError(ExitCode.LockTimeout,
+                        $"migration {step.Migration.Version} ({step.Migration.Description}) could not start{done}: another process held a write lock on the database " +
+                        $"for more than {database.BusyTimeout.TotalSeconds:0} s (--lock-timeout). It was rolled back", e);
+                }
+
                 throw new UserError(ExitCode.MigrationFailed,
                     $"migration {step.Migration.Version} ({step.Migration.Description}) failed{done}: {DatabaseError(e).TrimEnd('.')}. " +
                     (transactional ? "It was rolled back" : "It does not run in a transaction; it is written to be re-run safely"),
@@ -85,7 +92,7 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
     /// Builds the Down of every migration to undo before anything runs: one that throws or has
     /// no statements cannot be undone, and the rollback is refused naming it.
     /// </summary>
-    private static void RefuseIrreversible(IReadOnlyList<PlannedStep> steps, IServiceProvider services)
+    public static void RefuseIrreversible(IReadOnlyList<PlannedStep> steps, IServiceProvider services)
     {
         var processor = services.GetRequiredService<FluentMigrator.IMigrationProcessor>();
         foreach (var step in steps.Where(s => s.Direction == Direction.Down))

@@ -11,6 +11,19 @@ public sealed class VersionTable(Database database, MigrationCatalog catalog)
     /// <summary>Records <paramref name="record"/> and deletes <paramref name="remove"/> in one transaction.</summary>
     public async Task StampAsync(IReadOnlyList<KnownMigration> record, IReadOnlyList<long> remove, CancellationToken cancel)
     {
+        try
+        {
+            await WriteAsync(record, remove, cancel);
+        }
+        catch (Exception e) when (database.IsLockedByAnotherProcess(e))
+        {
+            throw new Output.UserError(Output.ExitCode.LockTimeout,
+                $"another process held a write lock on the database for more than {database.BusyTimeout.TotalSeconds:0} s (--lock-timeout); nothing was stamped", e);
+        }
+    }
+
+    private async Task WriteAsync(IReadOnlyList<KnownMigration> record, IReadOnlyList<long> remove, CancellationToken cancel)
+    {
         await EnsureExistsAsync(cancel);
         var connection = database.DbConnection;
 

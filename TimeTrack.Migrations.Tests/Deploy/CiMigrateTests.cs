@@ -129,6 +129,20 @@ public sealed class CiMigrateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Migrate_adopts_a_legacy_database_as_the_container_start_does()
+    {
+        await _db.RestoreLegacyFixtureAsync();
+
+        var (result, summary) = await DeployAsync("migrate");
+
+        result.ExitCode.ShouldBe(0, result.ToString());
+        summary.ShouldContain("no migration history: it is verified against the stamping profiles and stamped");
+        summary.ShouldContain(":white_check_mark: Done");
+        result.Stdout.ShouldContain("adopted: the database is at");
+        (await _db.AppliedVersionsAsync()).ShouldBe(Versions);
+    }
+
+    [Fact]
     public async Task Status_only_reports()
     {
         var before = await _db.DumpAsync();

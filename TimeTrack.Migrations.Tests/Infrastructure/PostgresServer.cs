@@ -33,7 +33,20 @@ public sealed class PostgresServer
     public string Password { get; }
     public string MaintenanceDatabase { get; }
 
+    /// <summary>The Unix socket directory of a throwaway cluster (null for a server given by URL).</summary>
+    public string? SocketDirectory { get; private init; }
+
+    /// <summary>The throwaway cluster's own directory, for files a test puts beside it (certificates).</summary>
+    public string? Root { get; private init; }
+
     public static Task<PostgresServer> GetAsync() => Shared.Value;
+
+    /// <summary>
+    /// A cluster of its own, always throwaway (never TIMETRACK_TEST_DATABASE_URL): for tests that
+    /// configure the server (TLS, pg_hba). <paramref name="configure"/> gets the cluster's root
+    /// directory before start and returns lines for postgresql.conf and pg_hba.conf.
+    /// </summary>
+    public static Task<PostgresServer> StartOwnAsync(Func<string, (string[] Config, string[] Hba)> configure) => ThrowawayCluster.StartAsync(configure);
 
     /// <summary>The URL of a database on this server, as users write it.</summary>
     public string UrlFor(string database, string? password = null) =>
@@ -51,8 +64,24 @@ public sealed class PostgresServer
 
     public Task DropDatabaseAsync(string name) => ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
 
+    /// <summary>As the superuser over the Unix socket (trusted): works whatever pg_hba says of TCP.</summary>
+    public async Task ExecuteOverSocketAsync(string sql, string? database = null)
+    {
+        var builder = new NpgsqlConnectionStringBuilder { Host = SocketDirectory, Port = Port, Username = User, Database = database ?? MaintenanceDatabase, Pooling = false };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     private async Task ExecuteAsync(string sql)
     {
+        if (SocketDirectory is not null)
+        {
+            await ExecuteOverSocketAsync(sql);
+            return;
+        }
+
         await using var connection = new NpgsqlConnection(ConnectionStringFor(MaintenanceDatabase));
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
@@ -87,13 +116,13 @@ public sealed class PostgresServer
             return server;
         }
 
-        return await ThrowawayCluster.StartAsync();
+        return await ThrowawayCluster.StartAsync(null);
     }
 
     /// <summary>A cluster in a temporary directory, stopped and deleted when the test process exits.</summary>
     private static class ThrowawayCluster
     {
-        public static async Task<PostgresServer> StartAsync()
+        public static async Task<PostgresServer> StartAsync(Func<string, (string[] Config, string[] Hba)>? configure)
         {
             var bin = FindBinaries()
                 ?? throw new InvalidOperationException(
@@ -110,6 +139,7 @@ public sealed class PostgresServer
             var passwordFile = Path.Combine(root, "pwfile");
             await File.WriteAllTextAsync(passwordFile, password + "\n");
 
+            var (config, hba) = configure?.Invoke(root) ?? ([], []);
             var asRoot = Environment.UserName == "root" || geteuid() == 0;
             if (asRoot)
             {
@@ -121,6 +151,15 @@ public sealed class PostgresServer
             RunAsOwner(asRoot, Path.Combine(bin, "initdb"),
                 ["-D", data, "-U", "postgres", "--pwfile", passwordFile, "--auth-local=trust", "--auth-host=scram-sha-256",
                  "-E", "UTF8", "--locale=C", "--no-sync"]);
+            if (config.Length > 0 || hba.Length > 0)
+            {
+                // Settings in postgresql.conf, not on the command line, so that ALTER SYSTEM can change them.
+                await File.AppendAllLinesAsync(Path.Combine(data, "postgresql.conf"), config);
+                var hbaFile = Path.Combine(data, "pg_hba.conf");
+                var defaults = (await File.ReadAllLinesAsync(hbaFile)).Where(l => l.StartsWith("local", StringComparison.Ordinal));
+                await File.WriteAllLinesAsync(hbaFile, [.. defaults, .. hba]);
+            }
+
             RunAsOwner(asRoot, Path.Combine(bin, "pg_ctl"),
                 ["-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "start", "-o",
                  $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"]);
@@ -137,8 +176,8 @@ public sealed class PostgresServer
                 }
             };
 
-            var server = new PostgresServer("127.0.0.1", port, "postgres", password, "postgres");
-            await server.ExecuteAsync("SELECT 1");
+            var server = new PostgresServer("127.0.0.1", port, "postgres", password, "postgres") { SocketDirectory = sockets, Root = root };
+            await server.ExecuteOverSocketAsync("SELECT 1");
             RunnerProcess.RegisterSecret(password);
             return server;
         }

@@ -76,7 +76,7 @@ public sealed class PostgresBadInputTests() : BadInputTests(DatabaseProvider.Pos
     [Theory]
     [InlineData("postgresql://u:p@host:5432/db?sslmod=require", "query parameter 'sslmod'")]
     [InlineData("postgresql://u:p@host:5432/", "names no database")]
-    [InlineData("postgresql://u:p@host:notaport/db", "malformed database URL")]
+    [InlineData("postgresql://u:p@host:notaport/db", "percent-encode the user name and password")]
     [InlineData("mysql://u:p@host/db", "unsupported database URL scheme 'mysql'")]
     [InlineData("just-a-string", "malformed database URL")]
     public async Task Malformed_urls_exit_2_without_connecting(string url, string message)

@@ -38,7 +38,7 @@ public sealed class DatabaseUrlTests
 
     [Theory]
     [InlineData("postgresql://u:p@h/d?sslmod=require", "query parameter 'sslmod'")]
-    [InlineData("postgresql://u:p@h/d?sslmode=sometimes", "query parameter 'sslmode'")]
+    [InlineData("postgresql://u:p@h/d?sslmode=sometimes", "sslmode 'sometimes' is not one of disable, allow, prefer, require, verify-ca, verify-full")]
     [InlineData("postgresql://u:p@h/", "names no database")]
     [InlineData("oracle://u:p@h/d", "unsupported database URL scheme 'oracle'")]
     [InlineData("timetrack.db", "malformed database URL")]
@@ -72,4 +72,113 @@ public sealed class DatabaseUrlTests
     [InlineData("postgresql://user@host/db", "postgresql://user@host/db")]
     [InlineData("sqlite:///timetrack.db", "sqlite:///timetrack.db")]
     public void Masking_hides_the_password_only(string url, string masked) => DatabaseUrl.Mask(url).ShouldBe(masked);
+
+    [Theory]
+    [InlineData("postgresql:///timetrack?host=/var/run/postgresql", "/var/run/postgresql", 5432)]
+    [InlineData("postgresql://tt@%2Fvar%2Frun%2Fpostgresql/timetrack", "/var/run/postgresql", 5432)]
+    [InlineData("postgresql://tt@%2Frun%2Fpg:6000/timetrack", "/run/pg", 6000)]
+    [InlineData("postgresql:///timetrack?host=%2Frun%2Fpg&port=6001", "/run/pg", 6001)]
+    public void Unix_socket_directories_are_hosts_as_libpq_writes_them(string url, string directory, int port)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(DatabaseUrl.Parse(url).ConnectionString);
+
+        builder.Host.ShouldBe(directory);
+        builder.Port.ShouldBe(port);
+        builder.Database.ShouldBe("timetrack");
+    }
+
+    [Theory]
+    [InlineData("disable", SslMode.Disable)]
+    [InlineData("allow", SslMode.Allow)]
+    [InlineData("prefer", SslMode.Prefer)]
+    [InlineData("require", SslMode.Require)]
+    [InlineData("verify-ca", SslMode.VerifyCA)]
+    [InlineData("verify-full", SslMode.VerifyFull)]
+    public void Every_libpq_sslmode_is_understood(string mode, SslMode expected) =>
+        new NpgsqlConnectionStringBuilder(DatabaseUrl.Parse($"postgresql://u@h/d?sslmode={mode}").ConnectionString).SslMode.ShouldBe(expected);
+
+    [Fact]
+    public void Tls_defaults_and_certificates_follow_libpq()
+    {
+        var ca = Path.GetTempFileName();
+        try
+        {
+            var plain = new NpgsqlConnectionStringBuilder(DatabaseUrl.Parse("postgresql://u@h/d").ConnectionString);
+            plain.SslMode.ShouldBe(SslMode.Prefer);
+            plain.GssEncryptionMode.ShouldBe(GssEncryptionMode.Disable, "no Kerberos unless asked for");
+
+            // libpq checks the chain under require when a root certificate is given.
+            var withCa = new NpgsqlConnectionStringBuilder(DatabaseUrl.Parse($"postgresql://u@h/d?sslmode=require&sslrootcert={ca}").ConnectionString);
+            withCa.SslMode.ShouldBe(SslMode.VerifyCA);
+            withCa.RootCertificate.ShouldBe(ca);
+
+            new NpgsqlConnectionStringBuilder(DatabaseUrl.Parse("postgresql://u@h/d?sslrootcert=system").ConnectionString).SslMode.ShouldBe(SslMode.VerifyFull);
+            Should.Throw<UserError>(() => DatabaseUrl.Parse("postgresql://u@h/d?sslmode=require&sslrootcert=system")).Message.ShouldContain("needs sslmode=verify-full");
+            Should.Throw<UserError>(() => DatabaseUrl.Parse("postgresql://u@h/d?sslrootcert=/no/such/ca.pem")).Message.ShouldContain("sslrootcert file '/no/such/ca.pem' does not exist");
+
+            var gss = DatabaseUrl.Parse("postgresql://u@h/d?gssencmode=prefer");
+            gss.UsesGss.ShouldBeTrue();
+            new NpgsqlConnectionStringBuilder(gss.ConnectionString).GssEncryptionMode.ShouldBe(GssEncryptionMode.Prefer);
+        }
+        finally
+        {
+            File.Delete(ca);
+        }
+    }
+
+    [Fact]
+    public void Several_hosts_keep_their_ports()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(DatabaseUrl.Parse("postgresql://u:p@db1:5433,db2/d?target_session_attrs=read-write").ConnectionString);
+
+        builder.Host.ShouldBe("db1:5433,db2");
+        builder.Port.ShouldBe(5432);
+        builder.TargetSessionAttributes.ShouldBe("read-write");
+    }
+
+    [Theory]
+    [InlineData("postgresql://u:p@ss/w#rd@db/x")]
+    [InlineData("postgresql://u:p@ss@db/x")]
+    [InlineData("postgresql://u:p/ss@db/x")]
+    [InlineData("postgresql://u:p?ss@db/x")]
+    [InlineData("postgresql://u:secret@db:54x2/x")]
+    public void Raw_reserved_characters_in_a_password_are_refused_without_echoing_any_of_it(string url)
+    {
+        var error = Should.Throw<UserError>(() => DatabaseUrl.Parse(url));
+
+        error.Code.ShouldBe(ExitCode.InvalidInput);
+        error.Message.ShouldContain("percent-encode the user name and password (or use DATABASE_PASSWORD_FILE)");
+        foreach (var fragment in new[] { "p@ss", "w#rd", "rd@db", "p/ss", "p?ss", "secret", "54x2", "db/x" })
+        {
+            error.Message.ShouldNotContain(fragment, Case.Sensitive);
+        }
+    }
+
+    [Theory]
+    [InlineData("postgresql://u:p%zz@db/x")]
+    [InlineData("postgresql://u:p%4@db/x")]
+    [InlineData("postgresql://u:p%C3%28@db/x")]
+    public void Malformed_percent_encoding_is_invalid_input_not_an_authentication_failure(string url)
+    {
+        var error = Should.Throw<UserError>(() => DatabaseUrl.Parse(url));
+
+        error.Code.ShouldBe(ExitCode.InvalidInput);
+        error.Message.ShouldContain("percent-encod");
+    }
+
+    [Fact]
+    public void A_password_from_the_environment_fills_in_only_when_the_url_has_none()
+    {
+        new NpgsqlConnectionStringBuilder(DatabaseUrl.Parse("postgresql://u@h/d", fallbackPassword: "from-file").ConnectionString).Password.ShouldBe("from-file");
+        new NpgsqlConnectionStringBuilder(DatabaseUrl.Parse("postgresql://u:in-url@h/d", fallbackPassword: "from-file").ConnectionString).Password.ShouldBe("in-url");
+    }
+
+    [Fact]
+    public void Passwords_in_the_query_are_masked_in_the_display_too()
+    {
+        var target = DatabaseUrl.Parse("postgresql://u@h/d?password=hunter2&application_name=tt");
+
+        target.Password.ShouldBe("hunter2");
+        target.Display.ShouldBe("postgresql://u@h/d?password=***&application_name=tt");
+    }
 }

@@ -22,11 +22,18 @@ public sealed class PostgresDatabase : Database
     {
         // This connection reads only built-in types (numbers, text, timestamps, text arrays): the
         // slim builder and no type-loading query spare the container-restart path most of
-        // Npgsql's set-up. FluentMigrator's own connection keeps the full defaults.
-        var source = new NpgsqlSlimDataSourceBuilder(target.ConnectionString)
+        // Npgsql's set-up. FluentMigrator's own connection keeps the full defaults. TLS costs
+        // nothing until a server offers it; GSS only when the URL asks for it (gssencmode).
+        var builder = new NpgsqlSlimDataSourceBuilder(target.ConnectionString)
             .EnableArrays()
-            .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
-            .Build();
+            .EnableTransportSecurity()
+            .ConfigureTypeLoading(types => types.EnableTypeLoading(false));
+        if (target.UsesGss)
+        {
+            builder.EnableIntegratedSecurity();
+        }
+
+        var source = builder.Build();
         var connection = source.CreateConnection();
         try
         {
@@ -37,7 +44,7 @@ public sealed class PostgresDatabase : Database
         {
             await connection.DisposeAsync();
             await source.DisposeAsync();
-            throw new UserError(ExitCode.ConnectionFailed, PostgresErrors.DescribeConnectionError(e, target), e);
+            throw new UserError(ExitCode.ConnectionFailed, await PostgresErrors.DescribeConnectionErrorAsync(e, target), e);
         }
     }
 

@@ -25,14 +25,24 @@ public static class PostgresErrors
     public static bool IsRetryable(Exception e) => e switch
     {
         PostgresException p => p.SqlState is CannotConnectNow or TooManyConnections,
-        NpgsqlException or SocketException or TimeoutException => true,
+        _ when Find<System.Security.Authentication.AuthenticationException>(e) is not null => false, // a certificate: waiting won't fix it
+        SocketException or TimeoutException => true,
+        // Npgsql's own errors without a cause are its verdicts (e.g. the server offers no TLS).
+        NpgsqlException => Find<SocketException>(e) is not null || Find<IOException>(e) is not null || Find<TimeoutException>(e) is not null,
         _ => false,
     };
 
-    public static string DescribeConnectionError(Exception e, DatabaseTarget target)
+    public static async Task<string> DescribeConnectionErrorAsync(Exception e, DatabaseTarget target)
     {
         var builder = new NpgsqlConnectionStringBuilder(target.ConnectionString);
-        var where = $"{builder.Host}:{builder.Port}";
+        var where = builder.Host is { } h && h.StartsWith('/') ? $"socket {h}/.s.PGSQL.{builder.Port}" : $"{builder.Host}:{builder.Port}";
+
+        // Anything TLS-shaped (a handshake failure, or no cause at all under sslmode=require and up): ask the server.
+        if (e is not PostgresException && Find<SocketException>(e) is null && await TlsDiagnosis.ExplainAsync(builder) is { } tls)
+        {
+            return $"could not connect to {where}: {tls}";
+        }
+
         return e switch
         {
             PostgresException { SqlState: InvalidPassword or InvalidAuthorization } =>
@@ -44,10 +54,14 @@ public static class PostgresErrors
             PostgresException p => $"could not connect to {where}: server error {p.SqlState}",
             _ when Find<SocketException>(e) is { SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData } =>
                 $"could not connect: unknown host '{builder.Host}'",
+            _ when builder.Host?.StartsWith('/') == true && Find<SocketException>(e) is { SocketErrorCode: SocketError.AddressNotAvailable or SocketError.ConnectionRefused } =>
+                $"could not connect to {where}: no server listens there (is PostgreSQL running, and is this its socket directory and port?)",
             _ when Find<SocketException>(e) is { SocketErrorCode: SocketError.ConnectionRefused } =>
                 $"could not connect to {where}: connection refused (is PostgreSQL running and listening on that port?)",
             _ when Find<TimeoutException>(e) is not null =>
                 $"could not connect to {where}: timed out",
+            _ when Find<System.Security.Authentication.AuthenticationException>(e) is not null =>
+                $"could not connect to {where}: the TLS handshake failed (sslmode={TlsDiagnosis.Libpq(builder.SslMode)}; check the server's certificate and sslrootcert)",
             _ => $"could not connect to {where}: {Find<SocketException>(e)?.SocketErrorCode.ToString() ?? "connection failed"}",
         };
     }

@@ -42,6 +42,10 @@ public sealed class SqliteDatabase : Database
         // migration in a transaction of its own on its own connection; so runners serialise on an
         // exclusive OS lock (flock) of a file beside the database, which the kernel releases when
         // the process ends, however it ends.
+        // A write transaction of another process (the application) is SQLite's own lock: every
+        // statement of ours waits for it as long as for the migration lock, then fails with exit 4.
+        BusyTimeout = timeout;
+        Connection.DefaultTimeout = (int)Math.Ceiling(timeout.TotalSeconds);
         var path = Target.SqlitePath + ".migration-lock";
         var deadline = DateTime.UtcNow + timeout;
         var told = false;
@@ -71,6 +75,26 @@ public sealed class SqliteDatabase : Database
                 throw new UserError(ExitCode.ConnectionFailed, $"cannot create the migration lock file {path}: {e.Message}", e);
             }
         }
+    }
+
+    /// <summary>FluentMigrator's connection: waits for another process's write lock as long as for the migration lock.</summary>
+    public override string MigrationConnectionString => new SqliteConnectionStringBuilder(Target.ConnectionString)
+    {
+        DefaultTimeout = (int)Math.Ceiling(BusyTimeout.TotalSeconds),
+    }.ConnectionString;
+
+    /// <summary>SQLITE_BUSY / SQLITE_LOCKED: Microsoft.Data.Sqlite retried until the command timeout.</summary>
+    public override bool IsLockedByAnotherProcess(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SqliteException { SqliteErrorCode: 5 or 6 })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public override Task<DatabaseSchema> ReadSchemaAsync(CancellationToken cancel = default) =>
