@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using TimeTrack.Migrations.Tests.Infrastructure;
+
+namespace TimeTrack.Migrations.Tests.Runner;
+
+/// <summary>
+/// A PostgreSQL cluster of its own with TLS on, certificates made by the test (openssl), and a
+/// pg_hba.conf that rejects TCP without TLS: so a command that succeeds used TLS on every
+/// connection it opened, FluentMigrator's included. Also its Unix socket directory.
+/// </summary>
+public sealed class TlsServerFixture : IAsyncLifetime
+{
+    public PostgresServer Server { get; private set; } = null!;
+    public string Tls { get; private set; } = null!;
+    public string CaFile => Path.Combine(Tls, "ca.crt");
+    public string OtherCaFile => Path.Combine(Tls, "other-ca.crt");
+
+    public async Task InitializeAsync()
+    {
+        Server = await PostgresServer.StartOwnAsync(root =>
+        {
+            var tls = Path.Combine(root, "tls");
+            Directory.CreateDirectory(tls);
+            MakeCertificates(tls);
+            return (
+                ["ssl = on", $"ssl_cert_file = '{tls}/server.crt'", $"ssl_key_file = '{tls}/server.key'", $"ssl_ca_file = '{tls}/ca.crt'"],
+                ["hostssl all certuser 127.0.0.1/32 cert", "hostssl all all 127.0.0.1/32 scram-sha-256", "hostnossl all all 127.0.0.1/32 reject"]);
+        });
+        Tls = Path.Combine(Server.Root!, "tls");
+        await Server.ExecuteOverSocketAsync("CREATE ROLE certuser LOGIN CREATEDB");
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask; // stopped with the test process, like the shared cluster
+
+    private static void MakeCertificates(string dir)
+    {
+        void OpenSsl(params string[] args)
+        {
+            var start = new ProcessStartInfo("openssl") { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true };
+            args.ToList().ForEach(start.ArgumentList.Add);
+            using var process = Process.Start(start) ?? throw new InvalidOperationException("openssl is missing (apt-get install openssl)");
+            var error = process.StandardError.ReadToEndAsync();
+            process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"openssl {string.Join(' ', args)} failed: {error.Result}");
+            }
+        }
+
+        void Signed(string name, string subject, string? san)
+        {
+            OpenSsl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", $"{name}.key", "-out", $"{name}.csr", "-subj", subject);
+            if (san is not null)
+            {
+                File.WriteAllText(Path.Combine(dir, $"{name}.ext"), $"subjectAltName={san}\n");
+            }
+
+            OpenSsl(["x509", "-req", "-in", $"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", $"{name}.crt", "-days", "2",
+                .. san is null ? Array.Empty<string>() : ["-extfile", $"{name}.ext"]]);
+        }
+
+        OpenSsl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=TimeTrack test CA");
+        OpenSsl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.crt", "-days", "2", "-subj", "/CN=Some other CA");
+        Signed("server", "/CN=127.0.0.1", "IP:127.0.0.1"); // valid for 127.0.0.1, not for "localhost"
+        Signed("client", "/CN=certuser", null);
+        if (!OperatingSystem.IsWindows())
+        {
+            // PostgreSQL and libpq refuse a key that others can read.
+            File.SetUnixFileMode(Path.Combine(dir, "server.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(Path.Combine(dir, "client.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+}
+
+public sealed class TlsAndSocketTests(TlsServerFixture fixture) : IClassFixture<TlsServerFixture>, IAsyncLifetime
+{
+    private PostgresServer Server => fixture.Server;
+    private string _database = null!;
+
+    public async Task InitializeAsync() => _database = await Server.CreateDatabaseAsync("tls");
+
+    public Task DisposeAsync() => Server.DropDatabaseAsync(_database);
+
+    private string Url(string host = "127.0.0.1", string query = "") => Server.UrlFor(_database).Replace("@127.0.0.1:", $"@{host}:", StringComparison.Ordinal) + query;
+
+    private static Task<ProcessResult> RunAsync(string url, params string[] args) => RunnerProcess.RunAsync([.. args, "--database-url", url]);
+
+    [Fact]
+    public async Task Verify_full_with_the_right_CA_migrates_over_TLS_on_every_connection()
+    {
+        var url = Url(query: $"?sslmode=verify-full&sslrootcert={fixture.CaFile}");
+
+        var up = await RunAsync(url, "up");
+
+        up.ExitCode.ShouldBe(0, up.ToString());
+        up.Stdout.ShouldContain($"the database is at {RunnerTestBase.Versions[^1]} (head)");
+        up.Output.ShouldNotContain("libgssapi", Case.Insensitive);
+        (await RunAsync(url, "status")).Stdout.ShouldContain("pending:      none");
+        (await RunAsync(Url(query: "?sslmode=require"), "status")).ExitCode.ShouldBe(0, "require encrypts without checking the certificate");
+    }
+
+    [Fact]
+    public async Task A_certificate_that_does_not_name_the_host_or_comes_from_another_CA_exits_3_saying_so()
+    {
+        RunnerTestBase.ShouldFailWithOneLine(await RunAsync(Url("localhost", $"?sslmode=verify-full&sslrootcert={fixture.CaFile}"), "status"), 3,
+            "the server's TLS certificate (CN=127.0.0.1) is not valid for the host name 'localhost'");
+        RunnerTestBase.ShouldFailWithOneLine(await RunAsync(Url(query: $"?sslmode=verify-full&sslrootcert={fixture.OtherCaFile}"), "status"), 3,
+            $"is not signed by the CA in sslrootcert {fixture.OtherCaFile}");
+        RunnerTestBase.ShouldFailWithOneLine(await RunAsync(Url(query: $"?sslmode=verify-ca&sslrootcert={fixture.OtherCaFile}"), "up"), 3,
+            "is not signed by the CA in sslrootcert");
+        RunnerTestBase.ShouldFailWithOneLine(await RunAsync(Url(query: "?sslmode=verify-full"), "status", "--wait", "30"), 3,
+            "is not signed by a CA this machine trusts (give the server's CA with sslrootcert=");
+        (await TestDatabaseTables()).ShouldBe(0, "nothing was created");
+    }
+
+    [Fact]
+    public async Task Require_against_a_server_without_TLS_exits_3_at_once_saying_the_server_offers_none()
+    {
+        await Server.ExecuteOverSocketAsync("ALTER SYSTEM SET ssl = off; SELECT pg_reload_conf()");
+        try
+        {
+            await Task.Delay(300); // the postmaster reloads asynchronously
+            RunnerTestBase.ShouldFailWithOneLine(await RunAsync(Url(query: "?sslmode=require"), "up", "--wait", "60"), 3,
+                "the server does not offer TLS, and sslmode=require requires it");
+        }
+        finally
+        {
+            await Server.ExecuteOverSocketAsync("ALTER SYSTEM RESET ssl; SELECT pg_reload_conf()");
+            await Task.Delay(300);
+        }
+    }
+
+    [Fact]
+    public async Task A_client_certificate_authenticates_with_sslcert_and_sslkey()
+    {
+        var database = await Server.CreateDatabaseAsync("certuser");
+        await Server.ExecuteOverSocketAsync($"ALTER DATABASE \"{database}\" OWNER TO certuser");
+        await Server.ExecuteOverSocketAsync("ALTER SCHEMA public OWNER TO certuser", database);
+        var tls = fixture.Tls;
+        var url = $"postgresql://certuser@127.0.0.1:{Server.Port}/{database}?sslmode=verify-full&sslrootcert={tls}/ca.crt&sslcert={tls}/client.crt&sslkey={tls}/client.key";
+
+        var up = await RunAsync(url, "up");
+
+        up.ExitCode.ShouldBe(0, up.ToString());
+        await Server.DropDatabaseAsync(database);
+    }
+
+    [Fact]
+    public async Task Unix_sockets_as_libpq_writes_them_in_the_query_and_percent_encoded_in_the_host()
+    {
+        var socketDirectory = Server.SocketDirectory!;
+        var inQuery = $"postgresql:///{_database}?host={socketDirectory}&port={Server.Port}&user=postgres";
+        var inHost = $"postgresql://postgres@{Uri.EscapeDataString(socketDirectory)}:{Server.Port}/{_database}";
+
+        var up = await RunAsync(inQuery, "up", "--to", RunnerTestBase.Versions[1].ToString());
+        up.ExitCode.ShouldBe(0, up.ToString());
+        var rest = await RunAsync(inHost, "up");
+        rest.ExitCode.ShouldBe(0, rest.ToString());
+        rest.Stdout.ShouldContain("(head)");
+
+        RunnerTestBase.ShouldFailWithOneLine(await RunAsync($"postgresql://postgres@%2Fno%2Fsuch%2Fdir:{Server.Port}/{_database}", "status"), 3,
+            $"could not connect to socket /no/such/dir/.s.PGSQL.{Server.Port}: no server listens there");
+    }
+
+    private async Task<long> TestDatabaseTables()
+    {
+        var result = await RunAsync(Url(query: $"?sslmode=verify-full&sslrootcert={fixture.CaFile}"), "status", "--json");
+        result.ExitCode.ShouldBe(0, result.ToString());
+        return System.Text.Json.JsonDocument.Parse(result.Stdout).RootElement.GetProperty("history").GetString() == "empty" ? 0 : 1;
+    }
+}
