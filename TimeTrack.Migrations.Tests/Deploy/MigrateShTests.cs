@@ -57,6 +57,21 @@ public sealed class MigrateShTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_unknown_verb_prints_the_usage_and_help_prints_only_the_usage()
+    {
+        var unknown = await MigrateShAsync("frobnicate");
+        unknown.ExitCode.ShouldBe(2);
+        unknown.Stderr.ShouldStartWith("migrate.sh: unknown command 'frobnicate'");
+        unknown.Stderr.ShouldContain("./migrate.sh rollback VERSION");
+
+        var help = await MigrateShAsync("--help");
+        help.ExitCode.ShouldBe(0);
+        help.Stdout.ShouldContain("./migrate.sh status");
+        help.Stdout.TrimEnd().Split('\n')[^1].ShouldStartWith("The database comes from DATABASE_URL");
+        help.Stdout.ShouldNotContain("set -euo");
+    }
+
+    [Fact]
     public async Task The_entrypoint_refuses_a_MIGRATE_ON_START_that_is_neither_true_nor_false()
     {
         var environment = await PublishedRunner.ImageEnvironmentAsync(_db.Url);

@@ -147,6 +147,16 @@ public abstract class SafetyTests(DatabaseProvider provider) : RunnerTestBase(pr
         (await Db.FingerprintAsync()).ShouldBe(before);
     }
 
+    [Fact]
+    public async Task Script_rollback_refuses_an_irreversible_migration_as_rollback_does()
+    {
+        ShouldSucceed(await RunScenarioAsync("normal", "up"));
+
+        var result = await RunScenarioAsync("irreversible", "script", "rollback", "--to", "100");
+
+        ShouldFailWithOneLine(result, 5, "migration 300 (Scenario step) is irreversible (gadgets cannot be restored once dropped)");
+    }
+
     protected static async Task WaitForLineAsync(Process process, string text)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -258,4 +268,25 @@ public sealed class PostgresSafetyTests() : SafetyTests(DatabaseProvider.Postgre
     }
 }
 
-public sealed class SqliteSafetyTests() : SafetyTests(DatabaseProvider.Sqlite);
+public sealed class SqliteSafetyTests() : SafetyTests(DatabaseProvider.Sqlite)
+{
+    [Fact]
+    public async Task A_write_transaction_of_another_process_is_waited_for_up_to_the_lock_timeout_then_exit_4()
+    {
+        ShouldSucceed(await RunAsync("up", "--to", Versions[0].ToString()));
+        var path = ((SqliteTestDatabase)Db).Path;
+        await using (var application = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await application.OpenAsync();
+            using var transaction = application.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: holds the write lock
+
+            var result = await RunAsync("up", "--lock-timeout", "2");
+
+            result.ExitCode.ShouldBe(4, result.ToString());
+            result.Stderr.ShouldContain("error: migration 202406150900 (Add user preferences) could not start: another process held a write lock on the database for more than 2 s (--lock-timeout). It was rolled back");
+        }
+
+        (await Db.AppliedVersionsAsync()).ShouldBe([Versions[0]]);
+        ShouldSucceed(await RunAsync("up"));
+    }
+}
