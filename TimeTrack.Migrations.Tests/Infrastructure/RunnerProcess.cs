@@ -76,7 +76,7 @@ public static class RunnerProcess
         }
 
         // A clean slate: nothing from the developer's shell leaks into what the test asserts.
-        foreach (var name in new[] { "DATABASE_URL", "TIMETRACK_DATABASE_URL", "TIMETRACK_LOCK_TIMEOUT", "TIMETRACK_WAIT", "TIMETRACK_LOG_FORMAT", "TIMETRACK_MIGRATIONS_ASSEMBLY", "TIMETRACK_TEST_SCENARIO" })
+        foreach (var name in new[] { "DATABASE_URL", "DATABASE_URL_FILE", "DATABASE_PASSWORD", "DATABASE_PASSWORD_FILE", "TIMETRACK_DATABASE_URL", "TIMETRACK_LOCK_TIMEOUT", "TIMETRACK_WAIT", "TIMETRACK_LOG_FORMAT", "TIMETRACK_MIGRATIONS_ASSEMBLY", "TIMETRACK_TEST_SCENARIO" })
         {
             start.Environment.Remove(name);
         }
