@@ -63,8 +63,31 @@ public sealed class CommandContext : IDisposable
     {
         await using var database = await ConnectAsync(cancel);
         await using var migrationLock = await database.AcquireMigrationLockAsync(Settings.LockTimeout, m => Log.LogInformation("{Message}", m), cancel);
-        var applied = await database.ReadAppliedVersionsAsync(cancel);
-        return await work(database, new VersionState(Catalog, applied.Select(a => a.Version).ToList()));
+        try
+        {
+            var applied = await database.ReadAppliedVersionsAsync(cancel);
+            return await work(database, new VersionState(Catalog, applied.Select(a => a.Version).ToList()));
+        }
+        catch (Exception e) when (Interruption.Requested)
+        {
+            // Stopped by a signal, still holding the lock: read where the database really is (a
+            // step may have completed before the cancel took effect); the lock goes on the way out.
+            throw Interruption.Error($"{(e as MigrationInterruptedException)?.Message ?? "stopped"}; {await WhereNowAsync(database)}");
+        }
+    }
+
+    private async Task<string> WhereNowAsync(Database database)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var applied = await database.ReadAppliedVersionsAsync(timeout.Token);
+            return $"the database is at {DescribeVersion(new VersionState(Catalog, applied.Select(a => a.Version).ToList()).Current)}";
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or InvalidOperationException)
+        {
+            return $"could not read the version the database is at ({Migrator.DatabaseError(e)}); run status";
+        }
     }
 
     /// <summary>The result: <paramref name="json"/> with --json, otherwise the text lines.</summary>
