@@ -14,8 +14,10 @@ namespace TimeTrack.Migrations.Runner.Output;
 /// Our own registration rather than System.CommandLine's (ProcessTerminationTimeout): that one
 /// forces the exit code after a timeout while the step may still be running on the server, and
 /// leaves the exception of the cancelled await to be reported as an unexpected error.
-/// A second signal is not intercepted: the runtime's default action ends the process at once,
-/// which is as safe as SIGKILL (the server rolls back what a vanished client left).
+/// Later signals are ignored while it stops: the same Ctrl-C often arrives twice (from the
+/// terminal to the whole process group, and forwarded by a wrapper such as entrypoint.sh), and
+/// stopping takes well under a second. SIGKILL, where orchestrators escalate to, stays as safe as
+/// before: the server rolls back what a vanished client left.
 /// </remarks>
 public static class Interruption
 {
@@ -52,13 +54,11 @@ public static class Interruption
 
     private static void OnSignal(PosixSignalContext context)
     {
-        if (Interlocked.CompareExchange(ref _signal, (int)context.Signal, 0) != 0)
+        context.Cancel = true; // no default action (the end of the process): we stop by ourselves
+        if (Interlocked.CompareExchange(ref _signal, (int)context.Signal, 0) == 0)
         {
-            return; // the second signal: not cancelled, so the runtime ends the process now
+            Source.Cancel(); // runs on the runtime's signal thread, not in the signal handler itself
         }
-
-        context.Cancel = true; // we stop by ourselves
-        Source.Cancel(); // runs on the runtime's signal thread, not in the signal handler itself
     }
 
     /// <summary>The one line for an interruption: "interrupted by SIGTERM: what; the database is at ...".</summary>

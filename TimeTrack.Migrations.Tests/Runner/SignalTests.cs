@@ -18,7 +18,7 @@ public abstract class SignalTests(DatabaseProvider provider) : RunnerTestBase(pr
     protected const int SIGTERM = 15;
 
     [Fact]
-    public async Task Sigint_during_a_long_step_cancels_it_rolls_it_back_and_exits_130()
+    public async Task Sigint_twice_during_a_long_step_cancels_it_rolls_it_back_and_exits_130()
     {
         ShouldSucceed(await RunScenarioAsync("normal", "up", "--to", "200"));
         var before = await Db.FingerprintAsync();
@@ -29,6 +29,7 @@ public abstract class SignalTests(DatabaseProvider provider) : RunnerTestBase(pr
         await Task.Delay(500); // inside the slow statement (it runs for minutes)
 
         runner.Signal(SIGINT);
+        runner.Signal(SIGINT); // as a Ctrl-C arrives from the terminal and through a wrapper: no harder stop
         var result = await runner.ExitAsync();
 
         ShouldBeInterrupted(result, 130, "interrupted by SIGINT: applying 300 (Scenario step) was cancelled and its transaction rolled back; the database is at 200");
@@ -249,6 +250,18 @@ public sealed class PostgresSignalTests() : SignalTests(DatabaseProvider.Postgre
         clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10), "the retry loop must not wait out --wait");
         ShouldBeInterrupted(result, 143, "interrupted by SIGTERM: nothing was changed");
         result.Stdout.Trim().ShouldBe("""{"error":{"exitCode":143,"message":"interrupted by SIGTERM: nothing was changed"}}""");
+    }
+
+    /// <summary>
+    /// Before, a cancelled wait printed "TaskCanceledException_ctor_DefaultMessage": with
+    /// UseSystemResourceKeys the runtime's own messages are resource keys. Any message of the
+    /// runtime that reaches a user (an unexpected error) must be a sentence.
+    /// </summary>
+    [Fact]
+    public async Task The_runner_does_not_replace_the_runtimes_messages_by_resource_keys()
+    {
+        var configuration = Path.ChangeExtension(RunnerProcess.Executable, ".runtimeconfig.json");
+        (await File.ReadAllTextAsync(configuration)).ShouldNotContain("UseSystemResourceKeys");
     }
 
     [Fact]
