@@ -7,7 +7,8 @@ var root = new RootCommand("""
     timetrack-migrate: TimeTrack's database migrations (PostgreSQL and SQLite).
 
     Exit codes: 0 success, 1 a migration failed (rolled back), 2 usage or invalid input,
-    3 could not connect, 4 migration lock not acquired in time, 5 refused for safety.
+    3 could not connect, 4 migration lock not acquired in time, 5 refused for safety,
+    130 stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM (the step in progress rolled back).
     """)
 {
     StatusCommand.Create(),
@@ -41,4 +42,6 @@ if (parse.Errors.Count > 0)
     return (int)ExitCode.InvalidInput;
 }
 
-return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+// SIGTERM/SIGINT: our own handling (Output/Interruption.cs) instead of System.CommandLine's.
+using var signals = Interruption.Register();
+return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, Interruption.Token);

@@ -29,9 +29,27 @@ esac
 
 if [ "$migrate" = true ]; then
   log "migrating to ${target} (waiting up to ${wait_seconds} s for the database)"
+  # docker stop and Kubernetes send SIGTERM to this script (PID 1), not to the runner: a shell
+  # waiting for a command in the foreground would not pass it on, and the runner would be
+  # SIGKILLed mid-migration at the end of the grace period. So the runner runs in the background
+  # and gets the signal, stops cleanly (its step rolled back, its lock released) and exits 143/130.
+  # (A background command ignores SIGINT unless told otherwise: hence the trap - INT.)
+  (trap - INT && exec "$runner" init --to "$target" --wait "$wait_seconds") &
+  runner_pid=$!
+  trap 'kill -TERM "$runner_pid" 2>/dev/null || true' TERM
+  trap 'kill -INT "$runner_pid" 2>/dev/null || true' INT
+  # A trapped signal ends `wait` early: wait until the runner has really ended, then take its
+  # exit status (bash keeps it for a later `wait`).
+  while kill -0 "$runner_pid" 2>/dev/null; do
+    wait "$runner_pid" || true
+  done
   status=0
-  "$runner" init --to "$target" --wait "$wait_seconds" || status=$?
-  if [ "$status" -ne 0 ]; then
+  wait "$runner_pid" || status=$?
+  trap - TERM INT
+  if [ "$status" -eq 130 ] || [ "$status" -eq 143 ]; then
+    log "migration interrupted by a signal (exit ${status}): not starting the application"
+    exit "$status"
+  elif [ "$status" -ne 0 ]; then
     log "migration failed (exit ${status}): not starting the application"
     exit "$status"
   fi

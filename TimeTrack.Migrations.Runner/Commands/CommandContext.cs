@@ -68,13 +68,22 @@ public sealed class CommandContext : IDisposable
     {
         await using var database = await ConnectAsync(cancel);
         await using var migrationLock = await database.AcquireMigrationLockAsync(Settings.LockTimeout, m => Log.LogInformation("{Message}", m), cancel);
-        var applied = (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).ToList();
-        if (!adopts)
+        try
         {
-            await RefuseUnmanagedAsync(database, applied, cancel);
-        }
+            var applied = (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).ToList();
+            if (!adopts)
+            {
+                await RefuseUnmanagedAsync(database, applied, cancel);
+            }
 
-        return await work(database, new VersionState(Catalog, applied));
+            return await work(database, new VersionState(Catalog, applied));
+        }
+        catch (Exception e) when (Interruption.Requested)
+        {
+            // Stopped by a signal, still holding the lock: read where the database really is (a
+            // step may have completed before the cancel took effect); the lock goes on the way out.
+            throw Interruption.Error($"{(e as MigrationInterruptedException)?.Message ?? "stopped"}; {await WhereNowAsync(database)}");
+        }
     }
 
     /// <summary>Exit 5 for a database with tables and no migration history: it must be adopted, not migrated blindly.</summary>
@@ -85,6 +94,20 @@ public sealed class CommandContext : IDisposable
             throw new UserError(ExitCode.Refused,
                 "the database has tables but no migration history; nothing was written. Adopt it first: 'timetrack-migrate init' " +
                 "verifies it against the stamping profiles and stamps it (or 'timetrack-migrate stamp --profile NAME')");
+        }
+    }
+
+    private async Task<string> WhereNowAsync(Database database)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var applied = await database.ReadAppliedVersionsAsync(timeout.Token);
+            return $"the database is at {DescribeVersion(new VersionState(Catalog, applied.Select(a => a.Version).ToList()).Current)}";
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or InvalidOperationException)
+        {
+            return $"could not read the version the database is at ({Migrator.DatabaseError(e)}); run status";
         }
     }
 

@@ -21,6 +21,7 @@ public static class Handler
         }
         catch (Exception e)
         {
+            e = Interruption.Explain(e); // after SIGTERM/SIGINT a cancelled wait or read is the interruption, not an error
             var (code, message) = e is UserError user ? (user.Code, user.Message) : (ExitCode.MigrationFailed, $"unexpected error: {e.GetType().Name}: {e.Message}");
             var redactor = ctx?.Redactor ?? new Redactor();
             message = redactor.Redact(message);

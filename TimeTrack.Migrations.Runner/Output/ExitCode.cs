@@ -14,6 +14,10 @@ public enum ExitCode
     LockTimeout = 4,
     /// <summary>Refused for safety (unknown versions, out-of-order, unrecognised schema).</summary>
     Refused = 5,
+    /// <summary>Stopped by SIGINT (Ctrl-C): 128 + 2, the shell's convention for a signal.</summary>
+    Interrupted = 130,
+    /// <summary>Stopped by SIGTERM (docker stop, a cancelled CI job): 128 + 15.</summary>
+    Terminated = 143,
 }
 
 /// <summary>

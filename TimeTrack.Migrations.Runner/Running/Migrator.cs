@@ -19,6 +19,10 @@ public sealed record StepResult(long Version, string Description, Direction Dire
 /// it declares it cannot run in one. The caller holds the migration lock; this builds
 /// FluentMigrator's container only now, so its version snapshot is fresh.
 /// </summary>
+/// <remarks>
+/// A signal (<see cref="Interruption"/>) cancels the step in progress (<see cref="StatementCanceller"/>)
+/// and stops the run before the next step, with <see cref="MigrationInterruptedException"/> saying which.
+/// </remarks>
 public sealed class Migrator(Database database, MigrationCatalog catalog, ILoggerFactory logs)
 {
     private readonly ILogger _log = logs.CreateLogger(Logging.Category);
@@ -38,6 +42,8 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
             new FluentMigratorServices.Options { Logs = logs });
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
+        var stepConnection = ((FluentMigrator.Runner.Processors.GenericProcessorBase)scope.ServiceProvider.GetRequiredService<FluentMigrator.IMigrationProcessor>()).Connection;
+        var interrupted = Interruption.Token;
         var infos = runner.MigrationLoader.LoadMigrations();
 
         if (steps.Any(s => s.Direction == Direction.Down))
@@ -47,6 +53,11 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
 
         foreach (var step in steps)
         {
+            if (interrupted.IsCancellationRequested)
+            {
+                throw new MigrationInterruptedException($"stopped before {Doing(step)}");
+            }
+
             var info = infos[step.Migration.Version];
             var transactional = info.TransactionBehavior == TransactionBehavior.Default;
             _log.LogInformation("{Verb} {Version} {Description}{Note}",
@@ -55,6 +66,7 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
             var clock = Stopwatch.StartNew();
             try
             {
+                using var canceller = new StatementCanceller(database, stepConnection, interrupted);
                 if (step.Direction == Direction.Up)
                 {
                     runner.ApplyMigrationUp(info, transactional);
@@ -63,6 +75,13 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
                 {
                     runner.ApplyMigrationDown(info, transactional);
                 }
+            }
+            catch (Exception e) when (interrupted.IsCancellationRequested)
+            {
+                throw new MigrationInterruptedException(
+                    $"{Doing(step)} was cancelled and " +
+                    (transactional ? "its transaction rolled back" : "left to the next run (it runs outside a transaction and is written to be re-run safely)"),
+                    e);
             }
             catch (Exception e)
             {
@@ -85,8 +104,17 @@ public sealed class Migrator(Database database, MigrationCatalog catalog, ILogge
             onStep(result);
         }
 
+        if (interrupted.IsCancellationRequested)
+        {
+            // The last step completed before the cancel could take effect: it stays done.
+            throw new MigrationInterruptedException($"{Doing(steps[^1])} completed before the cancel took effect");
+        }
+
         return results;
     }
+
+    private static string Doing(PlannedStep step) =>
+        $"{(step.Direction == Direction.Up ? "applying" : "rolling back")} {step.Migration.Version} ({step.Migration.Description})";
 
     /// <summary>
     /// Builds the Down of every migration to undo before anything runs: one that throws or has

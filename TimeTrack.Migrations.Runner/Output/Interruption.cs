@@ -1,0 +1,79 @@
+using System.Runtime.InteropServices;
+
+namespace TimeTrack.Migrations.Runner.Output;
+
+/// <summary>
+/// SIGTERM (docker stop, Kubernetes, a cancelled CI job) and SIGINT (Ctrl-C) stop the runner
+/// cleanly instead of killing it: the signal cancels <see cref="Token"/>, which every command
+/// already passes to its database calls; a migration step in progress has its statement
+/// cancelled on the server (<see cref="Running.StatementCanceller"/>) and its transaction rolled
+/// back; the migration lock is released and the connections closed on the way out; the runner
+/// prints one line and exits 143 (SIGTERM) or 130 (SIGINT).
+/// </summary>
+/// <remarks>
+/// Our own registration rather than System.CommandLine's (ProcessTerminationTimeout): that one
+/// forces the exit code after a timeout while the step may still be running on the server, and
+/// leaves the exception of the cancelled await to be reported as an unexpected error.
+/// Later signals are ignored while it stops: the same Ctrl-C often arrives twice (from the
+/// terminal to the whole process group, and forwarded by a wrapper such as entrypoint.sh), and
+/// stopping takes well under a second. SIGKILL, where orchestrators escalate to, stays as safe as
+/// before: the server rolls back what a vanished client left.
+/// </remarks>
+public static class Interruption
+{
+    private static readonly CancellationTokenSource Source = new();
+    private static int _signal; // 0 until the first signal, then its number
+
+    /// <summary>Cancelled by the first SIGTERM or SIGINT.</summary>
+    public static CancellationToken Token => Source.Token;
+
+    /// <summary>True once a signal asked the runner to stop.</summary>
+    public static bool Requested => Volatile.Read(ref _signal) != 0;
+
+    /// <summary>"SIGTERM" or "SIGINT": the signal that asked the runner to stop.</summary>
+    public static string SignalName => Volatile.Read(ref _signal) == (int)PosixSignal.SIGINT ? "SIGINT" : "SIGTERM";
+
+    /// <summary>143 for SIGTERM, 130 for SIGINT.</summary>
+    public static ExitCode Code => Volatile.Read(ref _signal) == (int)PosixSignal.SIGINT ? ExitCode.Interrupted : ExitCode.Terminated;
+
+    /// <summary>Handles SIGTERM and SIGINT until the result is disposed (once, at start-up).</summary>
+    public static IDisposable Register() => new Registrations(
+        PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal),
+        PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal));
+
+    private sealed class Registrations(params PosixSignalRegistration[] registrations) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var registration in registrations)
+            {
+                registration.Dispose();
+            }
+        }
+    }
+
+    private static void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true; // no default action (the end of the process): we stop by ourselves
+        if (Interlocked.CompareExchange(ref _signal, (int)context.Signal, 0) == 0)
+        {
+            Source.Cancel(); // runs on the runtime's signal thread, not in the signal handler itself
+        }
+    }
+
+    /// <summary>The one line for an interruption: "interrupted by SIGTERM: what; the database is at ...".</summary>
+    public static UserError Error(string what) => new(Code, $"interrupted by {SignalName}: {what}");
+
+    /// <summary>
+    /// Any failure after a signal is the interruption (a cancelled wait, read or statement), not
+    /// an error of its own: reported as one line with 130/143. Used where nothing was written yet;
+    /// where something may have been, the caller says where the database is (CommandContext.UnderLockAsync).
+    /// </summary>
+    public static Exception Explain(Exception e) =>
+        Requested && e is not UserError { Code: ExitCode.Interrupted or ExitCode.Terminated }
+            ? Error("nothing was changed")
+            : e;
+}
+
+/// <summary>A migration run stopped by a signal; the message says what happened to the step in progress.</summary>
+public sealed class MigrationInterruptedException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,342 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Npgsql;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Databases.Postgres;
+using TimeTrack.Migrations.Tests.Infrastructure;
+
+namespace TimeTrack.Migrations.Tests.Runner;
+
+/// <summary>
+/// SIGTERM (docker stop, a cancelled CI job) and SIGINT (Ctrl-C) sent to the runner process:
+/// the step in progress is cancelled and rolled back, the lock released, one line printed, and
+/// the exit code is 143 or 130 — while migrating, while waiting for the lock or for the server.
+/// </summary>
+public abstract class SignalTests(DatabaseProvider provider) : RunnerTestBase(provider)
+{
+    protected const int SIGINT = 2;
+    protected const int SIGTERM = 15;
+
+    [Fact]
+    public async Task Sigint_twice_during_a_long_step_cancels_it_rolls_it_back_and_exits_130()
+    {
+        ShouldSucceed(await RunScenarioAsync("normal", "up", "--to", "200"));
+        var before = await Db.FingerprintAsync();
+        await using var runner = SignalledRunner.Start(
+            ["up", "--database-url", Db.Url, "--migrations-assembly", RunnerProcess.ScenariosAssembly],
+            new Dictionary<string, string?> { ["TIMETRACK_TEST_SCENARIO"] = "slow" });
+        await runner.WaitForLineAsync("applying 300");
+        await Task.Delay(500); // inside the slow statement (it runs for minutes)
+
+        runner.Signal(SIGINT);
+        runner.Signal(SIGINT); // as a Ctrl-C arrives from the terminal and through a wrapper: no harder stop
+        var result = await runner.ExitAsync();
+
+        ShouldBeInterrupted(result, 130, "interrupted by SIGINT: applying 300 (Scenario step) was cancelled and its transaction rolled back; the database is at 200");
+        if (Db is SqliteTestDatabase sqlite)
+        {
+            // Rolled back by the runner, not left as a hot journal for the next opener to undo.
+            File.Exists(sqlite.Path + "-journal").ShouldBeFalse();
+        }
+
+        (await Db.FingerprintAsync()).ShouldBe(before);
+        ShouldSucceed(await RunScenarioAsync("normal", "up", "--lock-timeout", "5")); // no lock left behind
+    }
+
+    [Fact]
+    public async Task Sigterm_while_waiting_for_the_migration_lock_exits_143_and_changes_nothing()
+    {
+        ShouldSucceed(await RunAsync("up", "--to", Versions[1].ToString()));
+        var before = await Db.FingerprintAsync();
+        await using (await HoldMigrationLockAsync())
+        {
+            await using var runner = SignalledRunner.Start(["up", "--database-url", Db.Url, "--lock-timeout", "120"]);
+            await runner.WaitForLineAsync("waiting for its lock");
+
+            runner.Signal(SIGTERM);
+            ShouldBeInterrupted(await runner.ExitAsync(), 143, "interrupted by SIGTERM: nothing was changed");
+        }
+
+        (await Db.FingerprintAsync()).ShouldBe(before);
+    }
+
+    /// <summary>An interruption is one error line (the "applying ..." progress lines aside), no stack trace.</summary>
+    protected static void ShouldBeInterrupted(ProcessResult result, int exitCode, string message)
+    {
+        result.ExitCode.ShouldBe(exitCode, result.ToString());
+        var errors = result.Stderr.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
+        errors.ShouldBe([$"error: {message}"], result.ToString());
+        result.Output.ShouldNotContain("   at ", Case.Sensitive, "a stack trace was printed");
+        result.Output.ShouldNotContain("Exception", Case.Sensitive, result.ToString());
+    }
+
+    private async Task<IAsyncDisposable> HoldMigrationLockAsync()
+    {
+        if (Provider == DatabaseProvider.Sqlite)
+        {
+            var path = ((SqliteTestDatabase)Db).Path + ".migration-lock";
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+
+        var connection = (NpgsqlConnection)Db.OpenConnection();
+        await using var command = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresDatabase.MigrationLockKey})", connection);
+        await command.ExecuteScalarAsync();
+        return connection;
+    }
+
+    /// <summary>The runner as a process that the test signals, its stderr collected line by line as it comes.</summary>
+    protected sealed class SignalledRunner : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly List<string> _stderr = [];
+        private readonly Task<string> _stdout;
+        private readonly Task _stderrPump;
+
+        private SignalledRunner(Process process)
+        {
+            _process = process;
+            _stdout = process.StandardOutput.ReadToEndAsync();
+            _stderrPump = Task.Run(async () =>
+            {
+                while (await process.StandardError.ReadLineAsync() is { } line)
+                {
+                    lock (_stderr)
+                    {
+                        _stderr.Add(line);
+                    }
+                }
+            });
+        }
+
+        public static SignalledRunner Start(string[] args, IDictionary<string, string?>? environment = null, string? program = null) =>
+            new(RunnerProcess.Start(program ?? RunnerProcess.Executable, args, environment));
+
+        public async Task WaitForLineAsync(string text)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                lock (_stderr)
+                {
+                    if (_stderr.Any(l => l.Contains(text, StringComparison.Ordinal)))
+                    {
+                        return;
+                    }
+                }
+
+                if (_process.HasExited)
+                {
+                    await _stderrPump;
+                    throw new InvalidOperationException($"the runner ended before printing '{text}':\n{await _stdout}\n{string.Join('\n', _stderr)}");
+                }
+
+                await Task.Delay(50);
+            }
+
+            throw new TimeoutException($"the runner did not print '{text}' in 60 s");
+        }
+
+        public void Signal(int signal)
+        {
+            if (kill(_process.Id, signal) != 0)
+            {
+                throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+
+        /// <summary>Waits for the exit (generously: the runner stops within a second or two).</summary>
+        public async Task<ProcessResult> ExitAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                lock (_stderr)
+                {
+                    throw new TimeoutException($"the runner did not exit within 30 s:\n{string.Join('\n', _stderr)}");
+                }
+            }
+
+            // The output ends when every process holding it has ended: none may outlive the one signalled.
+            try
+            {
+                await _stderrPump.WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException($"exit {_process.ExitCode}, but a child process (an orphaned runner?) still writes to its output 10 s later");
+            }
+
+            var result = new ProcessResult(_process.ExitCode, await _stdout, string.Join('\n', _stderr) + "\n");
+            RunnerProcess.AssertNoSecrets(result);
+            return result;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int kill(int pid, int sig);
+    }
+}
+
+public sealed class PostgresSignalTests() : SignalTests(DatabaseProvider.Postgres)
+{
+    /// <summary>The issue's case: an ALTER TABLE queued behind another session's lock must not stay queued.</summary>
+    [Fact]
+    public async Task Sigterm_during_a_blocked_rollback_cancels_the_statement_releases_the_lock_and_exits_143()
+    {
+        ShouldSucceed(await RunAsync("up"));
+        var before = await Db.FingerprintAsync();
+        var applicationName = "tt_signal_" + Guid.NewGuid().ToString("N")[..8];
+
+        await using var blocker = (NpgsqlConnection)Db.OpenConnection();
+        await using (var transaction = await blocker.BeginTransactionAsync())
+        {
+            await using (var lockTasks = new NpgsqlCommand("LOCK tasks IN ACCESS EXCLUSIVE MODE", blocker, transaction))
+            {
+                await lockTasks.ExecuteNonQueryAsync();
+            }
+
+            await using var runner = SignalledRunner.Start(["rollback", "--steps", "1", "--database-url", $"{Db.Url}?application_name={applicationName}"]);
+            await runner.WaitForLineAsync($"rolling back {Versions[^1]}");
+            await PollAsync($"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{applicationName}' AND wait_event_type = 'Lock'", 1);
+
+            runner.Signal(SIGTERM);
+            var result = await runner.ExitAsync();
+
+            ShouldBeInterrupted(result, 143,
+                $"interrupted by SIGTERM: rolling back {Versions[^1]} (Add task priority) was cancelled and its transaction rolled back; the database is at {Versions[^1]} (head)");
+            result.Stdout.ShouldNotContain("rolled back");
+
+            // Cancelled by the runner before it exited, not later by the server noticing a vanished
+            // client: nothing of the runner is still running or queued for a lock at this moment.
+            (await Db.CountAsync($"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{applicationName}' AND state <> 'idle'")).ShouldBe(0);
+            (await Db.CountAsync($"SELECT count(*) FROM pg_locks WHERE NOT granted AND {ThisDatabase}")).ShouldBe(0);
+
+            // Its connections were closed: their backends end as the server reads the goodbye.
+            await PollAsync($"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{applicationName}'", 0);
+            (await Db.CountAsync($"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND {ThisDatabase}")).ShouldBe(0);
+            await transaction.RollbackAsync();
+        }
+
+        (await Db.FingerprintAsync()).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task Sigterm_while_waiting_for_the_server_exits_143_at_once_with_the_json_error()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var proxy = new DelayedTcpProxy(server.Host, server.Port, TimeSpan.FromHours(1));
+        var url = Db.Url.Replace($":{server.Port}/", $":{proxy.Port}/", StringComparison.Ordinal);
+        await using var runner = SignalledRunner.Start(["up", "--json", "--database-url", url, "--wait", "120"]);
+        await runner.WaitForLineAsync("retrying for up to");
+
+        var clock = Stopwatch.StartNew();
+        runner.Signal(SIGTERM);
+        var result = await runner.ExitAsync();
+
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10), "the retry loop must not wait out --wait");
+        ShouldBeInterrupted(result, 143, "interrupted by SIGTERM: nothing was changed");
+        result.Stdout.Trim().ShouldBe("""{"error":{"exitCode":143,"message":"interrupted by SIGTERM: nothing was changed"}}""");
+    }
+
+    /// <summary>
+    /// Before, a cancelled wait printed "TaskCanceledException_ctor_DefaultMessage": with
+    /// UseSystemResourceKeys the runtime's own messages are resource keys. Any message of the
+    /// runtime that reaches a user (an unexpected error) must be a sentence.
+    /// </summary>
+    [Fact]
+    public async Task The_runner_does_not_replace_the_runtimes_messages_by_resource_keys()
+    {
+        var configuration = Path.ChangeExtension(RunnerProcess.Executable, ".runtimeconfig.json");
+        (await File.ReadAllTextAsync(configuration)).ShouldNotContain("UseSystemResourceKeys");
+    }
+
+    [Fact]
+    public async Task The_container_entrypoint_passes_sigterm_on_to_the_runner_and_does_not_start_the_application()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var proxy = new DelayedTcpProxy(server.Host, server.Port, TimeSpan.FromHours(1));
+        var environment = await PublishedRunner.ImageEnvironmentAsync(Db.Url.Replace($":{server.Port}/", $":{proxy.Port}/", StringComparison.Ordinal));
+        environment["MIGRATE_WAIT_SECONDS"] = "120";
+        await using var entrypoint = SignalledRunner.Start(["sh", "-c", "echo APPLICATION STARTED"], environment, PublishedRunner.DeployScript("entrypoint.sh"));
+        await entrypoint.WaitForLineAsync("retrying for up to");
+
+        entrypoint.Signal(SIGTERM); // what docker stop sends to PID 1
+        var result = await entrypoint.ExitAsync();
+
+        result.ExitCode.ShouldBe(143, result.ToString());
+        result.Stderr.ShouldContain("error: interrupted by SIGTERM: nothing was changed");
+        result.Stderr.ShouldContain("entrypoint: migration interrupted by a signal (exit 143): not starting the application");
+        result.Stdout.ShouldNotContain("APPLICATION STARTED");
+    }
+
+    [Fact]
+    public async Task Sigterm_during_a_concurrent_index_build_cancels_it_and_the_rerun_replaces_the_invalid_index()
+    {
+        ShouldSucceed(await RunAsync("up", "--to", Versions[2].ToString()));
+
+        // A writer with an open transaction makes CREATE INDEX CONCURRENTLY wait after it has
+        // already created the (still INVALID) index.
+        await using var blocker = (NpgsqlConnection)Db.OpenConnection();
+        await using (var transaction = await blocker.BeginTransactionAsync())
+        {
+            await using (var lockTable = new NpgsqlCommand("LOCK TABLE time_entries IN ROW EXCLUSIVE MODE", blocker, transaction))
+            {
+                await lockTable.ExecuteNonQueryAsync();
+            }
+
+            await using var runner = SignalledRunner.Start(["up", "--database-url", Db.Url]);
+            await runner.WaitForLineAsync($"applying {Versions[3]}");
+            await PollAsync("SELECT count(*) FROM pg_class WHERE relname = 'ix_time_entries_user_arrival'", 1);
+
+            runner.Signal(SIGTERM);
+            var result = await runner.ExitAsync();
+
+            ShouldBeInterrupted(result, 143,
+                $"interrupted by SIGTERM: applying {Versions[3]} (Index time entries by user and day) was cancelled and left to the next run " +
+                $"(it runs outside a transaction and is written to be re-run safely); the database is at {Versions[2]}");
+            (await Db.CountAsync("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND state <> 'idle' AND datname = current_database()")).ShouldBe(0);
+            (await Db.CountAsync("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'ix_time_entries_user_arrival' AND NOT i.indisvalid")).ShouldBe(1);
+            await transaction.RollbackAsync();
+        }
+
+        ShouldSucceed(await RunAsync("up"));
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        var index = (await Db.ReadSchemaAsync()).Table("time_entries")!.Indexes.Single();
+        index.Name.ShouldBe("ix_time_entries_user_arrival");
+        index.IsValid.ShouldBeTrue();
+    }
+
+    /// <summary>pg_locks is the whole server's, and other test classes run runners at the same time.</summary>
+    private const string ThisDatabase = "database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
+    private async Task PollAsync(string countSql, long expected)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if (await Db.CountAsync(countSql) == expected)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        (await Db.CountAsync(countSql)).ShouldBe(expected, $"not reached in 10 s: {countSql}");
+    }
+}
+
+public sealed class SqliteSignalTests() : SignalTests(DatabaseProvider.Sqlite);
