@@ -30,6 +30,7 @@ migrate="${MIGRATE_ON_START:-true}"
 target="${MIGRATE_TARGET_VERSION:-head}"
 allow_downgrade="${MIGRATE_ALLOW_DOWNGRADE:-false}"
 wait_seconds="${MIGRATE_WAIT_SECONDS:-60}"
+default_url=false
 
 # The image's default database, unless one is configured in any of the runner's ways: the
 # runner's own default (sqlite:///timetrack.db in the working directory) suits a checkout, not
@@ -38,7 +39,7 @@ wait_seconds="${MIGRATE_WAIT_SECONDS:-60}"
 if [ -n "${MIGRATE_DEFAULT_DATABASE_URL:-}" ] && [ -z "${DATABASE_URL:-}" ] && [ -z "${TIMETRACK_DATABASE_URL:-}" ] \
    && [ -z "${DATABASE_URL_FILE:-}" ] && [ -z "${TIMETRACK_DATABASE_URL_FILE:-}" ]; then
   export DATABASE_URL="$MIGRATE_DEFAULT_DATABASE_URL"
-  log "no DATABASE_URL or DATABASE_URL_FILE given: using the image's default ${DATABASE_URL}"
+  default_url=true
 fi
 
 # A runner command or helper: exec it as it is (it becomes PID 1, or tini's child, and gets the
@@ -100,6 +101,9 @@ stopped() { # a stop signal arrived: never go on to the next step
 }
 
 if [ "$migrate" = true ]; then
+  if [ "$default_url" = true ]; then
+    log "no DATABASE_URL or DATABASE_URL_FILE given: using the image's default ${DATABASE_URL}"
+  fi
   if [[ "$target" =~ ^[0-9]+$ ]] && [ "$allow_downgrade" != true ]; then
     # A target below the database's version is a rollback; left in an .env file it would roll
     # production back on every start. Read the current version first (read-only, waits too).
