@@ -7,7 +7,8 @@
 # The project's copy of ../shared/tools/container-env.sh (CI must not depend on ../shared);
 # .ci/run runs it with DOCKERFILE=Dockerfile before deploy/test-image.sh. Changed here: the
 # printf of the apt sources (shellcheck SC2059); the postgres stand-in reads POSTGRES_*_FILE
-# (compose secrets; label standin.revision=2, older stand-ins are rebuilt). The SDK stand-in is this machine's SDK
+# (compose secrets; label standin.revision=2, older stand-ins are rebuilt); the dnsname CNI
+# plugin is installed (service names resolve in compose networks). The SDK stand-in is this machine's SDK
 # whatever its tag says (its label standin.note says which): an image built here ships the
 # runtime the Dockerfile pins (DOTNET_RUNTIME_VERSION, from NuGet), not the stand-in's.
 #
@@ -27,6 +28,10 @@
 #    hard limit of 32768 (= pid_max here) even when the shell has more ("rlimit type 6").
 #    NB: any --ulimit on the command line REPLACES default_ulimits, so pass both nofile and nproc.
 #  * no systemd: cgroupfs manager, file event logger; healthchecks never run on their own.
+#  * podman 4.3 here uses CNI networks: container names resolve only with the dnsname plugin.
+#  * buildah 1.28 does not predefine BUILDPLATFORM for FROM lines (it is empty there, so
+#    `--platform linux/arm64` also applies to a FROM --platform=$BUILDPLATFORM stage): pass
+#    --build-arg BUILDPLATFORM=linux/amd64 when cross-building.
 #  * the host may trust extra CA certificates (/usr/local/share/ca-certificates) that NuGet's
 #    TLS chain needs ("UntrustedRoot" without them): they are installed into the SDK stand-in.
 #  * no container registry is assumed reachable: the base images a Dockerfile names are built
@@ -74,7 +79,10 @@ APT_SOURCES="deb $MIRROR $SUITE main\ndeb $MIRROR $SUITE-updates main\ndeb ${MIR
 mkdir -p "$WORK" "$IMAGES"
 
 phase_packages() {
-  local pkgs=(podman buildah runc crun catatonit conmon fuse-overlayfs slirp4netns uidmap debootstrap podman-compose)
+  # dnsname: the CNI plugin that lets containers of a compose network find each other by service
+  # name (without it: "unknown host 'postgres'"); podman 4.3 on Debian 12 uses CNI, not netavark.
+  local pkgs=(podman buildah runc crun catatonit conmon fuse-overlayfs slirp4netns uidmap debootstrap podman-compose
+              golang-github-containernetworking-plugin-dnsname)
   if dpkg-query -W -f='${Status}\n' "${pkgs[@]}" 2>/dev/null | grep -vq 'install ok installed' \
      || [ "$(dpkg-query -W -f='${Status}\n' "${pkgs[@]}" 2>/dev/null | wc -l)" -ne "${#pkgs[@]}" ]; then
     apt-get update -q
