@@ -110,27 +110,41 @@ direction=up
 to=()
 [ -n "$target" ] && to=(--to "$target")
 
-code=0
-capture script "$direction" "${to[@]}" || code=$?
-[ "$code" -eq 0 ] || fail "$code" "cannot plan the ${action}: $(error_line)"
-
-# A migrate never goes down: with a target below the database's version the runner would find
-# "nothing to do" and the job would be green while the database is not at the target.
-if [ "$action" = migrate ] && [ -n "$target" ] && [ -n "$from" ] && [ "$((10#$target))" -lt "$from" ]; then
-  fail 5 "the database is at ${from}, above the target ${target}: a migrate never rolls back. To go down, run this workflow with action 'rollback', target_version ${target} and the image that is deployed now (README: rolling back)"
+# A database with tables but no migration history is adopted as the container start does it
+# (init: verified against the stamping profiles, then stamped), never migrated blindly; an empty
+# one is a fresh deployment. The SQL preview exists only for a database with a history.
+history=managed
+if [ "$direction" = up ]; then
+  runner status --json >"$work/status.json" 2>/dev/null || true
+  history="$(sed -n 's/^ *"history": *"\([a-z]*\)".*/\1/p' "$work/status.json")"
 fi
-
-sql_bytes="$(wc -c <"$work/out")"
-if [ -n "$artifacts" ]; then
-  mkdir -p "$artifacts"
-  cp "$work/out" "$artifacts/migration.sql"
-fi
-if [ "$sql_bytes" -le "$sql_limit" ]; then
-  md "### SQL about to run" "" '```sql' "$(cat "$work/out")" '```' ""
-elif [ -n "$artifacts" ]; then
-  md "### SQL about to run" "" "${sql_bytes} bytes: too large for the job summary (GitHub's limit is 1 MiB); it is in the artifact \`migration-sql\` (migration.sql)." ""
+apply=("$direction")
+if [ "$history" = unmanaged ]; then
+  apply=(init)
+  md "### Adoption" "" "The database has tables but no migration history: it is verified against the stamping profiles and stamped (as the container start does), then migrated." ""
 else
-  md "### SQL about to run" "" "${sql_bytes} bytes: too large for the job summary (GitHub's limit is 1 MiB); the first ${sql_limit} bytes:" "" '```sql' "$(head -c "$sql_limit" "$work/out")" '```' ""
+  code=0
+  capture script "$direction" "${to[@]}" || code=$?
+  [ "$code" -eq 0 ] || fail "$code" "cannot plan the ${action}: $(error_line)"
+
+  # A migrate never goes down: with a target below the database's version the runner would find
+  # "nothing to do" and the job would be green while the database is not at the target.
+  if [ "$action" = migrate ] && [ -n "$target" ] && [ -n "$from" ] && [ "$((10#$target))" -lt "$from" ]; then
+    fail 5 "the database is at ${from}, above the target ${target}: a migrate never rolls back. To go down, run this workflow with action 'rollback', target_version ${target} and the image that is deployed now (README: rolling back)"
+  fi
+
+  sql_bytes="$(wc -c <"$work/out")"
+  if [ -n "$artifacts" ]; then
+    mkdir -p "$artifacts"
+    cp "$work/out" "$artifacts/migration.sql"
+  fi
+  if [ "$sql_bytes" -le "$sql_limit" ]; then
+    md "### SQL about to run" "" '```sql' "$(cat "$work/out")" '```' ""
+  elif [ -n "$artifacts" ]; then
+    md "### SQL about to run" "" "${sql_bytes} bytes: too large for the job summary (GitHub's limit is 1 MiB); it is in the artifact \`migration-sql\` (migration.sql)." ""
+  else
+    md "### SQL about to run" "" "${sql_bytes} bytes: too large for the job summary (GitHub's limit is 1 MiB); the first ${sql_limit} bytes:" "" '```sql' "$(head -c "$sql_limit" "$work/out")" '```' ""
+  fi
 fi
 
 if [ "$dry_run" = true ]; then
@@ -139,7 +153,7 @@ if [ "$dry_run" = true ]; then
 fi
 
 code=0
-capture "$direction" "${to[@]}" || code=$?
+capture "${apply[@]}" "${to[@]}" || code=$?
 applied="$(sed -nE 's/^(applied|rolled back) ([0-9]+) .*/\2/p' "$work/out" | paste -sd, -)"
 if [ "$code" -ne 0 ]; then
   md "### :x: The ${action} failed (exit ${code})" "" "> $(error_line)" "" '```' "$(cat "$work/out")" '```'

@@ -34,10 +34,10 @@ default_url=false
 
 # The image's default database, unless one is configured in any of the runner's ways: the
 # runner's own default (sqlite:///timetrack.db in the working directory) suits a checkout, not
-# an image, whose /app is read-only to the app user. Not an ENV of the image: a DATABASE_URL
-# there would compete with a DATABASE_URL_FILE given at run time.
+# an image, whose /app is read-only to the app user. Not an ENV of the image: the runner
+# refuses DATABASE_URL and DATABASE_URL_FILE together, and one is given at run time.
 if [ -n "${MIGRATE_DEFAULT_DATABASE_URL:-}" ] && [ -z "${DATABASE_URL:-}" ] && [ -z "${TIMETRACK_DATABASE_URL:-}" ] \
-   && [ -z "${DATABASE_URL_FILE:-}" ] && [ -z "${TIMETRACK_DATABASE_URL_FILE:-}" ]; then
+   && [ -z "${DATABASE_URL_FILE:-}" ]; then
   export DATABASE_URL="$MIGRATE_DEFAULT_DATABASE_URL"
   default_url=true
 fi
@@ -94,10 +94,12 @@ run_runner() { # sets $code to the runner's exit code
 
 stopped() { # a stop signal arrived: never go on to the next step
   [ -n "$stop_signal" ] || return 0
-  log "received SIG${stop_signal} (runner exit ${code}): stopping"
-  if [ "$code" -ne 0 ]; then exit "$code"; fi
-  if [ "$stop_signal" = INT ]; then exit 130; fi
-  exit 143
+  if [ "$code" -eq 0 ]; then # the runner had just finished: still stop, as the signal asked
+    code=143
+    if [ "$stop_signal" = INT ]; then code=130; fi
+  fi
+  log "migration interrupted by a signal (exit ${code}): not starting the application"
+  exit "$code"
 }
 
 if [ "$migrate" = true ]; then

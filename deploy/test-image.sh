@@ -71,6 +71,12 @@ compose() { # the compose file with this run's image tag, secret file and projec
     podman-compose -p "$PREFIX" -f deploy/docker-compose.yml "$@"
 }
 
+remove_if_untagged() { # the image a rebuild replaced, unless something else still names it
+  [ -n "$1" ] && [ -z "$(podman image inspect --format '{{join .RepoTags ""}}' "$1" 2>/dev/null)" ] \
+    && podman rmi "$1" >/dev/null 2>&1
+  return 0
+}
+
 free_port() { # a TCP port on 127.0.0.1 nothing listens on
   local p
   for p in $(shuf -i 40000-59999 -n 50); do
@@ -132,12 +138,15 @@ if [ "${TEST_IMAGE_REUSE:-0}" = 1 ] && podman image exists "$IMAGE"; then
   revision="$(podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' "$IMAGE")"
 else
   t=$SECONDS
+  previous="$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
   # The SDK stand-in must not carry a NuGet cache (container-env.sh NUGET_CACHE=1 would copy one).
+  # --layers=false: a build that starts from nothing keeps no intermediate images either.
   if podman run --rm --entrypoint sh "$sdk_image" -c 'test ! -e /root/.nuget/packages' >/dev/null 2>&1 \
-     && podman build --pull=never --no-cache --build-arg BUILDPLATFORM="$build_platform" \
+     && podman build --pull=never --no-cache --layers=false --build-arg BUILDPLATFORM="$build_platform" \
           --build-arg REVISION="$revision" --build-arg VERSION=test \
           -t "$IMAGE" . >"$work/build.log" 2>&1; then
     pass "image builds with podman from an empty NuGet cache ($((SECONDS - t)) s)"
+    remove_if_untagged "$previous"
   else
     fail "image build (or $sdk_image carries a NuGet cache)"
     show "$work/build.log" 30
@@ -298,10 +307,12 @@ fi
 # --- the arm64 publish: the Dockerfile's build stage cross-compiling for TARGETARCH=arm64 ------
 mkdir -p "$CACHE/nuget-arm64"
 t=$SECONDS
+previous="$(podman image inspect --format '{{.Id}}' "$BUILD_ARM64" 2>/dev/null || true)"
 if podman build --pull=never --platform linux/arm64 --build-arg BUILDPLATFORM="$build_platform" --target build \
      -v "$CACHE/nuget-arm64:/root/.nuget/packages" -t "$BUILD_ARM64" . >"$work/arm64.log" 2>&1 \
    && podman create --name "$PREFIX-arm64" "$BUILD_ARM64" >/dev/null 2>>"$work/arm64.log" \
    && podman cp "$PREFIX-arm64:/out" "$work/arm64" >>"$work/arm64.log" 2>&1; then
+  remove_if_untagged "$previous"
   arch="$(file -b "$work/arm64/timetrack-migrate")"
   if grep -q "ARM aarch64" <<<"$arch"; then
     pass "arm64 publish (build stage, TARGETARCH=arm64, $((SECONDS - t)) s): timetrack-migrate is ${arch%%,*}, aarch64"

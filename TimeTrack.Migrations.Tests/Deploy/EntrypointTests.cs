@@ -299,7 +299,7 @@ public sealed class EntrypointSignalTests
         (await stdout).ShouldNotContain("APPLICATION STARTED");
         lock (stderr)
         {
-            stderr.ToString().ShouldContain("entrypoint: received SIGTERM");
+            stderr.ToString().ShouldContain("entrypoint: migration interrupted by a signal (exit ");
         }
     }
 }
