@@ -125,13 +125,14 @@ if [ "$history" = unmanaged ]; then
 else
   code=0
   capture script "$direction" "${to[@]}" || code=$?
-  [ "$code" -eq 0 ] || fail "$code" "cannot plan the ${action}: $(error_line)"
-
-  # A migrate never goes down: with a target below the database's version the runner would find
-  # "nothing to do" and the job would be green while the database is not at the target.
-  if [ "$action" = migrate ] && [ -n "$target" ] && [ -n "$from" ] && [ "$((10#$target))" -lt "$from" ]; then
+  # A migrate never goes down: a target below the database's version must not end in a green
+  # "nothing to do" (runners before issue 9 planned nothing; newer ones refuse with exit 5).
+  # The message says what to do in this workflow. An unknown version is the runner's exit 2.
+  if [ "$action" = migrate ] && [ -n "$target" ] && [ -n "$from" ] && [ "$((10#$target))" -lt "$from" ] \
+     && { [ "$code" -eq 0 ] || [ "$code" -eq 5 ]; }; then
     fail 5 "the database is at ${from}, above the target ${target}: a migrate never rolls back. To go down, run this workflow with action 'rollback', target_version ${target} and the image that is deployed now (README: rolling back)"
   fi
+  [ "$code" -eq 0 ] || fail "$code" "cannot plan the ${action}: $(error_line)"
 
   sql_bytes="$(wc -c <"$work/out")"
   if [ -n "$artifacts" ]; then
