@@ -107,7 +107,8 @@ run_image() { # database, podman run args... -- container args...
 wait_for_log() { # container, text, seconds
   local i
   for ((i = 0; i < $3 * 2; i++)); do
-    podman logs "$1" 2>&1 | grep -qF -- "$2" && return 0
+    # grep without -q: it reads everything, so podman never dies of SIGPIPE (pipefail would say no)
+    podman logs "$1" 2>&1 | grep -F -- "$2" >/dev/null && return 0
     sleep 0.5
   done
   return 1
@@ -296,7 +297,7 @@ fi
 podman volume create "$PREFIX-data" >/dev/null
 if podman run --rm -v "$PREFIX-data:/data" "$IMAGE" >"$work/sqlite.log" 2>&1 \
    && grep -q "using the image's default sqlite:////data/timetrack.db" "$work/sqlite.log" \
-   && podman run --rm -v "$PREFIX-data:/data" "$IMAGE" status --json 2>/dev/null | grep -q '"upToDate": true' \
+   && podman run --rm -v "$PREFIX-data:/data" "$IMAGE" status --json 2>/dev/null | grep '"upToDate": true' >/dev/null \
    && [ "$(podman run --rm -v "$PREFIX-data:/data" -e MIGRATE_ON_START=false "$IMAGE" stat -c %u /data/timetrack.db 2>/dev/null)" = 1654 ]; then
   pass "SQLite: the image's default sqlite:////data/timetrack.db on a volume, migrated to head, owned by 1654"
 else
