@@ -1,38 +1,82 @@
 # syntax=docker/dockerfile:1
 # TimeTrack migrations image: the published timetrack-migrate with the migrations, the
 # entrypoint and migrate.sh. Runs the migrations at start, then the command, if any.
+#
+#   docker buildx build --platform linux/amd64,linux/arm64 \
+#     --build-arg REVISION="$(git rev-parse HEAD)" --build-arg VERSION=1.2.3 -t IMAGE .
+#
+# Bumping .NET (README, "The image"): DOTNET_RUNTIME_VERSION is the runtime the image ships (the
+# newest Microsoft.NETCore.App.Runtime.linux-x64 on nuget.org); the SDK and runtime-deps tags
+# below go with it. Image names are written literally (not as ARGs) so tools can read them.
 
-# --- build: restore (cached by project files), then publish; tests run in CI, not here.
-FROM mcr.microsoft.com/dotnet/sdk:10.0.100-noble AS build
+# --- build: runs on the build machine's platform and cross-compiles for TARGETARCH (the
+# SDK's crossgen2 targets both architectures), so an arm64 image needs no emulation.
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0.401-noble AS build
+ARG TARGETARCH
+# A self-contained publish carries a .NET runtime: pinned here to the latest patch rather than
+# left to whatever the SDK bundles (SDK 10.0.401 bundles 10.0.12, without three patches).
+ARG DOTNET_RUNTIME_VERSION=10.0.15
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY TimeTrack.Migrations/TimeTrack.Migrations.csproj TimeTrack.Migrations/
 COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Migrations.Runner/
-RUN dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj -r linux-x64
+# The restore must see the publish's properties: with PublishReadyToRun it fetches crossgen2, with
+# the runtime identifier and SelfContained the runtime pack (NETSDK1094 otherwise, from an empty
+# NuGet cache). One property list for both steps, kept in a file so they cannot drift apart.
+# DisableTransitiveFrameworkReferenceDownloads: the runner uses no ASP.NET Core, whose runtime
+# pack the SDK would otherwise fetch too (and which has no release of every runtime patch).
+RUN set -eu; \
+    case "${TARGETARCH:-}" in \
+      amd64) rid=linux-x64 ;; \
+      arm64) rid=linux-arm64 ;; \
+      "") echo "TARGETARCH is empty: build with BuildKit (docker buildx build) or podman build" >&2; exit 1 ;; \
+      *) echo "unsupported TARGETARCH '${TARGETARCH}': amd64 or arm64" >&2; exit 1 ;; \
+    esac; \
+    printf '%s\n' "-r" "$rid" "-p:SelfContained=true" "-p:PublishReadyToRun=true" \
+      "-p:PublishReadyToRunComposite=true" "-p:RuntimeFrameworkVersion=${DOTNET_RUNTIME_VERSION}" \
+      "-p:DisableTransitiveFrameworkReferenceDownloads=true" > /src/publish.rsp; \
+    dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj @/src/publish.rsp
 COPY TimeTrack.Migrations/ TimeTrack.Migrations/
 COPY TimeTrack.Migrations.Runner/ TimeTrack.Migrations.Runner/
 # Self-contained composite ReadyToRun: the runner and the .NET libraries precompiled together,
 # so a container start that finds nothing to do spends its time migrating, not compiling
 # (docs/benchmarks.md: about a third faster than framework-dependent ReadyToRun).
 RUN dotnet publish TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj \
-      -c Release -r linux-x64 --self-contained true --no-restore \
-      -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o /out
+      -c Release --no-restore @/src/publish.rsp -o /out \
+ && mkdir -p /empty/data
 
 # --- runtime: the runner's native dependencies only (it carries its own .NET), a non-root
 # user, no sources (so no migration generation).
-FROM mcr.microsoft.com/dotnet/runtime-deps:10.0.0-noble AS runtime
-WORKDIR /app
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0.15-noble AS runtime
+ARG REVISION=unknown
+ARG VERSION=dev
+ARG SOURCE=https://github.com/timetrack/timetrack-migrations
+LABEL org.opencontainers.image.title="timetrack-migrations" \
+      org.opencontainers.image.description="TimeTrack's database migrations (timetrack-migrate, PostgreSQL and SQLite) with the container start-up entrypoint" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.base.name="mcr.microsoft.com/dotnet/runtime-deps:10.0.15-noble"
 COPY --from=build /out/ /app/
 COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh deploy/ci-migrate.sh /app/
+# /data: where the image's default SQLite database lives, owned by the app user (1654, the base
+# image's APP_UID) so that a named volume mounted there starts out writable by it (Docker and
+# podman copy the ownership). A COPY, not a RUN: this stage runs no command, so the arm64 image
+# builds on an amd64 machine without emulation.
+COPY --from=build --chown=1654:1654 /empty/data /data
 ENV PATH="/app:${PATH}" \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_TieredPGO=1 \
     TIMETRACK_ENVIRONMENT=Production \
+    TIMETRACK_IMAGE_REVISION="${REVISION}" \
+    MIGRATE_DEFAULT_DATABASE_URL=sqlite:////data/timetrack.db \
     MIGRATE_ON_START=true \
     MIGRATE_TARGET_VERSION=head \
+    MIGRATE_ALLOW_DOWNGRADE=false \
     MIGRATE_WAIT_SECONDS=60
-# The image's unprivileged "app" user (uid 1654). A SQLite database needs a writable volume,
-# e.g. -v timetrack-data:/data with DATABASE_URL=sqlite:////data/timetrack.db.
-USER app
+# The runner's own default (sqlite:///timetrack.db, relative) also lands in /data.
+WORKDIR /data
+# Numeric, so Kubernetes' runAsNonRoot can verify it is not root: the base image's "app" user.
+USER $APP_UID
 ENTRYPOINT ["/app/entrypoint.sh"]
 CMD []

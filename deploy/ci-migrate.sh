@@ -6,18 +6,34 @@
 #   MIGRATE_TARGET_VERSION  version number to migrate up to, or to roll back to (required for rollback)
 #   MIGRATE_DRY_RUN         true: show the status and the SQL, change nothing (default false)
 #   GITHUB_STEP_SUMMARY     file the markdown summary is appended to (default: none)
+#   GITHUB_OUTPUT           file the step outputs are appended to (default: none):
+#                           from, to (the database's version before and after), applied (the
+#                           versions applied or rolled back, comma-separated)
+#   MIGRATE_ARTIFACT_DIR    directory the SQL preview is written to (migration.sql), for the job
+#                           to upload; the summary shows the SQL inline only when it fits
+#   MIGRATE_SUMMARY_SQL_LIMIT  bytes of SQL shown inline at most (default 900 KiB: GitHub's
+#                           limit is 1 MiB for a step's whole summary)
 #
-# Writes the status table and the SQL about to run into the summary, then applies. Exit codes
-# are the runner's (0 ok, 1 migration failed, 2 bad input, 3 connection, 4 lock, 5 refused).
+# Writes the status table and the SQL about to run into the summary, then applies. Warnings of
+# the runner (a database ahead of the image, unknown versions, differences tolerated at
+# adoption) go into the summary and become annotations. A migrate whose target is below the
+# database's version fails (exit 5) and points at rollback: it is never a green "nothing to do".
+# Exit codes are the runner's (0 ok, 1 migration failed, 2 bad input, 3 connection, 4 lock,
+# 5 refused).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 summary="${GITHUB_STEP_SUMMARY:-/dev/null}"
+outputs="${GITHUB_OUTPUT:-/dev/null}"
+artifacts="${MIGRATE_ARTIFACT_DIR:-}"
+sql_limit="${MIGRATE_SUMMARY_SQL_LIMIT:-921600}"
 action="${MIGRATE_ACTION:-migrate}"
 target="${MIGRATE_TARGET_VERSION:-}"
 dry_run="${MIGRATE_DRY_RUN:-false}"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+: >"$work/warnings"
+from=""
+applied=""
 
 runner() {
   if [ -n "${TIMETRACK_MIGRATE:-}" ]; then
@@ -37,14 +53,36 @@ fail() { # exit code, message: one line in the log and in the summary
   exit "$1"
 }
 
-# Runs the runner, keeping its stdout in $work/out and stderr in $work/err (both shown in the log).
+# Runs the runner, keeping its stdout in $work/out and stderr in $work/err (both shown in the
+# log); its warnings are collected for the summary.
 capture() {
   local code=0
   runner "$@" >"$work/out" 2>"$work/err" || code=$?
   cat "$work/out"
   cat "$work/err" >&2
+  grep '^warning:' "$work/err" >>"$work/warnings" || true
   return "$code"
 }
+
+# The database's current version (status --json), or empty when it cannot be read.
+current_version() {
+  runner status --json 2>/dev/null | sed -nE 's/^  "current": ([0-9]+),?$/\1/p' || true
+}
+
+# At exit, whatever happened: warnings into the summary (and as annotations), step outputs.
+finish() {
+  local to=""
+  if [ -s "$work/warnings" ]; then
+    md "### :warning: Warnings" ""
+    sort -u "$work/warnings" | sed 's/^warning: /- /' >>"$summary"
+    md ""
+    sort -u "$work/warnings" | sed 's/^warning: /::warning title=Database migration::/'
+  fi
+  [ -z "$from" ] || to="$(current_version)"
+  printf 'from=%s\nto=%s\napplied=%s\n' "$from" "$to" "$applied" >>"$outputs"
+  rm -rf "$work"
+}
+trap finish EXIT
 
 error_line() { grep -m1 '^error:' "$work/err" | sed 's/^error: //' || true; }
 
@@ -64,6 +102,7 @@ code=0
 capture status --markdown --wait 30 || code=$?
 [ "$code" -eq 0 ] || fail "$code" "status failed: $(error_line)"
 md "### Status before" "" "$(cat "$work/out")" ""
+from="$(current_version)"
 [ "$action" = status ] && exit 0
 
 direction=up
@@ -86,8 +125,27 @@ if [ "$history" = unmanaged ]; then
 else
   code=0
   capture script "$direction" "${to[@]}" || code=$?
+  # A migrate never goes down: a target below the database's version must not end in a green
+  # "nothing to do" (runners before issue 9 planned nothing; newer ones refuse with exit 5).
+  # The message says what to do in this workflow. An unknown version is the runner's exit 2.
+  if [ "$action" = migrate ] && [ -n "$target" ] && [ -n "$from" ] && [ "$((10#$target))" -lt "$from" ] \
+     && { [ "$code" -eq 0 ] || [ "$code" -eq 5 ]; }; then
+    fail 5 "the database is at ${from}, above the target ${target}: a migrate never rolls back. To go down, run this workflow with action 'rollback', target_version ${target} and the image that is deployed now (README: rolling back)"
+  fi
   [ "$code" -eq 0 ] || fail "$code" "cannot plan the ${action}: $(error_line)"
-  md "### SQL about to run" "" '```sql' "$(cat "$work/out")" '```' ""
+
+  sql_bytes="$(wc -c <"$work/out")"
+  if [ -n "$artifacts" ]; then
+    mkdir -p "$artifacts"
+    cp "$work/out" "$artifacts/migration.sql"
+  fi
+  if [ "$sql_bytes" -le "$sql_limit" ]; then
+    md "### SQL about to run" "" '```sql' "$(cat "$work/out")" '```' ""
+  elif [ -n "$artifacts" ]; then
+    md "### SQL about to run" "" "${sql_bytes} bytes: too large for the job summary (GitHub's limit is 1 MiB); it is in the artifact \`migration-sql\` (migration.sql)." ""
+  else
+    md "### SQL about to run" "" "${sql_bytes} bytes: too large for the job summary (GitHub's limit is 1 MiB); the first ${sql_limit} bytes:" "" '```sql' "$(head -c "$sql_limit" "$work/out")" '```' ""
+  fi
 fi
 
 if [ "$dry_run" = true ]; then
@@ -97,6 +155,7 @@ fi
 
 code=0
 capture "${apply[@]}" "${to[@]}" || code=$?
+applied="$(sed -nE 's/^(applied|rolled back) ([0-9]+) .*/\2/p' "$work/out" | paste -sd, -)"
 if [ "$code" -ne 0 ]; then
   md "### :x: The ${action} failed (exit ${code})" "" "> $(error_line)" "" '```' "$(cat "$work/out")" '```'
   exit "$code"

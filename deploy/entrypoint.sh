@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Container entrypoint: bring the database to the wanted version, then exec the command.
+# Container entrypoint. Two ways to use the image:
 #
-#   DATABASE_URL            where the database is (see the README); the runner's default otherwise
-#   MIGRATE_ON_START        false: skip migrating (and waiting); default true
-#   MIGRATE_TARGET_VERSION  a version number to bring the database to, up or down; default head
-#   MIGRATE_WAIT_SECONDS    how long to wait for the database to accept connections; default 60
+#   docker run IMAGE status | up | rollback --to V | init | stamp ... | script ... | check ...
+#                    | mark-current | new | baseline | --help | --version | --<runner option> ...
+#                    | timetrack-migrate ... | migrate.sh ... | ci-migrate.sh
+#       runs that runner command (or helper) and nothing else: no start-up migration first.
+#   docker run IMAGE                  migrates (see below) and exits: a one-shot migrate service
+#   docker run IMAGE <any command>    migrates, then exec's the command (the application)
 #
-# With a command ("$@"), it runs only after a successful migration: one image can migrate and
-# then start the application, or (without a command) migrate as a one-shot service. On failure
-# the runner's exit code is the container's, and the application never starts.
+#   DATABASE_URL             where the database is (see the README); also DATABASE_URL_FILE,
+#                            DATABASE_PASSWORD(_FILE), read by the runner itself. With none of
+#                            them set, MIGRATE_DEFAULT_DATABASE_URL (the image: sqlite:////data/timetrack.db)
+#   MIGRATE_ON_START         false: skip migrating (and waiting); default true
+#   MIGRATE_TARGET_VERSION   a version number to bring the database to; default head
+#   MIGRATE_ALLOW_DOWNGRADE  true: allow MIGRATE_TARGET_VERSION below the database's version
+#                            (a rollback at start-up); default false: refused with exit 5
+#   MIGRATE_WAIT_SECONDS     how long to wait for the database to accept connections; default 60
+#
+# The start-up migration runs only before an application command or alone; on failure the
+# runner's exit code is the container's and the application never starts. SIGTERM/SIGINT
+# received meanwhile are passed on to the runner (which rolls back and releases its lock), and
+# the container exits with the runner's code (143/130) without starting the application.
 set -euo pipefail
 
 log() { printf 'entrypoint: %s\n' "$*" >&2; }
@@ -16,48 +28,118 @@ log() { printf 'entrypoint: %s\n' "$*" >&2; }
 runner="${TIMETRACK_MIGRATE:-timetrack-migrate}"
 migrate="${MIGRATE_ON_START:-true}"
 target="${MIGRATE_TARGET_VERSION:-head}"
+allow_downgrade="${MIGRATE_ALLOW_DOWNGRADE:-false}"
 wait_seconds="${MIGRATE_WAIT_SECONDS:-60}"
+default_url=false
 
-case "${migrate,,}" in
-  true | 1 | yes) migrate=true ;;
-  false | 0 | no) migrate=false ;;
-  *)
-    log "MIGRATE_ON_START must be true or false, not '${migrate}'"
-    exit 2
+# The image's default database, unless one is configured in any of the runner's ways: the
+# runner's own default (sqlite:///timetrack.db in the working directory) suits a checkout, not
+# an image, whose /app is read-only to the app user. Not an ENV of the image: the runner
+# refuses DATABASE_URL and DATABASE_URL_FILE together, and one is given at run time.
+if [ -n "${MIGRATE_DEFAULT_DATABASE_URL:-}" ] && [ -z "${DATABASE_URL:-}" ] && [ -z "${TIMETRACK_DATABASE_URL:-}" ] \
+   && [ -z "${DATABASE_URL_FILE:-}" ]; then
+  export DATABASE_URL="$MIGRATE_DEFAULT_DATABASE_URL"
+  default_url=true
+fi
+
+# A runner command or helper: exec it as it is (it becomes PID 1, or tini's child, and gets the
+# stop signal directly). Migrating first would change the database before a `status` or a
+# `script up` preview, and replay a start-up rollback before a manual one.
+case "${1:-}" in
+  status | init | up | rollback | stamp | mark-current | script | check | new | baseline | -*)
+    exec "$runner" "$@"
+    ;;
+  timetrack-migrate | migrate.sh | ci-migrate.sh)
+    exec "$@"
     ;;
 esac
 
-if [ "$migrate" = true ]; then
-  log "migrating to ${target} (waiting up to ${wait_seconds} s for the database)"
-  # docker stop and Kubernetes send SIGTERM to this script (PID 1), not to the runner: a shell
-  # waiting for a command in the foreground would not pass it on, and the runner would be
-  # SIGKILLed mid-migration at the end of the grace period. So the runner runs in the background
-  # and gets the signal, stops cleanly (its step rolled back, its lock released) and exits 143/130.
-  # (A background command ignores SIGINT unless told otherwise: hence the trap - INT.)
-  (trap - INT && exec "$runner" init --to "$target" --wait "$wait_seconds") &
-  runner_pid=$!
-  trap 'kill -TERM "$runner_pid" 2>/dev/null || true' TERM
-  trap 'kill -INT "$runner_pid" 2>/dev/null || true' INT
-  # A trapped signal ends `wait` early: wait until the runner has really ended, then take its
-  # exit status (bash keeps it for a later `wait`).
-  while kill -0 "$runner_pid" 2>/dev/null; do
-    wait "$runner_pid" || true
+for pair in "MIGRATE_ON_START=$migrate" "MIGRATE_ALLOW_DOWNGRADE=$allow_downgrade"; do
+  case "${pair#*=}" in
+    true | false) ;;
+    *)
+      log "${pair%%=*} must be true or false, not '${pair#*=}'"
+      exit 2
+      ;;
+  esac
+done
+
+# Runs the runner as a child and waits for it, passing SIGTERM/SIGINT on: bash as PID 1 would
+# otherwise ignore them and `docker stop` would end in SIGKILL (137) after its grace period,
+# mid-migration. A signal interrupts `wait`; the loop then waits for the runner's own exit.
+# env --default-signal: a background child of a non-interactive shell starts with SIGINT
+# ignored, and .NET keeps an ignored SIGINT ignored.
+stop_signal=""
+child=""
+forward() {
+  stop_signal="$1"
+  if [ -n "$child" ]; then
+    kill -s "$1" "$child" 2>/dev/null || true
+  fi
+}
+trap 'forward TERM' TERM
+trap 'forward INT' INT
+
+run_runner() { # sets $code to the runner's exit code
+  env --default-signal=INT "$runner" "$@" &
+  child=$!
+  code=0
+  while :; do
+    code=0
+    wait "$child" || code=$?
+    kill -0 "$child" 2>/dev/null || break
   done
-  status=0
-  wait "$runner_pid" || status=$?
-  trap - TERM INT
-  if [ "$status" -eq 130 ] || [ "$status" -eq 143 ]; then
-    log "migration interrupted by a signal (exit ${status}): not starting the application"
-    exit "$status"
-  elif [ "$status" -ne 0 ]; then
-    log "migration failed (exit ${status}): not starting the application"
-    exit "$status"
+  child=""
+}
+
+stopped() { # a stop signal arrived: never go on to the next step
+  [ -n "$stop_signal" ] || return 0
+  if [ "$code" -eq 0 ]; then # the runner had just finished: still stop, as the signal asked
+    code=143
+    if [ "$stop_signal" = INT ]; then code=130; fi
+  fi
+  log "migration interrupted by a signal (exit ${code}): not starting the application"
+  exit "$code"
+}
+
+if [ "$migrate" = true ]; then
+  if [ "$default_url" = true ]; then
+    log "no DATABASE_URL or DATABASE_URL_FILE given: using the image's default ${DATABASE_URL}"
+  fi
+  if [[ "$target" =~ ^[0-9]+$ ]] && [ "$allow_downgrade" != true ]; then
+    # A target below the database's version is a rollback; left in an .env file it would roll
+    # production back on every start. Read the current version first (read-only, waits too).
+    run_runner status --json --wait "$wait_seconds" >"${TMPDIR:-/tmp}/entrypoint-status.$$"
+    stopped
+    if [ "$code" -ne 0 ]; then
+      rm -f "${TMPDIR:-/tmp}/entrypoint-status.$$"
+      log "could not read the database's version (exit ${code}): not starting the application"
+      exit "$code"
+    fi
+    current="$(sed -nE 's/^  "current": ([0-9]+),?$/\1/p' "${TMPDIR:-/tmp}/entrypoint-status.$$")"
+    rm -f "${TMPDIR:-/tmp}/entrypoint-status.$$"
+    if [ -n "$current" ] && [ "$((10#$target))" -lt "$current" ]; then
+      log "error: MIGRATE_TARGET_VERSION=${target} is below the database's version ${current}: refusing to roll back at start-up (set MIGRATE_ALLOW_DOWNGRADE=true for one start, or run: rollback --to ${target})"
+      exit 5
+    fi
+  fi
+  if [[ "$target" =~ ^[0-9]+$ ]] && [ "$allow_downgrade" = true ]; then
+    log "MIGRATE_ALLOW_DOWNGRADE=true: a database above ${target} is rolled back to it (remove both settings after this start)"
+  fi
+
+  log "migrating to ${target} (waiting up to ${wait_seconds} s for the database)"
+  run_runner init --to "$target" --wait "$wait_seconds"
+  stopped
+  if [ "$code" -ne 0 ]; then
+    log "migration failed (exit ${code}): not starting the application"
+    exit "$code"
   fi
   log "database ready"
 else
   log "MIGRATE_ON_START=false: not migrating"
 fi
 
+trap - TERM INT
 if [ "$#" -eq 0 ]; then
   exit 0
 fi

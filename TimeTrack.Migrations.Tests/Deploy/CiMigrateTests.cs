@@ -143,6 +143,77 @@ public sealed class CiMigrateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_migrate_below_the_database_fails_and_points_at_rollback()
+    {
+        (await DeployAsync("migrate")).Result.ExitCode.ShouldBe(0);
+        var before = await _db.DumpAsync();
+
+        var (result, summary) = await DeployAsync("migrate", Versions[2].ToString());
+
+        result.ExitCode.ShouldBe(5, result.ToString());
+        summary.ShouldContain($":x: the database is at {Versions[^1]}, above the target {Versions[2]}: a migrate never rolls back");
+        summary.ShouldContain("action 'rollback'");
+        (await _db.DumpAsync()).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task Step_outputs_say_from_to_and_what_was_applied_or_rolled_back()
+    {
+        var outputs = Path.GetTempFileName();
+        try
+        {
+            (await DeployAsync("migrate", Versions[2].ToString(), extra: new() { ["GITHUB_OUTPUT"] = outputs })).Result.ExitCode.ShouldBe(0);
+            (await File.ReadAllTextAsync(outputs)).ShouldBe($"from=0\nto={Versions[2]}\napplied={string.Join(',', Versions[..3])}\n");
+
+            await File.WriteAllTextAsync(outputs, "");
+            (await DeployAsync("rollback", Versions[0].ToString(), extra: new() { ["GITHUB_OUTPUT"] = outputs })).Result.ExitCode.ShouldBe(0);
+            (await File.ReadAllTextAsync(outputs)).ShouldBe($"from={Versions[2]}\nto={Versions[0]}\napplied={Versions[2]},{Versions[1]}\n");
+        }
+        finally
+        {
+            File.Delete(outputs);
+        }
+    }
+
+    [Fact]
+    public async Task Warnings_go_into_the_summary_and_become_annotations()
+    {
+        (await DeployAsync("migrate")).Result.ExitCode.ShouldBe(0);
+        await _db.ExecuteAsync("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (209901010000, '2099-01-01', 'From a newer image')");
+
+        var (result, summary) = await DeployAsync("migrate");
+
+        result.ExitCode.ShouldBe(0, result.ToString());
+        summary.ShouldContain(":warning: Warnings");
+        summary.ShouldContain("- the database records version(s) 209901010000 newer than this build knows");
+        result.Stdout.ShouldContain("::warning title=Database migration::the database records version(s) 209901010000");
+    }
+
+    [Fact]
+    public async Task Sql_too_large_for_the_summary_goes_to_the_artifact_directory()
+    {
+        var artifacts = Directory.CreateTempSubdirectory("ci-migrate-artifacts").FullName;
+        try
+        {
+            var (result, summary) = await DeployAsync("migrate", dryRun: true, extra: new()
+            {
+                ["MIGRATE_ARTIFACT_DIR"] = artifacts,
+                ["MIGRATE_SUMMARY_SQL_LIMIT"] = "1000",
+            });
+
+            result.ExitCode.ShouldBe(0, result.ToString());
+            summary.ShouldContain("too large for the job summary");
+            summary.ShouldContain("`migration-sql`");
+            summary.ShouldNotContain("CREATE TABLE \"public\".\"companies\"");
+            (await File.ReadAllTextAsync(Path.Combine(artifacts, "migration.sql"))).ShouldContain("CREATE TABLE \"public\".\"companies\"");
+        }
+        finally
+        {
+            Directory.Delete(artifacts, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Status_only_reports()
     {
         var before = await _db.DumpAsync();

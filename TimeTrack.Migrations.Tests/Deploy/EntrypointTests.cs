@@ -115,21 +115,68 @@ public abstract class EntrypointTests(DatabaseProvider provider) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task MIGRATE_TARGET_VERSION_takes_the_database_down_and_back_up()
+    public async Task MIGRATE_TARGET_VERSION_below_the_database_is_refused_unless_MIGRATE_ALLOW_DOWNGRADE()
     {
         ShouldHaveStartedTheApplication(await EntrypointAsync(App));
+        var dump = await Db.DumpAsync();
 
-        var down = await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = Versions[1].ToString() });
+        // A target left in .env after a rollback would roll production back on every start.
+        var refused = await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = Versions[1].ToString() });
+        refused.ExitCode.ShouldBe(5, refused.ToString());
+        refused.Stdout.ShouldNotContain("APPLICATION STARTED");
+        refused.Stderr.ShouldContain($"MIGRATE_TARGET_VERSION={Versions[1]} is below the database's version {Versions[^1]}");
+        refused.Stderr.ShouldContain("MIGRATE_ALLOW_DOWNGRADE=true");
+        (await Db.DumpAsync()).ShouldBe(dump);
+
+        var down = await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = Versions[1].ToString(), ["MIGRATE_ALLOW_DOWNGRADE"] = "true" });
         ShouldHaveStartedTheApplication(down);
         down.Stdout.ShouldContain($"rolled back {Versions[4]}");
         (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..2]);
 
+        // Upward (and equal) targets need no permission.
+        ShouldHaveStartedTheApplication(await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = Versions[3].ToString() }));
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..4]);
         ShouldHaveStartedTheApplication(await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = "head" }));
         (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
 
-        var unknown = await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = "1999" });
+        var unknown = await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = "1999", ["MIGRATE_ALLOW_DOWNGRADE"] = "true" });
         unknown.ExitCode.ShouldBe(2, unknown.ToString());
         unknown.Stdout.ShouldNotContain("APPLICATION STARTED");
+
+        var invalid = await EntrypointAsync(App, new() { ["MIGRATE_ALLOW_DOWNGRADE"] = "yes please" });
+        invalid.ExitCode.ShouldBe(2, invalid.ToString());
+        invalid.Stderr.ShouldContain("MIGRATE_ALLOW_DOWNGRADE must be true or false");
+    }
+
+    [Fact]
+    public async Task A_runner_command_runs_alone_without_the_start_up_migration()
+    {
+        ShouldSucceed(await RunnerProcess.RunAsync(["up", "--to", Versions[2].ToString(), "--database-url", Db.Url]));
+        var dump = await Db.DumpAsync();
+
+        // `docker run IMAGE status`: the status of a database behind head, and nothing applied.
+        var status = await EntrypointAsync(["status"]);
+        status.ExitCode.ShouldBe(0, status.ToString());
+        status.Stdout.ShouldContain($"current:      {Versions[2]}");
+        status.Stderr.ShouldNotContain("entrypoint: migrating");
+
+        // `script up` is a preview: it prints the SQL and changes nothing.
+        var script = await EntrypointAsync(["script", "up"]);
+        script.ExitCode.ShouldBe(0, script.ToString());
+        script.Stdout.ShouldNotBeEmpty();
+        (await Db.DumpAsync()).ShouldBe(dump);
+
+        // Runner options first, and the runner's exit code is the container's.
+        var version = await EntrypointAsync(["--version"]);
+        version.ExitCode.ShouldBe(0, version.ToString());
+        version.Stdout.ShouldStartWith("timetrack-migrate ");
+        (await EntrypointAsync(["rollback", "--to", "1999"])).ExitCode.ShouldBe(2);
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..3]);
+
+        // `up` through the entrypoint is the runner's up, once.
+        var up = await EntrypointAsync(["up"]);
+        up.ExitCode.ShouldBe(0, up.ToString());
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
     }
 
     [Fact]

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace TimeTrack.Migrations.Runner.Commands;
+
+/// <summary>
+/// --version: the runner's version, the .NET runtime it carries and the image revision, on one
+/// line. The publish is self-contained, so the runtime (and its security patches) is whatever
+/// the build stage's SDK bundled, not the host's: an operator needs to see it without a shell.
+/// </summary>
+public static class VersionOutput
+{
+    /// <summary>Set by the Dockerfile from its REVISION build argument (the commit the image was built from).</summary>
+    public const string ImageRevisionVariable = "TIMETRACK_IMAGE_REVISION";
+
+    public static void Install(RootCommand root)
+    {
+        foreach (var option in root.Options.OfType<VersionOption>())
+        {
+            option.Action = new PrintVersion();
+        }
+    }
+
+    public static string Text()
+    {
+        var assembly = typeof(VersionOutput).Assembly;
+        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+                      ?? assembly.GetName().Version?.ToString() ?? "unknown";
+        var revision = Environment.GetEnvironmentVariable(ImageRevisionVariable);
+        var image = string.IsNullOrWhiteSpace(revision) ? "not built as an image" : $"image revision {revision.Trim()}";
+        return $"timetrack-migrate {version} ({RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier}; {image})";
+    }
+
+    private sealed class PrintVersion : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine(Text());
+            return 0;
+        }
+    }
+}
