@@ -58,7 +58,7 @@ LABEL org.opencontainers.image.title="timetrack-migrations" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.base.name="mcr.microsoft.com/dotnet/runtime-deps:10.0.15-noble"
 COPY --from=build /out/ /app/
-COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh deploy/ci-migrate.sh /app/
+COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh deploy/ci-migrate.sh deploy/signals.sh /app/
 # /data: where the image's default SQLite database lives, owned by the app user (1654, the base
 # image's APP_UID) so that a named volume mounted there starts out writable by it (Docker and
 # podman copy the ownership). A COPY, not a RUN: this stage runs no command, so the arm64 image

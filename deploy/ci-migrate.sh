@@ -35,15 +35,19 @@ work="$(mktemp -d)"
 from=""
 applied=""
 
-runner() {
-  if [ -n "${TIMETRACK_MIGRATE:-}" ]; then
-    "$TIMETRACK_MIGRATE" "$@"
-  elif command -v timetrack-migrate >/dev/null 2>&1; then
-    timetrack-migrate "$@"
-  else
-    dotnet run --project "$here/../TimeTrack.Migrations.Runner" -- "$@"
-  fi
-}
+if [ -n "${TIMETRACK_MIGRATE:-}" ]; then
+  runner_command=("$TIMETRACK_MIGRATE")
+elif command -v timetrack-migrate >/dev/null 2>&1; then
+  runner_command=(timetrack-migrate)
+else
+  runner_command=(dotnet run --project "$here/../TimeTrack.Migrations.Runner" --)
+fi
+runner() { "${runner_command[@]}" "$@"; }
+
+# A cancelled deploy job stops the container (docker run --init: tini passes the signal to this
+# script): the runner gets it too, rolls back and releases its lock (signals.sh).
+# shellcheck source=deploy/signals.sh
+. "$here/signals.sh"
 
 md() { printf '%s\n' "$@" >>"$summary"; }
 
@@ -56,8 +60,13 @@ fail() { # exit code, message: one line in the log and in the summary
 # Runs the runner, keeping its stdout in $work/out and stderr in $work/err (both shown in the
 # log); its warnings are collected for the summary.
 capture() {
-  local code=0
-  runner "$@" >"$work/out" 2>"$work/err" || code=$?
+  if [ -n "$stop_signal" ]; then # stopped between two runs: start no other
+    code="$(signal_exit_code)"
+    : >"$work/out"
+    printf 'error: interrupted by SIG%s before %s\n' "$stop_signal" "$1" >"$work/err"
+  else
+    run_forwarding_signals "${runner_command[@]}" "$@" >"$work/out" 2>"$work/err"
+  fi
   cat "$work/out"
   cat "$work/err" >&2
   grep '^warning:' "$work/err" >>"$work/warnings" || true

@@ -64,39 +64,16 @@ for pair in "MIGRATE_ON_START=$migrate" "MIGRATE_ALLOW_DOWNGRADE=$allow_downgrad
   esac
 done
 
-# Runs the runner as a child and waits for it, passing SIGTERM/SIGINT on: bash as PID 1 would
-# otherwise ignore them and `docker stop` would end in SIGKILL (137) after its grace period,
-# mid-migration. A signal interrupts `wait`; the loop then waits for the runner's own exit.
-# env --default-signal: a background child of a non-interactive shell starts with SIGINT
-# ignored, and .NET keeps an ignored SIGINT ignored.
-stop_signal=""
-child=""
-forward() {
-  stop_signal="$1"
-  if [ -n "$child" ]; then
-    kill -s "$1" "$child" 2>/dev/null || true
-  fi
-}
-trap 'forward TERM' TERM
-trap 'forward INT' INT
+# SIGTERM/SIGINT are passed on to the runner (signals.sh beside this script).
+# shellcheck source=deploy/signals.sh
+. "$(dirname "${BASH_SOURCE[0]}")/signals.sh"
 
-run_runner() { # sets $code to the runner's exit code
-  env --default-signal=INT "$runner" "$@" &
-  child=$!
-  code=0
-  while :; do
-    code=0
-    wait "$child" || code=$?
-    kill -0 "$child" 2>/dev/null || break
-  done
-  child=""
-}
+run_runner() { run_forwarding_signals "$runner" "$@"; } # sets $code
 
 stopped() { # a stop signal arrived: never go on to the next step
   [ -n "$stop_signal" ] || return 0
   if [ "$code" -eq 0 ]; then # the runner had just finished: still stop, as the signal asked
-    code=143
-    if [ "$stop_signal" = INT ]; then code=130; fi
+    code="$(signal_exit_code)"
   fi
   log "migration interrupted by a signal (exit ${code}): not starting the application"
   exit "$code"

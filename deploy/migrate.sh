@@ -14,13 +14,14 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
+# exec: the runner takes this script's place, so the stop signal (docker stop, Ctrl-C) reaches it.
 run() {
   if [ -n "${TIMETRACK_MIGRATE:-}" ]; then
-    "$TIMETRACK_MIGRATE" "$@"
+    exec "$TIMETRACK_MIGRATE" "$@"
   elif command -v timetrack-migrate >/dev/null 2>&1; then
-    timetrack-migrate "$@"
+    exec timetrack-migrate "$@"
   elif [ -f "$here/../TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" ]; then
-    dotnet run --project "$here/../TimeTrack.Migrations.Runner" -- "$@"
+    exec dotnet run --project "$here/../TimeTrack.Migrations.Runner" -- "$@"
   else
     echo "migrate.sh: timetrack-migrate is not on PATH and this is not a checkout" >&2
     exit 2

@@ -108,6 +108,8 @@ public abstract class SignalTests(DatabaseProvider provider) : RunnerTestBase(pr
             });
         }
 
+        public int Id => _process.Id;
+
         public static SignalledRunner Start(string[] args, IDictionary<string, string?>? environment = null, string? program = null) =>
             new(RunnerProcess.Start(program ?? RunnerProcess.Executable, args, environment));
 
@@ -281,6 +283,43 @@ public sealed class PostgresSignalTests() : SignalTests(DatabaseProvider.Postgre
         result.Stderr.ShouldContain("error: interrupted by SIGTERM: nothing was changed");
         result.Stderr.ShouldContain("entrypoint: migration interrupted by a signal (exit 143): not starting the application");
         result.Stdout.ShouldNotContain("APPLICATION STARTED");
+    }
+
+    [Fact]
+    public async Task The_deploy_job_script_passes_sigterm_on_to_the_runner_and_reports_the_interruption()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var proxy = new DelayedTcpProxy(server.Host, server.Port, TimeSpan.FromHours(1));
+        var environment = await PublishedRunner.ImageEnvironmentAsync(Db.Url.Replace($":{server.Port}/", $":{proxy.Port}/", StringComparison.Ordinal));
+        var summary = Path.GetTempFileName();
+        environment["GITHUB_STEP_SUMMARY"] = summary;
+        environment["MIGRATE_TARGET_VERSION"] = null;
+        try
+        {
+            await using var job = SignalledRunner.Start([], environment, PublishedRunner.DeployScript("ci-migrate.sh"));
+            // The script shows the runner's log only when a step ends: wait for the runner to run
+            // (a child of the script), then for it to be in its --wait loop.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await RunnerProcess.RunProgramAsync("pgrep", ["-P", job.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "timetrack-migra"])).ExitCode != 0)
+            {
+                DateTime.UtcNow.ShouldBeLessThan(deadline, "the script never started the runner");
+                await Task.Delay(100);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(2));
+
+            job.Signal(SIGTERM); // a cancelled job: docker run --init passes it to the script
+            var result = await job.ExitAsync();
+
+            result.ExitCode.ShouldBe(143, result.ToString());
+            result.Stderr.ShouldContain("error: interrupted by SIGTERM: nothing was changed");
+            (await File.ReadAllTextAsync(summary)).ShouldContain("interrupted by SIGTERM");
+            (await Db.AppliedVersionsAsync()).ShouldBeEmpty();
+        }
+        finally
+        {
+            File.Delete(summary);
+        }
     }
 
     [Fact]
