@@ -60,7 +60,7 @@ public sealed class GenerationCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Check_finds_an_added_column_a_changed_nullability_and_a_missing_index_in_the_model()
+    public async Task The_comparer_finds_an_added_column_a_changed_nullability_and_a_missing_index_in_the_model()
     {
         var model = ModelReader.ReadShippedModel();
         var changed = model with
