@@ -11,6 +11,8 @@ public sealed class DatabaseUrlTests
     [InlineData("postgres://tt:secret@db/timetrack", "db", 5432, "timetrack", "tt", "secret")]
     [InlineData("postgresql://us%40er:p%40ss%3Aw%2Fo%25rd@10.0.0.5:6543/my%20db", "10.0.0.5", 6543, "my db", "us@er", "p@ss:w/o%rd")]
     [InlineData("postgresql://tt@localhost/timetrack", "localhost", 5432, "timetrack", "tt", null)]
+    [InlineData("postgresql://tt:secret@[::1]:5433/timetrack", "::1", 5433, "timetrack", "tt", "secret")]
+    [InlineData("postgresql://tt:p%20ss@db/timetrack", "db", 5432, "timetrack", "tt", "p ss")]
     public void Postgres_urls_become_npgsql_settings(string url, string host, int port, string database, string user, string? password)
     {
         var target = DatabaseUrl.Parse(url);
