@@ -74,7 +74,8 @@ public sealed class PostgresServer
         await command.ExecuteNonQueryAsync();
     }
 
-    private async Task ExecuteAsync(string sql)
+    /// <summary>As the superuser on the maintenance database (CREATE/DROP DATABASE, roles).</summary>
+    public async Task ExecuteAsync(string sql)
     {
         if (SocketDirectory is not null)
         {
