@@ -83,29 +83,16 @@ if [ "$migrate" = true ]; then
   if [ "$default_url" = true ]; then
     log "no DATABASE_URL or DATABASE_URL_FILE given: using the image's default ${DATABASE_URL}"
   fi
-  if [[ "$target" =~ ^[0-9]+$ ]] && [ "$allow_downgrade" != true ]; then
-    # A target below the database's version is a rollback; left in an .env file it would roll
-    # production back on every start. Read the current version first (read-only, waits too).
-    run_runner status --json --wait "$wait_seconds" >"${TMPDIR:-/tmp}/entrypoint-status.$$"
-    stopped
-    if [ "$code" -ne 0 ]; then
-      rm -f "${TMPDIR:-/tmp}/entrypoint-status.$$"
-      log "could not read the database's version (exit ${code}): not starting the application"
-      exit "$code"
-    fi
-    current="$(sed -nE 's/^  "current": ([0-9]+),?$/\1/p' "${TMPDIR:-/tmp}/entrypoint-status.$$")"
-    rm -f "${TMPDIR:-/tmp}/entrypoint-status.$$"
-    if [ -n "$current" ] && [ "$((10#$target))" -lt "$current" ]; then
-      log "error: MIGRATE_TARGET_VERSION=${target} is below the database's version ${current}: refusing to roll back at start-up (set MIGRATE_ALLOW_DOWNGRADE=true for one start, or run: rollback --to ${target})"
-      exit 5
-    fi
-  fi
-  if [[ "$target" =~ ^[0-9]+$ ]] && [ "$allow_downgrade" = true ]; then
+  # A target below the database's version is a rollback; left in an .env file it would roll
+  # production back on every start: the runner refuses it (exit 5) unless allowed here.
+  downgrade=()
+  if [ "$allow_downgrade" = true ]; then
+    downgrade=(--allow-downgrade)
     log "MIGRATE_ALLOW_DOWNGRADE=true: a database above ${target} is rolled back to it (remove both settings after this start)"
   fi
 
   log "migrating to ${target} (waiting up to ${wait_seconds} s for the database)"
-  run_runner init --to "$target" --wait "$wait_seconds"
+  run_runner init --to "$target" --wait "$wait_seconds" "${downgrade[@]}"
   stopped
   if [ "$code" -ne 0 ]; then
     log "migration failed (exit ${code}): not starting the application"

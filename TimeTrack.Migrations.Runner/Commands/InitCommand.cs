@@ -17,17 +17,21 @@ public static class InitCommand
     public static readonly Option<string?> To = new("--to") { HelpName = "version|head", Description = "Bring the database to this version, up or down (default: head)" };
     public static readonly Option<string?> Profile = new("--profile") { HelpName = "name", Description = "Adopt an unmanaged database with this stamping profile instead of choosing one" };
     public static readonly Option<bool> Force = new("--force") { Description = "Stamp an unmanaged database even when it matches no profile (loudly)" };
+    public static readonly Option<bool> AllowDowngrade = new("--allow-downgrade")
+    {
+        Description = "Roll back when --to is below the database's version (refused otherwise: a target left in a container's settings would roll back at every start)",
+    };
 
     public static Command Create()
     {
-        var command = new Command("init", "Container start: fresh, managed or adopted database, then up (or down) to --to") { To, Profile, Force, UpCommand.AllowUnknown, UpCommand.AllowOutOfOrder };
+        var command = new Command("init", "Container start: fresh, managed or adopted database, then up (or down) to --to") { To, Profile, Force, AllowDowngrade, UpCommand.AllowUnknown, UpCommand.AllowOutOfOrder };
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(
-            ctx, parse.GetValue(To), parse.GetValue(Profile), parse.GetValue(Force),
+            ctx, parse.GetValue(To), parse.GetValue(Profile), parse.GetValue(Force), parse.GetValue(AllowDowngrade),
             parse.GetValue(UpCommand.AllowUnknown), parse.GetValue(UpCommand.AllowOutOfOrder), cancel)));
         return command;
     }
 
-    public static Task<int> RunAsync(CommandContext ctx, string? to, string? profile, bool force, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel)
+    public static Task<int> RunAsync(CommandContext ctx, string? to, string? profile, bool force, bool allowDowngrade, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel)
     {
         // Bad input is refused before connecting.
         var target = ParseTarget(ctx, to);
@@ -71,6 +75,13 @@ public static class InitCommand
             if (scenario != "adopted" && profile is not null)
             {
                 ctx.Log.LogWarning("--profile {Profile} ignored: the database is {Scenario}, there is nothing to adopt", profile, scenario);
+            }
+
+            if (target is { } below && below < state.Current && !allowDowngrade)
+            {
+                throw new UserError(ExitCode.Refused,
+                    $"the database is at {state.Current}, above --to {below}: init rolls back only with --allow-downgrade " +
+                    $"(in the container: MIGRATE_ALLOW_DOWNGRADE=true for one start), or run rollback --to {below}. Nothing was changed");
             }
 
             var plan = target is { } v && v < state.Current

@@ -124,7 +124,7 @@ public abstract class EntrypointTests(DatabaseProvider provider) : IAsyncLifetim
         var refused = await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = Versions[1].ToString() });
         refused.ExitCode.ShouldBe(5, refused.ToString());
         refused.Stdout.ShouldNotContain("APPLICATION STARTED");
-        refused.Stderr.ShouldContain($"MIGRATE_TARGET_VERSION={Versions[1]} is below the database's version {Versions[^1]}");
+        refused.Stderr.ShouldContain($"error: the database is at {Versions[^1]}, above --to {Versions[1]}: init rolls back only with --allow-downgrade");
         refused.Stderr.ShouldContain("MIGRATE_ALLOW_DOWNGRADE=true");
         (await Db.DumpAsync()).ShouldBe(dump);
 

@@ -79,6 +79,18 @@ public abstract class InitAndProfileTests(DatabaseProvider provider) : RunnerTes
     }
 
     [Fact]
+    public async Task Init_to_a_version_below_the_database_rolls_back_only_when_allowed()
+    {
+        ShouldSucceed(await RunAsync("init"));
+
+        ShouldFailWithOneLine(await RunAsync("init", "--to", Versions[1].ToString()), 5, $"above --to {Versions[1]}: init rolls back only with --allow-downgrade");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+
+        ShouldSucceed(await RunAsync("init", "--to", Versions[1].ToString(), "--allow-downgrade"));
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..2]);
+    }
+
+    [Fact]
     public async Task An_unknown_profile_name_is_invalid_input()
     {
         await Db.RestoreLegacyFixtureAsync();
