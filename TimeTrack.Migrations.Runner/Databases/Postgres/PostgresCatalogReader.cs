@@ -3,19 +3,25 @@ using TimeTrack.Migrations.Runner.Schema;
 
 namespace TimeTrack.Migrations.Runner.Databases.Postgres;
 
-/// <summary>Reads the <c>public</c> schema of a PostgreSQL database from pg_catalog into a <see cref="DatabaseSchema"/>.</summary>
+/// <summary>
+/// Reads one schema of a PostgreSQL database (<c>public</c>, or the scratch schema an expected
+/// schema is built in) from pg_catalog into a <see cref="DatabaseSchema"/>.
+/// </summary>
 public static class PostgresCatalogReader
 {
     public const string SchemaName = "public";
 
-    public static async Task<DatabaseSchema> ReadAsync(NpgsqlConnection connection, CancellationToken cancel = default)
+    public static async Task<DatabaseSchema> ReadAsync(NpgsqlConnection connection, CancellationToken cancel = default) =>
+        await ReadAsync(connection, SchemaName, cancel);
+
+    public static async Task<DatabaseSchema> ReadAsync(NpgsqlConnection connection, string schema, CancellationToken cancel = default)
     {
-        var enums = await ReadEnumsAsync(connection, cancel);
+        var enums = await ReadEnumsAsync(connection, schema, cancel);
         var enumNames = enums.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
-        var columns = await ReadColumnsAsync(connection, enumNames, cancel);
-        var constraints = await ReadConstraintsAsync(connection, cancel);
-        var indexes = await ReadIndexesAsync(connection, cancel);
-        var sequences = await ReadFreeSequencesAsync(connection, cancel);
+        var columns = await ReadColumnsAsync(connection, schema, enumNames, cancel);
+        var constraints = await ReadConstraintsAsync(connection, schema, cancel);
+        var indexes = await ReadIndexesAsync(connection, schema, cancel);
+        var sequences = await ReadFreeSequencesAsync(connection, schema, cancel);
 
         var tables = columns
             .GroupBy(c => c.Table)
@@ -36,7 +42,7 @@ public static class PostgresCatalogReader
         return new DatabaseSchema(tables, enums, sequences, SchemaCapabilities.Full);
     }
 
-    private static async Task<List<EnumSchema>> ReadEnumsAsync(NpgsqlConnection connection, CancellationToken cancel)
+    private static async Task<List<EnumSchema>> ReadEnumsAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
     {
         const string sql = """
             SELECT t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
@@ -48,7 +54,7 @@ public static class PostgresCatalogReader
             ORDER BY t.typname
             """;
         var result = new List<EnumSchema>();
-        await foreach (var row in QueryAsync(connection, sql, cancel))
+        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
         {
             result.Add(new EnumSchema(row.GetString(0), row.GetFieldValue<string[]>(1)));
         }
@@ -57,7 +63,7 @@ public static class PostgresCatalogReader
     }
 
     private static async Task<List<(string Table, ColumnSchema Column)>> ReadColumnsAsync(
-        NpgsqlConnection connection, HashSet<string> enumNames, CancellationToken cancel)
+        NpgsqlConnection connection, string schema, HashSet<string> enumNames, CancellationToken cancel)
     {
         // atttypmod carries varchar length (+4) and numeric precision/scale ((p << 16 | s) + 4).
         const string sql = """
@@ -73,7 +79,7 @@ public static class PostgresCatalogReader
             ORDER BY c.relname, a.attnum
             """;
         var result = new List<(string, ColumnSchema)>();
-        await foreach (var row in QueryAsync(connection, sql, cancel))
+        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
         {
             var type = TypeOf(row.GetString(2), row.GetInt32(3), row.GetString(7), enumNames);
             var rawDefault = row.IsDBNull(5) ? null : row.GetString(5);
@@ -113,7 +119,7 @@ public static class PostgresCatalogReader
         string Table, string Name, char Kind, IReadOnlyList<string> Columns,
         string? ReferencedTable, IReadOnlyList<string>? ReferencedColumns, ReferentialAction OnDelete);
 
-    private static async Task<List<ConstraintRow>> ReadConstraintsAsync(NpgsqlConnection connection, CancellationToken cancel)
+    private static async Task<List<ConstraintRow>> ReadConstraintsAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
     {
         const string sql = """
             SELECT cl.relname::text, con.conname::text, con.contype::text,
@@ -130,7 +136,7 @@ public static class PostgresCatalogReader
             WHERE n.nspname = @schema AND con.contype IN ('p', 'u', 'f')
             """;
         var result = new List<ConstraintRow>();
-        await foreach (var row in QueryAsync(connection, sql, cancel))
+        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
         {
             var kind = row.GetString(2)[0];
             result.Add(new ConstraintRow(
@@ -150,7 +156,7 @@ public static class PostgresCatalogReader
         return result;
     }
 
-    private static async Task<List<(string Table, IndexSchema Index)>> ReadIndexesAsync(NpgsqlConnection connection, CancellationToken cancel)
+    private static async Task<List<(string Table, IndexSchema Index)>> ReadIndexesAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
     {
         // Indexes that back a primary key or unique constraint are reported as those constraints.
         const string sql = """
@@ -165,7 +171,7 @@ public static class PostgresCatalogReader
               AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x'))
             """;
         var result = new List<(string, IndexSchema)>();
-        await foreach (var row in QueryAsync(connection, sql, cancel))
+        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
         {
             result.Add((row.GetString(0), new IndexSchema(row.GetString(1), row.GetFieldValue<string[]>(4), row.GetBoolean(2), row.GetBoolean(3))));
         }
@@ -173,7 +179,7 @@ public static class PostgresCatalogReader
         return result;
     }
 
-    private static async Task<List<string>> ReadFreeSequencesAsync(NpgsqlConnection connection, CancellationToken cancel)
+    private static async Task<List<string>> ReadFreeSequencesAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
     {
         // Sequences owned by a column (serial) belong to that column; only free-standing ones are listed.
         const string sql = """
@@ -185,7 +191,7 @@ public static class PostgresCatalogReader
             ORDER BY c.relname
             """;
         var result = new List<string>();
-        await foreach (var row in QueryAsync(connection, sql, cancel))
+        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
         {
             result.Add(row.GetString(0));
         }
@@ -194,10 +200,10 @@ public static class PostgresCatalogReader
     }
 
     private static async IAsyncEnumerable<NpgsqlDataReader> QueryAsync(
-        NpgsqlConnection connection, string sql, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
+        NpgsqlConnection connection, string sql, string schema, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
     {
         await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.AddWithValue("schema", SchemaName);
+        command.Parameters.AddWithValue("schema", schema);
         await using var reader = await command.ExecuteReaderAsync(cancel);
         while (await reader.ReadAsync(cancel))
         {
