@@ -64,7 +64,14 @@ public sealed record ForeignKeySchema(
     ReferentialAction OnDelete);
 
 /// <param name="IsValid">False for a PostgreSQL index left INVALID by an interrupted CREATE INDEX CONCURRENTLY.</param>
-public sealed record IndexSchema(string Name, IReadOnlyList<string> Columns, bool Unique = false, bool IsValid = true);
+/// <param name="Method">The access method (btree, hash, gin...); null when the source cannot tell (the model, SQLite).</param>
+/// <param name="Predicate">A partial index's WHERE condition, as PostgreSQL prints it; null for none, or when <paramref name="Method"/> is null.</param>
+public sealed record IndexSchema(
+    string Name, IReadOnlyList<string> Columns, bool Unique = false, bool IsValid = true, string? Method = null, string? Predicate = null)
+{
+    /// <summary>" using hash where (x > 0)"; empty for a plain btree index.</summary>
+    public string Shape => (Method is null or "btree" ? "" : $" using {Method}") + (Predicate is null ? "" : $" where {Predicate}");
+}
 
 public sealed record TableSchema(
     string Name,

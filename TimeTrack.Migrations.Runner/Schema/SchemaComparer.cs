@@ -182,6 +182,8 @@ public static class SchemaComparer
         a.Columns.SequenceEqual(b.Columns) && (!compareNames || a.Name == b.Name);
 
     // Index names are real on both databases; an INVALID index is not the index it claims to be.
+    // Method and predicate are compared when both sources can tell them (both read from PostgreSQL).
     private static bool SameIndex(IndexSchema a, IndexSchema b) =>
-        a.Name == b.Name && a.Columns.SequenceEqual(b.Columns) && a.Unique == b.Unique && a.IsValid && b.IsValid;
+        a.Name == b.Name && a.Columns.SequenceEqual(b.Columns) && a.Unique == b.Unique && a.IsValid && b.IsValid
+        && (a.Method is null || b.Method is null || (a.Method == b.Method && a.Predicate == b.Predicate));
 }

@@ -162,9 +162,11 @@ public static class PostgresCatalogReader
         const string sql = """
             SELECT tc.relname::text, ic.relname::text, i.indisunique, i.indisvalid,
                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
-                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)
+                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord),
+                   am.amname::text, pg_get_expr(i.indpred, i.indrelid)
             FROM pg_index i
             JOIN pg_class ic ON ic.oid = i.indexrelid
+            JOIN pg_am am ON am.oid = ic.relam
             JOIN pg_class tc ON tc.oid = i.indrelid
             JOIN pg_namespace n ON n.oid = tc.relnamespace
             WHERE n.nspname = @schema
@@ -173,7 +175,9 @@ public static class PostgresCatalogReader
         var result = new List<(string, IndexSchema)>();
         await foreach (var row in QueryAsync(connection, sql, schema, cancel))
         {
-            result.Add((row.GetString(0), new IndexSchema(row.GetString(1), row.GetFieldValue<string[]>(4), row.GetBoolean(2), row.GetBoolean(3))));
+            result.Add((row.GetString(0), new IndexSchema(
+                row.GetString(1), row.GetFieldValue<string[]>(4), row.GetBoolean(2), row.GetBoolean(3),
+                Method: row.GetString(5), Predicate: row.IsDBNull(6) ? null : row.GetString(6))));
         }
 
         return result;
