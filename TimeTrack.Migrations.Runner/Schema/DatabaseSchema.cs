@@ -73,13 +73,22 @@ public sealed record IndexSchema(
     public string Shape => (Method is null or "btree" ? "" : $" using {Method}") + (Predicate is null ? "" : $" where {Predicate}");
 }
 
+/// <param name="Expression">As PostgreSQL prints it: <c>CHECK ((max_users &gt; 0))</c>.</param>
+public sealed record CheckConstraintSchema(string Name, string Expression);
+
+/// <param name="Checks">
+/// CHECK constraints, where the source reads them as such (PostgreSQL); null when it cannot (the
+/// model, and SQLite, where the only CHECKs are the enum columns' and read as enums). Compared only
+/// when both sides have them.
+/// </param>
 public sealed record TableSchema(
     string Name,
     IReadOnlyList<ColumnSchema> Columns,
     PrimaryKeySchema? PrimaryKey,
     IReadOnlyList<ForeignKeySchema> ForeignKeys,
     IReadOnlyList<UniqueConstraintSchema> UniqueConstraints,
-    IReadOnlyList<IndexSchema> Indexes)
+    IReadOnlyList<IndexSchema> Indexes,
+    IReadOnlyList<CheckConstraintSchema>? Checks = null)
 {
     public ColumnSchema? Column(string name) => Columns.FirstOrDefault(c => c.Name == name);
 }

@@ -121,6 +121,13 @@ public static class SchemaComparer
             yield return new DropIndex(table, index);
         }
 
+        // CHECK constraints only where both sources read them (PostgreSQL on both sides).
+        var compareChecks = from.Checks is not null && to.Checks is not null;
+        foreach (var check in compareChecks ? from.Checks!.Except(to.Checks!) : [])
+        {
+            yield return new DropCheckConstraint(table, check);
+        }
+
         if (from.PrimaryKey is { } oldKey && !SamePrimaryKey(oldKey, to.PrimaryKey, compareNames))
         {
             yield return new DropPrimaryKey(table, oldKey);
@@ -160,6 +167,11 @@ public static class SchemaComparer
         foreach (var index in to.Indexes.Where(i => !from.Indexes.Any(e => SameIndex(e, i))))
         {
             yield return new AddIndex(table, index);
+        }
+
+        foreach (var check in compareChecks ? to.Checks!.Except(from.Checks!) : [])
+        {
+            yield return new AddCheckConstraint(table, check);
         }
 
         foreach (var key in to.ForeignKeys.Where(k => !from.ForeignKeys.Any(e => SameForeignKey(e, k, compareNames))))

@@ -46,6 +46,8 @@ public sealed record SchemaMatch(SchemaDiff Diff)
         DropForeignKey k => $"unexpected foreign key {k.Key.Name} {k.Table}{SchemaChange.Columns(k.Key.Columns)} -> {k.Key.ReferencedTable} (on delete {k.Key.OnDelete})",
         AddUniqueConstraint u => $"missing unique constraint {u.Constraint.Name} on {u.Table}{SchemaChange.Columns(u.Constraint.Columns)}",
         DropUniqueConstraint u => $"unexpected unique constraint {u.Constraint.Name} on {u.Table}{SchemaChange.Columns(u.Constraint.Columns)}",
+        AddCheckConstraint c => $"missing check constraint {c.Check.Name} on {c.Table}: {c.Check.Expression}",
+        DropCheckConstraint c => $"unexpected check constraint {c.Check.Name} on {c.Table}: {c.Check.Expression}",
         AddSequence s => $"missing sequence {s.Name}",
         DropSequence s => $"extra sequence {s.Name}",
         _ => change.Describe(),

@@ -112,6 +112,7 @@ public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseProvid
             "DROP INDEX ix_time_entries_user_arrival; CREATE INDEX ix_time_entries_user_arrival ON time_entries (user_id, arrival_time) WHERE departure_time IS NULL",
             "extra index ix_time_entries_user_arrival on time_entries(user_id, arrival_time) where (departure_time IS NULL)"
         },
+        { "ALTER TABLE companies ADD CONSTRAINT companies_max_users_check CHECK (max_users > 0)", "unexpected check constraint companies_max_users_check on companies: CHECK ((max_users > 0))" },
         { "ALTER TYPE taskpriority ADD VALUE 'BLOCKER'", "enum taskpriority has (LOW, MEDIUM, HIGH, URGENT, BLOCKER)" },
         { "ALTER TYPE role RENAME VALUE 'ADMIN' TO 'ADMINISTRATOR'", "enum role has (TEAM_MEMBER, TEAM_LEADER, SUPERVISOR, ADMINISTRATOR, SYSTEM_ADMIN)" },
     };
@@ -126,6 +127,7 @@ public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseProvid
         { "ALTER TABLE users RENAME CONSTRAINT users_team_id_fkey TO fk_users_team", "unexpected foreign key fk_users_team" },
         { "ALTER TABLE time_entries ALTER COLUMN total_break_duration SET DEFAULT 5", "column time_entries.total_break_duration has default 5 (expected 0)" },
         { "ALTER TABLE teams RENAME CONSTRAINT teams_pkey TO teams_pk", "unexpected primary key teams_pk on teams(id)" },
+        { "ALTER TABLE companies ADD CONSTRAINT companies_max_users_check CHECK (max_users > 0)", "unexpected check constraint companies_max_users_check" },
     };
 
     [Theory]

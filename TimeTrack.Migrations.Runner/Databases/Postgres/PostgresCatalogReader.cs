@@ -35,7 +35,10 @@ public static class PostgresCatalogReader
                 constraints.Where(c => c.Table == g.Key && c.Kind == 'u')
                     .Select(c => new UniqueConstraintSchema(c.Name, c.Columns))
                     .OrderBy(u => u.Name, StringComparer.Ordinal).ToList(),
-                indexes.Where(i => i.Table == g.Key).Select(i => i.Index).OrderBy(i => i.Name, StringComparer.Ordinal).ToList()))
+                indexes.Where(i => i.Table == g.Key).Select(i => i.Index).OrderBy(i => i.Name, StringComparer.Ordinal).ToList(),
+                constraints.Where(c => c.Table == g.Key && c.Kind == 'c')
+                    .Select(c => new CheckConstraintSchema(c.Name, c.Definition!))
+                    .OrderBy(c => c.Name, StringComparer.Ordinal).ToList()))
             .OrderBy(t => t.Name, StringComparer.Ordinal)
             .ToList();
 
@@ -117,7 +120,7 @@ public static class PostgresCatalogReader
 
     private sealed record ConstraintRow(
         string Table, string Name, char Kind, IReadOnlyList<string> Columns,
-        string? ReferencedTable, IReadOnlyList<string>? ReferencedColumns, ReferentialAction OnDelete);
+        string? ReferencedTable, IReadOnlyList<string>? ReferencedColumns, ReferentialAction OnDelete, string? Definition);
 
     private static async Task<List<ConstraintRow>> ReadConstraintsAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
     {
@@ -128,12 +131,12 @@ public static class PostgresCatalogReader
                    fr.relname::text,
                    ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
                          JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord),
-                   con.confdeltype::text
+                   con.confdeltype::text, pg_get_constraintdef(con.oid)
             FROM pg_constraint con
             JOIN pg_class cl ON cl.oid = con.conrelid
             JOIN pg_namespace n ON n.oid = cl.relnamespace
             LEFT JOIN pg_class fr ON fr.oid = con.confrelid
-            WHERE n.nspname = @schema AND con.contype IN ('p', 'u', 'f')
+            WHERE n.nspname = @schema AND con.contype IN ('p', 'u', 'f', 'c')
             """;
         var result = new List<ConstraintRow>();
         await foreach (var row in QueryAsync(connection, sql, schema, cancel))
@@ -150,7 +153,8 @@ public static class PostgresCatalogReader
                     "r" => ReferentialAction.Restrict,
                     "d" => ReferentialAction.SetDefault,
                     _ => ReferentialAction.NoAction,
-                }));
+                },
+                kind == 'c' ? row.GetString(7) : null));
         }
 
         return result;
