@@ -55,6 +55,9 @@ public static class PostgresExpectedSchemas
                     "as the database's owner has; the schema lives only in a transaction that is rolled back)", e);
             }
 
+            // Only the scratch schema (pg_catalog is always searched): with "public" on the path, a
+            // raw statement such as DROP INDEX IF EXISTS would find the live object when the scratch
+            // one is missing, and lock it until the rollback.
             processor.Execute($"SET LOCAL search_path TO \"{scratch}\"");
             var connection = (NpgsqlConnection)processor.Connection;
             var result = new List<(long, DatabaseSchema)>();
