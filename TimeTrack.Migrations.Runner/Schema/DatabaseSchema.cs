@@ -41,7 +41,12 @@ public sealed record ColumnType(TypeKind Kind, int? Length = null, int? Precisio
 
 /// <param name="Default">Normalised by <see cref="DefaultValues"/>: CURRENT_TIMESTAMP, true/false, a canonical number, or a quoted string.</param>
 /// <param name="Identity">Database-generated id (serial or identity on PostgreSQL).</param>
-public sealed record ColumnSchema(string Name, ColumnType Type, bool Nullable, string? Default = null, bool Identity = false);
+/// <param name="Generator">
+/// How PostgreSQL generates an <paramref name="Identity"/> column: <c>nextval('teams_id_seq')</c>
+/// for serial, <c>identity by default</c> or <c>identity always</c>. Null when the source cannot
+/// tell (the model, SQLite); compared only when both sides can.
+/// </param>
+public sealed record ColumnSchema(string Name, ColumnType Type, bool Nullable, string? Default = null, bool Identity = false, string? Generator = null);
 
 public sealed record PrimaryKeySchema(string Name, IReadOnlyList<string> Columns);
 

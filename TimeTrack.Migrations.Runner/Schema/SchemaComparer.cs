@@ -143,6 +143,11 @@ public static class SchemaComparer
             }
 
             var comparable = compareIdentity ? existing : existing with { Identity = wanted.Identity };
+            if (comparable.Generator is null || wanted.Generator is null)
+            {
+                comparable = comparable with { Generator = wanted.Generator }; // one side cannot tell
+            }
+
             if (comparable != wanted)
             {
                 yield return new AlterColumn(table, comparable, wanted);

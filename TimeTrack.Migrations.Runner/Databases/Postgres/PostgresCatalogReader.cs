@@ -93,7 +93,9 @@ public static class PostgresCatalogReader
                 type,
                 Nullable: !row.GetBoolean(4),
                 Default: serial ? null : DefaultValues.Normalize(rawDefault, type),
-                Identity: identity);
+                Identity: identity,
+                Generator: serial ? rawDefault!.Replace("::regclass", "", StringComparison.Ordinal)
+                    : row.GetString(6) switch { "a" => "identity always", "d" => "identity by default", _ => null });
             result.Add((row.GetString(0), column));
         }
 
