@@ -1,4 +1,5 @@
 using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Tests.Infrastructure;
 
 namespace TimeTrack.Migrations.Tests.Runner;
 
@@ -138,6 +139,28 @@ public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseProvid
     [Theory]
     [MemberData(nameof(LegacyChanges))]
     public Task Init_refuses_to_adopt_a_legacy_database_with_a_hand_made_change(string sql, string expected) => InitRefusesLegacyAsync(sql, expected);
+
+    [Fact]
+    public async Task A_role_that_may_not_create_the_scratch_schema_gets_one_line_and_nothing_changes()
+    {
+        MigrateToHead();
+        var server = await PostgresServer.GetAsync();
+        var database = ((PostgresTestDatabase)Db).Name;
+        var role = "reader_" + Guid.NewGuid().ToString("N")[..8];
+        await Db.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}");
+        var dump = await Db.DumpAsync();
+        try
+        {
+            var result = await RunnerProcess.RunAsync(["check", "--database-url", $"postgresql://{role}:reader-pw@{server.Host}:{server.Port}/{database}"]);
+
+            ShouldFailWithOneLine(result, 1, "cannot build the expected schema: the role may not create a scratch schema");
+            (await Db.DumpAsync()).ShouldBe(dump);
+        }
+        finally
+        {
+            await Db.ExecuteAsync($"DROP OWNED BY {role}; DROP ROLE {role}");
+        }
+    }
 
     [Fact]
     public async Task The_check_leaves_no_scratch_schema_behind()
