@@ -19,7 +19,7 @@ public static class Adoption
         var matcher = new ProfileMatcher(ctx.Catalog);
         var forced = forcedProfile is null ? null : matcher.Resolve(forcedProfile);
         var live = (await database.ReadSchemaAsync(cancel)).Without(Database.VersionTable);
-        var best = (await matcher.CompareAsync(live, forced, cancel))[0];
+        var best = (await matcher.CompareAsync(database, live, forced, cancel))[0];
 
         if (!best.Match.Matches)
         {

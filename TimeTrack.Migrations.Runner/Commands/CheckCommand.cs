@@ -50,7 +50,7 @@ public static class CheckCommand
         var live = await database.ReadSchemaAsync(cancel);
         var expected = state.Current == 0
             ? new DatabaseSchema([], [], [], SchemaCapabilities.Sqlite)
-            : (await HistorySchemas.BuildAsync(ctx.Catalog, state.Current, cancel)).Last(s => state.Applied.Contains(s.Version)).Schema;
+            : (await database.BuildExpectedSchemasAsync(ctx.Catalog, state.Current, cancel)).Last(s => state.Applied.Contains(s.Version)).Schema;
         var match = SchemaMatch.Of(live, expected, Database.VersionTable);
         foreach (var warning in match.Warnings)
         {

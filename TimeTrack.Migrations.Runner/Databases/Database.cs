@@ -75,6 +75,15 @@ public abstract class Database : IAsyncDisposable
     /// <summary>The schema as it is now, version table included.</summary>
     public abstract Task<DatabaseSchema> ReadSchemaAsync(CancellationToken cancel = default);
 
+    /// <summary>
+    /// The schema after every known version up to <paramref name="upTo"/>, in version order, built
+    /// by this database's own engine where it can (the expected side of adoption and drift checks).
+    /// By default the migrations are applied to a scratch in-memory SQLite database.
+    /// </summary>
+    public virtual Task<IReadOnlyList<(long Version, DatabaseSchema Schema)>> BuildExpectedSchemasAsync(
+        Running.MigrationCatalog catalog, long upTo, CancellationToken cancel = default) =>
+        HistorySchemas.BuildAsync(catalog, upTo, cancel);
+
     /// <summary>True when the version table exists (checked in the catalog, never by creating it).</summary>
     public abstract Task<bool> HasVersionTableAsync(CancellationToken cancel = default);
 

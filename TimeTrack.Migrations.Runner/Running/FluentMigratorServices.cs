@@ -1,10 +1,12 @@
 using System.Reflection;
 using FluentMigrator.Runner;
+using FluentMigrator.Runner.Conventions;
 using FluentMigrator.Runner.Initialization;
 using FluentMigrator.Runner.Logging;
 using FluentMigrator.Runner.Processors;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TimeTrack.Migrations.Migrations;
 using TimeTrack.Migrations.Runner.Databases;
 
 namespace TimeTrack.Migrations.Runner.Running;
@@ -26,6 +28,14 @@ public static class FluentMigratorServices
 
         /// <summary>Where FluentMigrator's own log goes (filtered there); null: nowhere but <see cref="SqlOutput"/>.</summary>
         public ILoggerFactory? Logs { get; init; }
+
+        /// <summary>
+        /// Build an expected schema in this (scratch) schema: FluentMigrator puts every expression
+        /// without a schema there instead of in "public", and migrations learn that everything runs
+        /// in one transaction (<see cref="ExpectedSchemaBuild"/>). Raw SQL follows the search_path,
+        /// which the caller sets.
+        /// </summary>
+        public string? ExpectedSchemaIn { get; init; }
     }
 
     public static ServiceProvider Create(DatabaseTarget target, Assembly migrations, Options? options = null)
@@ -67,6 +77,13 @@ public static class FluentMigratorServices
         {
             // The caller's factory (not disposed by this container): one log stream, one format.
             services.AddSingleton(options.Logs);
+        }
+
+        if (options.ExpectedSchemaIn is { } schema)
+        {
+            // Registered after AddFluentMigratorCore's TryAdd: the last registration wins.
+            services.AddSingleton<IConventionSet>(new DefaultConventionSet(defaultSchemaName: schema, workingDirectory: null));
+            services.AddSingleton(new ExpectedSchemaBuild());
         }
 
         if (options.SqlOutput is not null)

@@ -15,7 +15,8 @@ public sealed record ProfileMatch(ProfileCandidate Profile, SchemaMatch Match);
 /// <summary>
 /// Finds the schema state an unmanaged database is in: the shipped stamping profiles (such as
 /// `legacy`) and the schema after every version of the history (a database an earlier tool
-/// brought to some point of it). Expected schemas come from the migrations (<see cref="HistorySchemas"/>).
+/// brought to some point of it). Expected schemas come from the migrations, applied on the live
+/// database's own engine (<see cref="Database.BuildExpectedSchemasAsync"/>).
 /// </summary>
 public sealed class ProfileMatcher(MigrationCatalog catalog)
 {
@@ -42,10 +43,11 @@ public sealed class ProfileMatcher(MigrationCatalog catalog)
     /// matching ones before the others, then the newest version (a database at state 3 also
     /// "matches" state 2 with an extra table tolerated), then shipped profiles before history ones.
     /// </summary>
-    public async Task<IReadOnlyList<ProfileMatch>> CompareAsync(DatabaseSchema live, ProfileCandidate? forced, CancellationToken cancel)
+    /// <param name="database">The live database: its engine builds the expected schemas.</param>
+    public async Task<IReadOnlyList<ProfileMatch>> CompareAsync(Database database, DatabaseSchema live, ProfileCandidate? forced, CancellationToken cancel)
     {
         var candidates = forced is null ? Candidates : [forced];
-        var expected = (await HistorySchemas.BuildAsync(catalog, candidates.Max(c => c.Version), cancel)).ToDictionary(e => e.Version, e => e.Schema);
+        var expected = (await database.BuildExpectedSchemasAsync(catalog, candidates.Max(c => c.Version), cancel)).ToDictionary(e => e.Version, e => e.Schema);
         return candidates
             .Select((c, order) => (Match: new ProfileMatch(c, SchemaMatch.Of(live, expected[c.Version], Database.VersionTable)), Order: order))
             .OrderByDescending(x => x.Match.Match.Matches)

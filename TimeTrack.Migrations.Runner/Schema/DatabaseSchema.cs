@@ -41,7 +41,12 @@ public sealed record ColumnType(TypeKind Kind, int? Length = null, int? Precisio
 
 /// <param name="Default">Normalised by <see cref="DefaultValues"/>: CURRENT_TIMESTAMP, true/false, a canonical number, or a quoted string.</param>
 /// <param name="Identity">Database-generated id (serial or identity on PostgreSQL).</param>
-public sealed record ColumnSchema(string Name, ColumnType Type, bool Nullable, string? Default = null, bool Identity = false);
+/// <param name="Generator">
+/// How PostgreSQL generates an <paramref name="Identity"/> column: <c>nextval('teams_id_seq')</c>
+/// for serial, <c>identity by default</c> or <c>identity always</c>. Null when the source cannot
+/// tell (the model, SQLite); compared only when both sides can.
+/// </param>
+public sealed record ColumnSchema(string Name, ColumnType Type, bool Nullable, string? Default = null, bool Identity = false, string? Generator = null);
 
 public sealed record PrimaryKeySchema(string Name, IReadOnlyList<string> Columns);
 
@@ -64,15 +69,31 @@ public sealed record ForeignKeySchema(
     ReferentialAction OnDelete);
 
 /// <param name="IsValid">False for a PostgreSQL index left INVALID by an interrupted CREATE INDEX CONCURRENTLY.</param>
-public sealed record IndexSchema(string Name, IReadOnlyList<string> Columns, bool Unique = false, bool IsValid = true);
+/// <param name="Method">The access method (btree, hash, gin...); null when the source cannot tell (the model, SQLite).</param>
+/// <param name="Predicate">A partial index's WHERE condition, as PostgreSQL prints it; null for none, or when <paramref name="Method"/> is null.</param>
+public sealed record IndexSchema(
+    string Name, IReadOnlyList<string> Columns, bool Unique = false, bool IsValid = true, string? Method = null, string? Predicate = null)
+{
+    /// <summary>" using hash where (x > 0)"; empty for a plain btree index.</summary>
+    public string Shape => (Method is null or "btree" ? "" : $" using {Method}") + (Predicate is null ? "" : $" where {Predicate}");
+}
 
+/// <param name="Expression">As PostgreSQL prints it: <c>CHECK ((max_users &gt; 0))</c>.</param>
+public sealed record CheckConstraintSchema(string Name, string Expression);
+
+/// <param name="Checks">
+/// CHECK constraints, where the source reads them as such (PostgreSQL); null when it cannot (the
+/// model, and SQLite, where the only CHECKs are the enum columns' and read as enums). Compared only
+/// when both sides have them.
+/// </param>
 public sealed record TableSchema(
     string Name,
     IReadOnlyList<ColumnSchema> Columns,
     PrimaryKeySchema? PrimaryKey,
     IReadOnlyList<ForeignKeySchema> ForeignKeys,
     IReadOnlyList<UniqueConstraintSchema> UniqueConstraints,
-    IReadOnlyList<IndexSchema> Indexes)
+    IReadOnlyList<IndexSchema> Indexes,
+    IReadOnlyList<CheckConstraintSchema>? Checks = null)
 {
     public ColumnSchema? Column(string name) => Columns.FirstOrDefault(c => c.Name == name);
 }

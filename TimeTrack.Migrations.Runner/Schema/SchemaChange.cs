@@ -130,6 +130,20 @@ public sealed record DropUniqueConstraint(string Table, UniqueConstraintSchema C
     public override string Describe() => $"- unique {Constraint.Name} on {Table}{Columns(Constraint.Columns)}";
 }
 
+public sealed record AddCheckConstraint(string Table, CheckConstraintSchema Check) : SchemaChange
+{
+    public override string TableName => Table;
+    public override SchemaChange Reverse() => new DropCheckConstraint(Table, Check);
+    public override string Describe() => $"+ check {Check.Name} on {Table}: {Check.Expression}";
+}
+
+public sealed record DropCheckConstraint(string Table, CheckConstraintSchema Check) : SchemaChange
+{
+    public override string TableName => Table;
+    public override SchemaChange Reverse() => new AddCheckConstraint(Table, Check);
+    public override string Describe() => $"- check {Check.Name} on {Table}: {Check.Expression}";
+}
+
 public sealed record AddIndex(string Table, IndexSchema Index) : SchemaChange
 {
     public override string TableName => Table;

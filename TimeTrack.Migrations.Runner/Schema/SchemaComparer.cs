@@ -121,6 +121,13 @@ public static class SchemaComparer
             yield return new DropIndex(table, index);
         }
 
+        // CHECK constraints only where both sources read them (PostgreSQL on both sides).
+        var compareChecks = from.Checks is not null && to.Checks is not null;
+        foreach (var check in compareChecks ? from.Checks!.Except(to.Checks!) : [])
+        {
+            yield return new DropCheckConstraint(table, check);
+        }
+
         if (from.PrimaryKey is { } oldKey && !SamePrimaryKey(oldKey, to.PrimaryKey, compareNames))
         {
             yield return new DropPrimaryKey(table, oldKey);
@@ -136,6 +143,11 @@ public static class SchemaComparer
             }
 
             var comparable = compareIdentity ? existing : existing with { Identity = wanted.Identity };
+            if (comparable.Generator is null || wanted.Generator is null)
+            {
+                comparable = comparable with { Generator = wanted.Generator }; // one side cannot tell
+            }
+
             if (comparable != wanted)
             {
                 yield return new AlterColumn(table, comparable, wanted);
@@ -162,6 +174,11 @@ public static class SchemaComparer
             yield return new AddIndex(table, index);
         }
 
+        foreach (var check in compareChecks ? to.Checks!.Except(from.Checks!) : [])
+        {
+            yield return new AddCheckConstraint(table, check);
+        }
+
         foreach (var key in to.ForeignKeys.Where(k => !from.ForeignKeys.Any(e => SameForeignKey(e, k, compareNames))))
         {
             yield return new AddForeignKey(table, key);
@@ -182,6 +199,8 @@ public static class SchemaComparer
         a.Columns.SequenceEqual(b.Columns) && (!compareNames || a.Name == b.Name);
 
     // Index names are real on both databases; an INVALID index is not the index it claims to be.
+    // Method and predicate are compared when both sources can tell them (both read from PostgreSQL).
     private static bool SameIndex(IndexSchema a, IndexSchema b) =>
-        a.Name == b.Name && a.Columns.SequenceEqual(b.Columns) && a.Unique == b.Unique && a.IsValid && b.IsValid;
+        a.Name == b.Name && a.Columns.SequenceEqual(b.Columns) && a.Unique == b.Unique && a.IsValid && b.IsValid
+        && (a.Method is null || b.Method is null || (a.Method == b.Method && a.Predicate == b.Predicate));
 }

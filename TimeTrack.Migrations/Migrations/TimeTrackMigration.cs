@@ -1,5 +1,6 @@
 using FluentMigrator;
 using FluentMigrator.Builders.Create.Table;
+using FluentMigrator.Infrastructure;
 
 namespace TimeTrack.Migrations.Migrations;
 
@@ -19,6 +20,25 @@ public abstract class TimeTrackMigration : Migration
             IfDatabase(ProcessorIdConstants.SQLite).Delegate(() => sqlite = true);
             return sqlite;
         }
+    }
+
+    /// <summary>
+    /// True while the runner builds an expected schema (<see cref="ExpectedSchemaBuild"/>): every
+    /// step runs in one transaction, so a step that needs to run outside one must use its
+    /// transactional form. Set while Up/Down build expressions.
+    /// </summary>
+    protected bool InOneTransaction { get; private set; }
+
+    public override void GetUpExpressions(IMigrationContext context)
+    {
+        InOneTransaction = context.ServiceProvider.GetService(typeof(ExpectedSchemaBuild)) is not null;
+        base.GetUpExpressions(context);
+    }
+
+    public override void GetDownExpressions(IMigrationContext context)
+    {
+        InOneTransaction = context.ServiceProvider.GetService(typeof(ExpectedSchemaBuild)) is not null;
+        base.GetDownExpressions(context);
     }
 
     /// <summary>Column type spellings of the current database.</summary>

@@ -119,6 +119,11 @@ public sealed class PostgresDatabase : Database
     public override Task<DatabaseSchema> ReadSchemaAsync(CancellationToken cancel = default) =>
         PostgresCatalogReader.ReadAsync(Connection, cancel);
 
+    /// <summary>Built on this server, in a scratch schema inside a transaction that is rolled back (<see cref="PostgresExpectedSchemas"/>).</summary>
+    public override Task<IReadOnlyList<(long Version, DatabaseSchema Schema)>> BuildExpectedSchemasAsync(
+        Running.MigrationCatalog catalog, long upTo, CancellationToken cancel = default) =>
+        PostgresExpectedSchemas.BuildAsync(this, catalog, upTo, cancel);
+
     public override async Task<bool> HasVersionTableAsync(CancellationToken cancel = default)
     {
         await using var command = new NpgsqlCommand(
