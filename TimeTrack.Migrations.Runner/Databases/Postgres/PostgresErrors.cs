@@ -66,7 +66,8 @@ public static class PostgresErrors
         };
     }
 
-    private static T? Find<T>(Exception? e) where T : Exception
+    /// <summary>The first exception of type <typeparamref name="T"/> in the chain (FluentMigrator and Npgsql wrap the driver's).</summary>
+    public static T? Find<T>(Exception? e) where T : Exception
     {
         for (; e is not null; e = e.InnerException)
         {

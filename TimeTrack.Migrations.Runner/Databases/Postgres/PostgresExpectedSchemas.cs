@@ -48,7 +48,7 @@ public static class PostgresExpectedSchemas
             {
                 processor.Execute($"CREATE SCHEMA \"{scratch}\"");
             }
-            catch (Exception e) when (InnerPostgres(e)?.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            catch (Exception e) when (PostgresErrors.Find<PostgresException>(e)?.SqlState == PostgresErrorCodes.InsufficientPrivilege)
             {
                 throw new UserError(ExitCode.MigrationFailed,
                     "cannot build the expected schema: the role may not create a scratch schema (it needs CREATE on the database, " +
@@ -75,19 +75,5 @@ public static class PostgresExpectedSchemas
         {
             transaction.Cancel(); // always: the scratch schema never outlives the check
         }
-    }
-
-    // FluentMigrator wraps the driver's exception in its own.
-    private static PostgresException? InnerPostgres(Exception? e)
-    {
-        for (; e is not null; e = e.InnerException)
-        {
-            if (e is PostgresException postgres)
-            {
-                return postgres;
-            }
-        }
-
-        return null;
     }
 }
