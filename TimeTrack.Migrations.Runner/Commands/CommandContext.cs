@@ -46,7 +46,7 @@ public sealed class CommandContext : IDisposable
     public Redactor Redactor { get; }
     public TextWriter Out { get; }
 
-    public string ProviderName => Target.Provider == DatabaseProvider.Postgres ? "PostgreSQL" : "SQLite";
+    public string ProviderName => Target.Kind == DatabaseKind.Postgres ? "PostgreSQL" : "SQLite";
 
     /// <summary>Connects (waiting up to --wait for the server to come up).</summary>
     public Task<Database> ConnectAsync(CancellationToken cancel, bool readOnly = false)

@@ -53,7 +53,7 @@ public static class ScriptCommand
         // FluentMigrator's preview mode logs every statement it would run, the version-table
         // bookkeeping included, and executes nothing. SQLite is opened read-only (or in memory
         // when the file does not exist yet) so that not even opening it creates the file.
-        var target = ctx.Target.Provider == DatabaseProvider.Sqlite
+        var target = ctx.Target.Kind == DatabaseKind.Sqlite
             ? ctx.Target with { ConnectionString = SqliteDatabase.ReadOnlyConnectionString(ctx.Target) }
             : ctx.Target;
         using var services = FluentMigratorServices.Create(target, ctx.Catalog.Assembly,

@@ -19,9 +19,9 @@ public abstract class Database : IAsyncDisposable
 
     /// <summary>Connects, or throws a <see cref="Output.UserError"/> with exit code 3 saying why not.</summary>
     /// <param name="readOnly">Change nothing, not even by opening: a missing SQLite file reads as an empty database.</param>
-    public static async Task<Database> OpenAsync(DatabaseTarget target, CancellationToken cancel = default, bool readOnly = false) => target.Provider switch
+    public static async Task<Database> OpenAsync(DatabaseTarget target, CancellationToken cancel = default, bool readOnly = false) => target.Kind switch
     {
-        DatabaseProvider.Postgres => await PostgresDatabase.ConnectAsync(target, cancel),
+        DatabaseKind.Postgres => await PostgresDatabase.ConnectAsync(target, cancel),
         _ => await SqliteDatabase.ConnectAsync(target, readOnly, cancel),
     };
 

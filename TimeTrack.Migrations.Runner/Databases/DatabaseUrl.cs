@@ -5,7 +5,8 @@ using TimeTrack.Migrations.Runner.Output;
 
 namespace TimeTrack.Migrations.Runner.Databases;
 
-public enum DatabaseProvider
+/// <summary>Which database a target is: the key of its <see cref="DatabaseProvider"/>.</summary>
+public enum DatabaseKind
 {
     Postgres,
     Sqlite,
@@ -13,7 +14,7 @@ public enum DatabaseProvider
 
 /// <summary>A parsed database URL: what to connect to, and how to show it without the password.</summary>
 /// <param name="Display">The URL with the password masked, safe for any output.</param>
-public sealed record DatabaseTarget(DatabaseProvider Provider, string ConnectionString, string Display)
+public sealed record DatabaseTarget(DatabaseKind Kind, string ConnectionString, string Display)
 {
     /// <summary>The SQLite file (absolute), or null for PostgreSQL.</summary>
     public string? SqlitePath { get; init; }
@@ -254,7 +255,7 @@ public static class DatabaseUrl
         }
 
         var display = $"{scheme}://{(at < 0 ? "" : MaskUserInfo(userInfo) + "@")}{hostSpec}{(pathStart < 0 ? "" : "/" + path)}{(masked.Count == 0 ? "" : "?" + string.Join('&', masked))}";
-        return new DatabaseTarget(DatabaseProvider.Postgres, builder.ConnectionString, display) { Password = password, UsesGss = usesGss };
+        return new DatabaseTarget(DatabaseKind.Postgres, builder.ConnectionString, display) { Password = password, UsesGss = usesGss };
     }
 
     /// <summary>
@@ -414,7 +415,7 @@ public static class DatabaseUrl
             Pooling = false,
             DefaultTimeout = 30,
         };
-        return new DatabaseTarget(DatabaseProvider.Sqlite, builder.ConnectionString, url) { SqlitePath = fullPath };
+        return new DatabaseTarget(DatabaseKind.Sqlite, builder.ConnectionString, url) { SqlitePath = fullPath };
     }
 
     /// <summary>The text with the password of any URL in it masked; works on malformed input too.</summary>

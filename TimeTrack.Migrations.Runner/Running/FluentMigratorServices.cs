@@ -41,7 +41,7 @@ public static class FluentMigratorServices
     public static ServiceProvider Create(DatabaseTarget target, Assembly migrations, Options? options = null)
     {
         options ??= new Options();
-        if (target.Provider == DatabaseProvider.Sqlite)
+        if (target.Kind == DatabaseKind.Sqlite)
         {
             // SQLite changes a table by rebuilding it, which needs foreign key enforcement off, and
             // that can only be switched outside a transaction: so migrations run with it off (as
@@ -56,9 +56,9 @@ public static class FluentMigratorServices
             .AddFluentMigratorCore()
             .ConfigureRunner(runner =>
             {
-                _ = target.Provider switch
+                _ = target.Kind switch
                 {
-                    DatabaseProvider.Postgres => runner.AddPostgres15_0(),
+                    DatabaseKind.Postgres => runner.AddPostgres15_0(),
                     _ => runner.AddSQLite(),
                 };
                 runner.WithGlobalConnectionString(target.ConnectionString)

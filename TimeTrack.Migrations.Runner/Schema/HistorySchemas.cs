@@ -34,7 +34,7 @@ public static class HistorySchemas
         await using var keepAlive = new SqliteConnection(connectionString);
         await keepAlive.OpenAsync(cancel);
 
-        using var services = FluentMigratorServices.Create(new DatabaseTarget(DatabaseProvider.Sqlite, connectionString, "scratch"), catalog.Assembly);
+        using var services = FluentMigratorServices.Create(new DatabaseTarget(DatabaseKind.Sqlite, connectionString, "scratch"), catalog.Assembly);
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
         var infos = runner.MigrationLoader.LoadMigrations();

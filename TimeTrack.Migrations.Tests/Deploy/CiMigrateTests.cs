@@ -14,7 +14,7 @@ public sealed class CiMigrateTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _db = await TestDatabase.CreateAsync(DatabaseProvider.Postgres, "deploy");
+        _db = await TestDatabase.CreateAsync(DatabaseKind.Postgres, "deploy");
         _summary = Path.GetTempFileName();
     }
 

@@ -9,7 +9,7 @@ namespace TimeTrack.Migrations.Tests.Deploy;
 /// deploy/entrypoint.sh run as the container would run it (no Docker engine here): the published
 /// runner on PATH, the image's environment, an application command after it.
 /// </summary>
-public abstract class EntrypointTests(DatabaseProvider provider) : IAsyncLifetime
+public abstract class EntrypointTests(DatabaseKind provider) : IAsyncLifetime
 {
     private static readonly long[] Versions = RunnerTestBase.Versions;
     private static readonly string[] App = ["sh", "-c", "echo APPLICATION STARTED"];
@@ -244,7 +244,7 @@ public abstract class EntrypointTests(DatabaseProvider provider) : IAsyncLifetim
     }
 }
 
-public sealed class PostgresEntrypointTests() : EntrypointTests(DatabaseProvider.Postgres)
+public sealed class PostgresEntrypointTests() : EntrypointTests(DatabaseKind.Postgres)
 {
     [Fact]
     public async Task A_database_that_comes_up_after_the_entrypoint_started_is_waited_for()
@@ -262,4 +262,4 @@ public sealed class PostgresEntrypointTests() : EntrypointTests(DatabaseProvider
     }
 }
 
-public sealed class SqliteEntrypointTests() : EntrypointTests(DatabaseProvider.Sqlite);
+public sealed class SqliteEntrypointTests() : EntrypointTests(DatabaseKind.Sqlite);

@@ -11,7 +11,7 @@ public sealed class MigrateShTests : IAsyncLifetime
 
     private TestDatabase _db = null!;
 
-    public async Task InitializeAsync() => _db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+    public async Task InitializeAsync() => _db = await TestDatabase.CreateAsync(DatabaseKind.Sqlite);
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
 

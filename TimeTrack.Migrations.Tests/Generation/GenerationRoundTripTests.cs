@@ -15,7 +15,7 @@ namespace TimeTrack.Migrations.Tests.Generation;
 /// Generated code, compiled and run on real databases: a migration from a changed model takes the
 /// database to that model and its Down back; baselines recreate their source exactly.
 /// </summary>
-public abstract class GenerationRoundTripTests(DatabaseProvider provider) : IAsyncLifetime
+public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLifetime
 {
     private static readonly MigrationCatalog Shipped = MigrationCatalog.FromAssembly(typeof(TimeTrackMigration).Assembly);
 
@@ -155,6 +155,6 @@ public abstract class GenerationRoundTripTests(DatabaseProvider provider) : IAsy
     }
 }
 
-public sealed class PostgresGenerationRoundTripTests() : GenerationRoundTripTests(DatabaseProvider.Postgres);
+public sealed class PostgresGenerationRoundTripTests() : GenerationRoundTripTests(DatabaseKind.Postgres);
 
-public sealed class SqliteGenerationRoundTripTests() : GenerationRoundTripTests(DatabaseProvider.Sqlite);
+public sealed class SqliteGenerationRoundTripTests() : GenerationRoundTripTests(DatabaseKind.Sqlite);

@@ -32,7 +32,7 @@ public sealed class SqliteRebuildTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        _db = await TestDatabase.CreateAsync(DatabaseKind.Sqlite);
         await _db.ExecuteAsync("CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER); INSERT INTO parent VALUES (1); INSERT INTO child VALUES (10, 1)");
     }
 

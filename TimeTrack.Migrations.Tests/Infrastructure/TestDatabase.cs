@@ -18,16 +18,16 @@ namespace TimeTrack.Migrations.Tests.Infrastructure;
 /// </summary>
 public abstract class TestDatabase : IAsyncDisposable
 {
-    public abstract DatabaseProvider Provider { get; }
+    public abstract DatabaseKind Provider { get; }
 
     /// <summary>The URL as a user would pass it to timetrack-migrate.</summary>
     public abstract string Url { get; }
 
     public DatabaseTarget Target => DatabaseUrl.Parse(Url);
 
-    public static async Task<TestDatabase> CreateAsync(DatabaseProvider provider, string prefix = "tt") => provider switch
+    public static async Task<TestDatabase> CreateAsync(DatabaseKind provider, string prefix = "tt") => provider switch
     {
-        DatabaseProvider.Postgres => await PostgresTestDatabase.CreateAsync(prefix),
+        DatabaseKind.Postgres => await PostgresTestDatabase.CreateAsync(prefix),
         _ => SqliteTestDatabase.Create(),
     };
 
@@ -136,7 +136,7 @@ public sealed class PostgresTestDatabase : TestDatabase
 
     public PostgresServer Server { get; }
     public string Name { get; }
-    public override DatabaseProvider Provider => DatabaseProvider.Postgres;
+    public override DatabaseKind Provider => DatabaseKind.Postgres;
     public override string Url => Server.UrlFor(Name);
 
     public static async Task<PostgresTestDatabase> CreateAsync(string prefix)
@@ -226,7 +226,7 @@ public sealed class SqliteTestDatabase : TestDatabase
 
     public string Directory { get; }
     public string Path => System.IO.Path.Combine(Directory, "timetrack.db");
-    public override DatabaseProvider Provider => DatabaseProvider.Sqlite;
+    public override DatabaseKind Provider => DatabaseKind.Sqlite;
     public override string Url => "sqlite:///" + Path; // an absolute path gives sqlite:////...
 
     public static SqliteTestDatabase Create() =>

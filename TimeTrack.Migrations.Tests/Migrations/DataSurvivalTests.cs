@@ -11,7 +11,7 @@ namespace TimeTrack.Migrations.Tests.Migrations;
 /// Data carried through the history: rows that exist at the baseline are still there, unchanged,
 /// after going to head, back down to the baseline, and up again.
 /// </summary>
-public abstract class DataSurvivalTests(DatabaseProvider provider) : IAsyncLifetime
+public abstract class DataSurvivalTests(DatabaseKind provider) : IAsyncLifetime
 {
     /// <summary>The tables of state 1: everything that holds data before any later migration.</summary>
     public static readonly string[] BaselineTables = ["companies", "teams", "users", "projects", "tasks", "time_entries", "system_settings"];
@@ -110,8 +110,8 @@ public abstract class DataSurvivalTests(DatabaseProvider provider) : IAsyncLifet
     /// <summary>Realistic rows: every enum value, NULLs, quotes and non-ASCII text.</summary>
     internal static async Task SeedAsync(TestDatabase db)
     {
-        var t = db.Provider == DatabaseProvider.Sqlite ? "1" : "true";
-        var f = db.Provider == DatabaseProvider.Sqlite ? "0" : "false";
+        var t = db.Provider == DatabaseKind.Sqlite ? "1" : "true";
+        var f = db.Provider == DatabaseKind.Sqlite ? "0" : "false";
         await db.ExecuteAsync($"""
             INSERT INTO companies (id, name, slug, is_personal, max_users, created_at) VALUES
               (1, 'Müller & Partner', 'mueller', {f}, 50, '2024-01-02 08:00:00'),
@@ -146,6 +146,6 @@ public abstract class DataSurvivalTests(DatabaseProvider provider) : IAsyncLifet
     }
 }
 
-public sealed class PostgresDataSurvivalTests() : DataSurvivalTests(DatabaseProvider.Postgres);
+public sealed class PostgresDataSurvivalTests() : DataSurvivalTests(DatabaseKind.Postgres);
 
-public sealed class SqliteDataSurvivalTests() : DataSurvivalTests(DatabaseProvider.Sqlite);
+public sealed class SqliteDataSurvivalTests() : DataSurvivalTests(DatabaseKind.Sqlite);

@@ -11,7 +11,7 @@ namespace TimeTrack.Migrations.Tests.Migrations;
 /// The whole history, run on a real database of each provider: up from empty, down to nothing,
 /// each Down undoing exactly its Up, and the schema at head equal to the model.
 /// </summary>
-public abstract class MigrationHistoryTests(DatabaseProvider provider) : IAsyncLifetime
+public abstract class MigrationHistoryTests(DatabaseKind provider) : IAsyncLifetime
 {
     public static readonly IReadOnlyList<long> Versions = typeof(TimeTrackMigration).Assembly.GetTypes()
         .Select(t => t.GetCustomAttribute<MigrationAttribute>()?.Version)
@@ -79,6 +79,6 @@ public abstract class MigrationHistoryTests(DatabaseProvider provider) : IAsyncL
     private static DatabaseSchema EmptySchema(DatabaseSchema like) => new([], [], [], like.Capabilities);
 }
 
-public sealed class PostgresMigrationHistoryTests() : MigrationHistoryTests(DatabaseProvider.Postgres);
+public sealed class PostgresMigrationHistoryTests() : MigrationHistoryTests(DatabaseKind.Postgres);
 
-public sealed class SqliteMigrationHistoryTests() : MigrationHistoryTests(DatabaseProvider.Sqlite);
+public sealed class SqliteMigrationHistoryTests() : MigrationHistoryTests(DatabaseKind.Sqlite);

@@ -4,7 +4,7 @@ using TimeTrack.Migrations.Tests.Infrastructure;
 namespace TimeTrack.Migrations.Tests.Runner;
 
 /// <summary>Every bad input: one clear line, its documented exit code, no stack trace, the database as it was.</summary>
-public abstract class BadInputTests(DatabaseProvider provider) : RunnerTestBase(provider)
+public abstract class BadInputTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     public override async Task InitializeAsync()
     {
@@ -55,7 +55,7 @@ public abstract class BadInputTests(DatabaseProvider provider) : RunnerTestBase(
     }
 }
 
-public sealed class PostgresBadInputTests() : BadInputTests(DatabaseProvider.Postgres)
+public sealed class PostgresBadInputTests() : BadInputTests(DatabaseKind.Postgres)
 {
     [Fact]
     public async Task Connection_failures_exit_3_saying_which_part_was_wrong_without_the_password()
@@ -88,7 +88,7 @@ public sealed class PostgresBadInputTests() : BadInputTests(DatabaseProvider.Pos
     }
 }
 
-public sealed class SqliteBadInputTests() : BadInputTests(DatabaseProvider.Sqlite)
+public sealed class SqliteBadInputTests() : BadInputTests(DatabaseKind.Sqlite)
 {
     [Fact]
     public async Task A_sqlite_path_whose_directory_does_not_exist_exits_2_and_creates_nothing()

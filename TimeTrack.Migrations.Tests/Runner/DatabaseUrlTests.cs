@@ -17,7 +17,7 @@ public sealed class DatabaseUrlTests
     {
         var target = DatabaseUrl.Parse(url);
 
-        target.Provider.ShouldBe(DatabaseProvider.Postgres);
+        target.Kind.ShouldBe(DatabaseKind.Postgres);
         var builder = new NpgsqlConnectionStringBuilder(target.ConnectionString);
         builder.Host.ShouldBe(host);
         builder.Port.ShouldBe(port);

@@ -9,7 +9,7 @@ namespace TimeTrack.Migrations.Tests.Runner;
 /// makes `init` refuse adoption without writing anything; and no false alarms — a fresh database,
 /// one at every version of the history, and an adopted legacy database match exactly.
 /// </summary>
-public abstract class DriftMatrixTests(DatabaseProvider provider) : RunnerTestBase(provider)
+public abstract class DriftMatrixTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     /// <summary>Brings the database to head in-process (faster than the runner; the check is what is tested).</summary>
     protected void MigrateToHead() => Db.Migrate(runner => runner.MigrateUp());
@@ -68,7 +68,7 @@ public abstract class DriftMatrixTests(DatabaseProvider provider) : RunnerTestBa
     }
 }
 
-public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseProvider.Postgres)
+public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseKind.Postgres)
 {
     public static readonly TheoryData<string, string> Changes = new()
     {
@@ -172,7 +172,7 @@ public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseProvid
     }
 }
 
-public sealed class SqliteDriftMatrixTests() : DriftMatrixTests(DatabaseProvider.Sqlite)
+public sealed class SqliteDriftMatrixTests() : DriftMatrixTests(DatabaseKind.Sqlite)
 {
     // SQLite's ALTER TABLE cannot change a column's type, default or nullability, a foreign key or
     // a CHECK: those changes are made by editing the stored CREATE TABLE text, as a hand-made

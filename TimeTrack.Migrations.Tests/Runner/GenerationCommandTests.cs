@@ -87,7 +87,7 @@ public sealed class GenerationCommandTests : IDisposable
     [Fact]
     public async Task Baseline_from_a_live_database_writes_a_class_that_compiles_and_creates_every_table()
     {
-        await using var legacy = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite, "legacy");
+        await using var legacy = await TestDatabase.CreateAsync(DatabaseKind.Sqlite, "legacy");
         await legacy.RestoreLegacyFixtureAsync();
         var output = Path.Combine(_source, "Baseline.cs");
 
@@ -106,7 +106,7 @@ public sealed class GenerationCommandTests : IDisposable
 }
 
 /// <summary>check --database-url: hand-made drift in a live database, on both providers.</summary>
-public abstract class DriftCheckTests(DatabaseProvider provider) : RunnerTestBase(provider)
+public abstract class DriftCheckTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     [Fact]
     public async Task Check_reports_hand_made_changes_to_a_live_database()
@@ -130,6 +130,6 @@ public abstract class DriftCheckTests(DatabaseProvider provider) : RunnerTestBas
     }
 }
 
-public sealed class PostgresDriftCheckTests() : DriftCheckTests(DatabaseProvider.Postgres);
+public sealed class PostgresDriftCheckTests() : DriftCheckTests(DatabaseKind.Postgres);
 
-public sealed class SqliteDriftCheckTests() : DriftCheckTests(DatabaseProvider.Sqlite);
+public sealed class SqliteDriftCheckTests() : DriftCheckTests(DatabaseKind.Sqlite);

@@ -5,7 +5,7 @@ using TimeTrack.Migrations.Tests.Schema;
 namespace TimeTrack.Migrations.Tests.Runner;
 
 /// <summary>init's choice between fresh, managed and adopted, and adoption by hand with stamp --profile.</summary>
-public abstract class InitAndProfileTests(DatabaseProvider provider) : RunnerTestBase(provider)
+public abstract class InitAndProfileTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     [Fact]
     public async Task A_database_an_earlier_tool_brought_to_some_version_is_recognised_at_that_version()
@@ -101,6 +101,6 @@ public abstract class InitAndProfileTests(DatabaseProvider provider) : RunnerTes
     }
 }
 
-public sealed class PostgresInitAndProfileTests() : InitAndProfileTests(DatabaseProvider.Postgres);
+public sealed class PostgresInitAndProfileTests() : InitAndProfileTests(DatabaseKind.Postgres);
 
-public sealed class SqliteInitAndProfileTests() : InitAndProfileTests(DatabaseProvider.Sqlite);
+public sealed class SqliteInitAndProfileTests() : InitAndProfileTests(DatabaseKind.Sqlite);

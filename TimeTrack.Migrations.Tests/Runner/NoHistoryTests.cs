@@ -8,7 +8,7 @@ namespace TimeTrack.Migrations.Tests.Runner;
 /// run left): only init and stamp --profile adopt it; every other command that would write refuses
 /// before writing anything, version table included.
 /// </summary>
-public abstract class NoHistoryTests(DatabaseProvider provider) : RunnerTestBase(provider)
+public abstract class NoHistoryTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     public static TheoryData<string[]> WritingCommands => new()
     {
@@ -87,6 +87,6 @@ public abstract class NoHistoryTests(DatabaseProvider provider) : RunnerTestBase
     }
 }
 
-public sealed class PostgresNoHistoryTests() : NoHistoryTests(DatabaseProvider.Postgres);
+public sealed class PostgresNoHistoryTests() : NoHistoryTests(DatabaseKind.Postgres);
 
-public sealed class SqliteNoHistoryTests() : NoHistoryTests(DatabaseProvider.Sqlite);
+public sealed class SqliteNoHistoryTests() : NoHistoryTests(DatabaseKind.Sqlite);

@@ -5,7 +5,7 @@ using TimeTrack.Migrations.Tests.Infrastructure;
 namespace TimeTrack.Migrations.Tests.Runner;
 
 /// <summary>Every command, end to end through the built executable, on both providers.</summary>
-public abstract class RunnerCommandTests(DatabaseProvider provider) : RunnerTestBase(provider)
+public abstract class RunnerCommandTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     [Fact]
     public async Task Status_on_an_empty_database_lists_everything_pending_and_creates_nothing()
@@ -57,7 +57,7 @@ public abstract class RunnerCommandTests(DatabaseProvider provider) : RunnerTest
         json.RootElement.GetProperty("pending").EnumerateArray().Select(a => a.GetProperty("version").GetInt64()).ShouldBe(Versions[2..]);
         json.RootElement.GetProperty("applied")[0].GetProperty("appliedOn").ValueKind.ShouldBe(JsonValueKind.String);
         var database = json.RootElement.GetProperty("database").GetString()!;
-        if (Provider == DatabaseProvider.Postgres)
+        if (Provider == DatabaseKind.Postgres)
         {
             database.ShouldContain(":***@");
             database.ShouldNotContain((await PostgresServer.GetAsync()).Password);
@@ -155,9 +155,9 @@ public abstract class RunnerCommandTests(DatabaseProvider provider) : RunnerTest
     }
 }
 
-public sealed class PostgresRunnerCommandTests() : RunnerCommandTests(DatabaseProvider.Postgres);
+public sealed class PostgresRunnerCommandTests() : RunnerCommandTests(DatabaseKind.Postgres);
 
-public sealed class SqliteRunnerCommandTests() : RunnerCommandTests(DatabaseProvider.Sqlite);
+public sealed class SqliteRunnerCommandTests() : RunnerCommandTests(DatabaseKind.Sqlite);
 
 /// <summary>With no URL at all: the embedded SQLite default in the working directory, and the output says so.</summary>
 public sealed class EmbeddedDefaultTests : IDisposable

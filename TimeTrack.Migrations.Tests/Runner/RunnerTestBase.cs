@@ -4,9 +4,9 @@ using TimeTrack.Migrations.Tests.Infrastructure;
 namespace TimeTrack.Migrations.Tests.Runner;
 
 /// <summary>A fresh database of one provider per test, and the runner run against it as a process.</summary>
-public abstract class RunnerTestBase(DatabaseProvider provider) : IAsyncLifetime
+public abstract class RunnerTestBase(DatabaseKind provider) : IAsyncLifetime
 {
-    protected DatabaseProvider Provider { get; } = provider;
+    protected DatabaseKind Provider { get; } = provider;
 
     protected TestDatabase Db { get; private set; } = null!;
 

@@ -8,7 +8,7 @@ using TimeTrack.Migrations.Tests.Infrastructure;
 namespace TimeTrack.Migrations.Tests.Runner;
 
 /// <summary>What FluentMigrator lacks: one runner at a time, faults, kills, and history this build does not know.</summary>
-public abstract class SafetyTests(DatabaseProvider provider) : RunnerTestBase(provider)
+public abstract class SafetyTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     [Fact]
     public async Task Ten_runners_started_at_once_all_succeed_and_apply_each_migration_exactly_once()
@@ -173,7 +173,7 @@ public abstract class SafetyTests(DatabaseProvider provider) : RunnerTestBase(pr
 
     private async Task<IAsyncDisposable> HoldMigrationLockAsync()
     {
-        if (Provider == DatabaseProvider.Sqlite)
+        if (Provider == DatabaseKind.Sqlite)
         {
             var path = ((SqliteTestDatabase)Db).Path + ".migration-lock";
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
@@ -186,7 +186,7 @@ public abstract class SafetyTests(DatabaseProvider provider) : RunnerTestBase(pr
     }
 }
 
-public sealed class PostgresSafetyTests() : SafetyTests(DatabaseProvider.Postgres)
+public sealed class PostgresSafetyTests() : SafetyTests(DatabaseKind.Postgres)
 {
     [Fact]
     public async Task The_runner_waits_for_a_database_that_comes_up_late()
@@ -268,7 +268,7 @@ public sealed class PostgresSafetyTests() : SafetyTests(DatabaseProvider.Postgre
     }
 }
 
-public sealed class SqliteSafetyTests() : SafetyTests(DatabaseProvider.Sqlite)
+public sealed class SqliteSafetyTests() : SafetyTests(DatabaseKind.Sqlite)
 {
     [Fact]
     public async Task A_write_transaction_of_another_process_is_waited_for_up_to_the_lock_timeout_then_exit_4()

@@ -8,7 +8,7 @@ namespace TimeTrack.Migrations.Tests.Runner;
 /// Passwords out of the URL (the *_FILE secrets convention), URLs whose password was not
 /// percent-encoded, and masking that hides passwords without mangling anything else.
 /// </summary>
-public sealed partial class SecretsAndMaskingTests() : RunnerTestBase(DatabaseProvider.Postgres)
+public sealed partial class SecretsAndMaskingTests() : RunnerTestBase(DatabaseKind.Postgres)
 {
     private readonly List<string> _files = [];
 
@@ -108,7 +108,7 @@ public sealed partial class SecretsAndMaskingTests() : RunnerTestBase(DatabasePr
     private static async Task<(string Password, string Transcript)> TranscriptAsync(string password)
     {
         var server = await PostgresServer.GetAsync();
-        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Postgres, "masking");
+        await using var db = await TestDatabase.CreateAsync(DatabaseKind.Postgres, "masking");
         var database = db.Url[(db.Url.LastIndexOf('/') + 1)..];
         var role = "masking_" + Guid.NewGuid().ToString("N")[..8];
         await db.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD '{password.Replace("'", "''", StringComparison.Ordinal)}'; " +

@@ -12,7 +12,7 @@ namespace TimeTrack.Migrations.Tests.Runner;
 /// the step in progress is cancelled and rolled back, the lock released, one line printed, and
 /// the exit code is 143 or 130 — while migrating, while waiting for the lock or for the server.
 /// </summary>
-public abstract class SignalTests(DatabaseProvider provider) : RunnerTestBase(provider)
+public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     protected const int SIGINT = 2;
     protected const int SIGTERM = 15;
@@ -72,7 +72,7 @@ public abstract class SignalTests(DatabaseProvider provider) : RunnerTestBase(pr
 
     private async Task<IAsyncDisposable> HoldMigrationLockAsync()
     {
-        if (Provider == DatabaseProvider.Sqlite)
+        if (Provider == DatabaseKind.Sqlite)
         {
             var path = ((SqliteTestDatabase)Db).Path + ".migration-lock";
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
@@ -193,7 +193,7 @@ public abstract class SignalTests(DatabaseProvider provider) : RunnerTestBase(pr
     }
 }
 
-public sealed class PostgresSignalTests() : SignalTests(DatabaseProvider.Postgres)
+public sealed class PostgresSignalTests() : SignalTests(DatabaseKind.Postgres)
 {
     /// <summary>The case: an ALTER TABLE queued behind another session's lock must not stay queued.</summary>
     [Fact]
@@ -378,4 +378,4 @@ public sealed class PostgresSignalTests() : SignalTests(DatabaseProvider.Postgre
     }
 }
 
-public sealed class SqliteSignalTests() : SignalTests(DatabaseProvider.Sqlite);
+public sealed class SqliteSignalTests() : SignalTests(DatabaseKind.Sqlite);
