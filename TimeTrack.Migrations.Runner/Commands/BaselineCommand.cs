@@ -29,7 +29,7 @@ public static class BaselineCommand
         if (from == "database")
         {
             await using var database = await ctx.ConnectAsync(cancel, readOnly: true);
-            schema = (await database.ReadSchemaAsync(cancel)).Without(Database.VersionTable);
+            schema = (await database.ReadSchemaAsync(cancel)).Without(VersionTable.Name);
             ctx.Log.LogInformation("read {Tables} table(s) and {Enums} enum type(s) from {Database}", schema.Tables.Count, schema.Enums.Count, ctx.Target.Display);
         }
         else

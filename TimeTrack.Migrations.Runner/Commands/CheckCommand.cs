@@ -49,9 +49,9 @@ public static class CheckCommand
 
         var live = await database.ReadSchemaAsync(cancel);
         var expected = state.Current == 0
-            ? new DatabaseSchema([], [], [], SchemaCapabilities.Sqlite)
-            : (await database.BuildExpectedSchemasAsync(ctx.Catalog, state.Current, cancel)).Last(s => state.Applied.Contains(s.Version)).Schema;
-        var match = SchemaMatch.Of(live, expected, Database.VersionTable);
+            ? database.Provider.EmptySchema
+            : (await StepExecutor.BuildExpectedSchemasAsync(database.Provider, database, ctx.Catalog, state.Current, cancel)).Last(s => state.Applied.Contains(s.Version)).Schema;
+        var match = SchemaMatch.Of(live, expected, VersionTable.Name);
         foreach (var warning in match.Warnings)
         {
             ctx.Log.LogWarning("not created by the migrations: {Difference}", SchemaMatch.Explain(warning));

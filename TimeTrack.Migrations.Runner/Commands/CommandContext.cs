@@ -46,7 +46,7 @@ public sealed class CommandContext : IDisposable
     public Redactor Redactor { get; }
     public TextWriter Out { get; }
 
-    public string ProviderName => Target.Kind == DatabaseKind.Postgres ? "PostgreSQL" : "SQLite";
+    public string ProviderName => Target.Provider.Name;
 
     /// <summary>Connects (waiting up to --wait for the server to come up).</summary>
     public Task<Database> ConnectAsync(CancellationToken cancel, bool readOnly = false)
@@ -89,7 +89,7 @@ public sealed class CommandContext : IDisposable
     /// <summary>Exit 5 for a database with tables and no migration history: it must be adopted, not migrated blindly.</summary>
     public static async Task RefuseUnmanagedAsync(Database database, IReadOnlyCollection<long> applied, CancellationToken cancel)
     {
-        if (applied.Count == 0 && await database.ReadHistoryStateAsync(applied, cancel) == HistoryState.Unmanaged)
+        if (applied.Count == 0 && (await database.ReadHistoryStateAsync(applied, cancel)).State == HistoryState.Unmanaged)
         {
             throw new UserError(ExitCode.Refused,
                 "the database has tables but no migration history; nothing was written. Adopt it first: 'timetrack-migrate init' " +
@@ -107,7 +107,7 @@ public sealed class CommandContext : IDisposable
         }
         catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or InvalidOperationException)
         {
-            return $"could not read the version the database is at ({Migrator.DatabaseError(e)}); run status";
+            return $"could not read the version the database is at ({database.Provider.DescribeError(e)}); run status";
         }
     }
 

@@ -35,10 +35,8 @@ public static class InitCommand
     {
         // Bad input is refused before connecting.
         var target = ParseTarget(ctx, to);
-        if (profile is not null)
-        {
-            new ProfileMatcher(ctx.Catalog).Resolve(profile);
-        }
+        var matcher = new ProfileMatcher(ctx.Catalog);
+        var forced = profile is null ? null : matcher.Resolve(profile);
 
         return ctx.UnderLockAsync(async (database, state) =>
         {
@@ -47,7 +45,7 @@ public static class InitCommand
             IReadOnlyList<string> warnings = [];
 
             // Versions read means a history: the restart path asks the catalog nothing more.
-            var history = await database.ReadHistoryStateAsync(state.Applied, cancel);
+            var (history, live) = await database.ReadHistoryStateAsync(state.Applied, cancel);
             if (history == HistoryState.Managed)
             {
                 scenario = "managed";
@@ -62,7 +60,7 @@ public static class InitCommand
             {
                 scenario = "adopted";
                 ctx.Log.LogInformation("the database has tables but no migration history: adopting it");
-                (adoptedAt, warnings) = await Adoption.AdoptAsync(ctx, database, profile, force, cancel);
+                (adoptedAt, warnings) = await new Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, cancel);
                 if (target is { } t && t < adoptedAt.Version)
                 {
                     ctx.Log.LogWarning("--to {Target} is below the adopted version {Version}: staying at {Version}", t, adoptedAt.Version, adoptedAt.Version);
@@ -93,7 +91,7 @@ public static class InitCommand
                     string.Join(", ", state.Unknown));
             }
 
-            var results = new Migrator(database, ctx.Catalog, ctx.Logs).Run(plan, ctx.Progress);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, plan, ctx.Progress, cancel);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new

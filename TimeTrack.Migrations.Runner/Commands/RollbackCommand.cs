@@ -18,10 +18,10 @@ public static class RollbackCommand
     }
 
     public static Task<int> RunAsync(CommandContext ctx, long? to, int? steps, CancellationToken cancel) =>
-        ctx.UnderLockAsync((database, state) =>
+        ctx.UnderLockAsync(async (database, state) =>
         {
             var plan = state.PlanRollback(to, steps);
-            var results = new Migrator(database, ctx.Catalog, ctx.Logs).Run(plan, ctx.Progress);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, plan, ctx.Progress, cancel);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new
@@ -35,6 +35,6 @@ public static class RollbackCommand
                 [results.Count == 0
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
                     : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) rolled back"]);
-            return Task.FromResult(0);
+            return 0;
         }, cancel);
 }

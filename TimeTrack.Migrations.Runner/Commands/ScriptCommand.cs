@@ -1,9 +1,5 @@
 using System.CommandLine;
-using FluentMigrator;
-using FluentMigrator.Runner;
-using Microsoft.Extensions.DependencyInjection;
 using TimeTrack.Migrations.Runner.Databases;
-using TimeTrack.Migrations.Runner.Databases.Sqlite;
 using TimeTrack.Migrations.Runner.Running;
 
 namespace TimeTrack.Migrations.Runner.Commands;
@@ -36,11 +32,13 @@ public static class ScriptCommand
         }
 
         VersionState state;
+        bool hasVersionTable;
         await using (var database = await ctx.ConnectAsync(cancel, readOnly: true))
         {
             var applied = (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).ToList();
             await CommandContext.RefuseUnmanagedAsync(database, applied, cancel);
             state = new VersionState(ctx.Catalog, applied);
+            hasVersionTable = await VersionTable.ExistsAsync(database, cancel);
         }
 
         var plan = direction == "up" ? state.PlanUp(to, allowUnknown, allowOutOfOrder) : state.PlanRollback(to, steps);
@@ -50,32 +48,16 @@ public static class ScriptCommand
             return 0;
         }
 
-        // FluentMigrator's preview mode logs every statement it would run, the version-table
-        // bookkeeping included, and executes nothing. SQLite is opened read-only (or in memory
-        // when the file does not exist yet) so that not even opening it creates the file.
-        var target = ctx.Target.Kind == DatabaseKind.Sqlite
-            ? ctx.Target with { ConnectionString = SqliteDatabase.ReadOnlyConnectionString(ctx.Target) }
-            : ctx.Target;
-        using var services = FluentMigratorServices.Create(target, ctx.Catalog.Assembly,
-            new FluentMigratorServices.Options { Preview = true, SqlOutput = ctx.Out });
-        using var scope = services.CreateScope();
-        var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
-        var infos = runner.MigrationLoader.LoadMigrations();
-        Migrator.RefuseIrreversible(plan, scope.ServiceProvider); // as rollback does: exit 5 naming it
-        foreach (var step in plan)
+        // The step executor in preview mode: every statement up or rollback would run, the
+        // version-table bookkeeping included, and nothing executed (an irreversible Down is
+        // refused as rollback refuses it: exit 5 naming it).
+        using var executor = StepExecutor.ForPreview(ctx.Target, ctx.Catalog, ctx.Out);
+        if (!hasVersionTable)
         {
-            var info = infos[step.Migration.Version];
-            var transactional = info.TransactionBehavior == TransactionBehavior.Default;
-            if (step.Direction == Running.Direction.Up)
-            {
-                runner.ApplyMigrationUp(info, transactional);
-            }
-            else
-            {
-                runner.ApplyMigrationDown(info, transactional);
-            }
+            executor.PreviewVersionTableCreation();
         }
 
+        await executor.RunAsync(plan, cancel: cancel);
         return 0;
     }
 }

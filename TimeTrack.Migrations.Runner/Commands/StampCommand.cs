@@ -28,7 +28,8 @@ public static class StampCommand
     /// <summary>`stamp --profile NAME`: adoption by hand, verified like init's; never runs a migration.</summary>
     public static Task<int> AdoptAsync(CommandContext ctx, string profile, bool force, CancellationToken cancel)
     {
-        new Running.ProfileMatcher(ctx.Catalog).Resolve(profile); // an unknown name is refused before connecting
+        var matcher = new Running.ProfileMatcher(ctx.Catalog);
+        var forced = matcher.Resolve(profile); // an unknown name is refused before connecting
         return ctx.UnderLockAsync(async (database, state) =>
         {
             if (state.Applied.Count > 0)
@@ -37,7 +38,8 @@ public static class StampCommand
                     $"the database already has a migration history (at {ctx.DescribeVersion(state.Current)}); stamp a version instead of a profile");
             }
 
-            var (adopted, warnings) = await Adoption.AdoptAsync(ctx, database, profile, force, cancel);
+            var (_, live) = await database.ReadHistoryStateAsync(state.Applied, cancel);
+            var (adopted, warnings) = await new Running.Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, cancel);
             ctx.Result(
                 new { command = "stamp", database = ctx.Target.Display, profile = adopted.Name, to = adopted.Version, warnings },
                 [$"stamped at {ctx.DescribeVersion(adopted.Version)} (profile '{adopted.Name}'); no migration was run"]);
@@ -61,7 +63,7 @@ public static class StampCommand
 
             if (record.Count > 0 || remove.Count > 0)
             {
-                await new VersionTable(database, ctx.Catalog).StampAsync(record, remove, cancel);
+                await new Databases.VersionTable(database.Provider).StampAsync(database, record.Select(m => (m.Version, m.Description)).ToList(), remove, cancel);
             }
 
             if (remove.Count > 0)

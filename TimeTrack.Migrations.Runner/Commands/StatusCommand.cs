@@ -21,7 +21,7 @@ public static class StatusCommand
         await using var database = await ctx.ConnectAsync(cancel, readOnly: true);
         var applied = await database.ReadAppliedVersionsAsync(cancel);
         var state = new VersionState(ctx.Catalog, applied.Select(a => a.Version).ToList());
-        var history = await database.ReadHistoryStateAsync(state.Applied, cancel);
+        var (history, _) = await database.ReadHistoryStateAsync(state.Applied, cancel);
 
         var json = new
         {

@@ -21,7 +21,7 @@ public static class UpCommand
     }
 
     public static Task<int> RunAsync(CommandContext ctx, long? to, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel) =>
-        ctx.UnderLockAsync((database, state) =>
+        ctx.UnderLockAsync(async (database, state) =>
         {
             var steps = state.PlanUp(to, allowUnknown, allowOutOfOrder);
             if (state.DatabaseIsAhead)
@@ -35,7 +35,7 @@ public static class UpCommand
             }
 
             // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
-            var results = new Migrator(database, ctx.Catalog, ctx.Logs).Run(steps, ctx.Progress);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, steps, ctx.Progress, cancel);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new
@@ -50,6 +50,6 @@ public static class UpCommand
                 [results.Count == 0
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
                     : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) applied"]);
-            return Task.FromResult(0);
+            return 0;
         }, cancel);
 }

@@ -1,29 +1,25 @@
-using TimeTrack.Migrations.Runner.Databases.Postgres;
-using TimeTrack.Migrations.Runner.Databases.Sqlite;
 using TimeTrack.Migrations.Runner.Schema;
 
 namespace TimeTrack.Migrations.Runner.Databases;
 
 /// <summary>
-/// An open connection to the database being migrated, and everything that differs between
-/// PostgreSQL and SQLite outside of FluentMigrator: connecting (with clear errors), the
-/// migration lock, reading the catalog and the version table.
+/// The runner's own open connection to the database being migrated: the per-connection half of
+/// a provider (<see cref="DatabaseProvider"/>): the migration lock, the catalog, cancelling a
+/// step's statement, and the connection string the steps run on. Migration steps run on
+/// FluentMigrator's connection (<see cref="Running.StepExecutor"/>); this one stays idle meanwhile.
 /// </summary>
 public abstract class Database : IAsyncDisposable
 {
-    public const string VersionTable = "VersionInfo";
-
     protected Database(DatabaseTarget target) => Target = target;
 
     public DatabaseTarget Target { get; }
 
+    public DatabaseProvider Provider => Target.Provider;
+
     /// <summary>Connects, or throws a <see cref="Output.UserError"/> with exit code 3 saying why not.</summary>
     /// <param name="readOnly">Change nothing, not even by opening: a missing SQLite file reads as an empty database.</param>
-    public static async Task<Database> OpenAsync(DatabaseTarget target, CancellationToken cancel = default, bool readOnly = false) => target.Kind switch
-    {
-        DatabaseKind.Postgres => await PostgresDatabase.ConnectAsync(target, cancel),
-        _ => await SqliteDatabase.ConnectAsync(target, readOnly, cancel),
-    };
+    public static Task<Database> OpenAsync(DatabaseTarget target, CancellationToken cancel = default, bool readOnly = false) =>
+        target.Provider.ConnectAsync(target, readOnly, cancel);
 
     /// <summary>
     /// Connects, retrying with backoff for up to <paramref name="wait"/> while the server is not
@@ -41,7 +37,7 @@ public abstract class Database : IAsyncDisposable
             {
                 return await OpenAsync(target, cancel, readOnly);
             }
-            catch (Output.UserError e) when (e.InnerException is { } cause && Postgres.PostgresErrors.IsRetryable(cause) && DateTime.UtcNow + delay < deadline)
+            catch (Output.UserError e) when (e.InnerException is { } cause && target.Provider.IsWorthRetrying(cause) && DateTime.UtcNow + delay < deadline)
             {
                 onRetry($"{e.Message}; retrying for up to {Math.Ceiling((deadline - DateTime.UtcNow).TotalSeconds)} s");
                 await Task.Delay(delay, cancel);
@@ -59,8 +55,8 @@ public abstract class Database : IAsyncDisposable
     /// <summary>True when <paramref name="e"/> says another process's lock outlasted <see cref="BusyTimeout"/>.</summary>
     public virtual bool IsLockedByAnotherProcess(Exception e) => false;
 
-    /// <summary>The connection string FluentMigrator's runner uses (with this database's session settings).</summary>
-    public virtual string MigrationConnectionString => Target.ConnectionString;
+    /// <summary>The connection string FluentMigrator's connection runs the steps on (with this database's session settings).</summary>
+    public virtual string StepConnectionString => Target.ConnectionString;
 
     /// <summary>
     /// Takes the lock that lets one runner at a time migrate this database, before anything is read
@@ -75,52 +71,37 @@ public abstract class Database : IAsyncDisposable
     /// <summary>The schema as it is now, version table included.</summary>
     public abstract Task<DatabaseSchema> ReadSchemaAsync(CancellationToken cancel = default);
 
+    /// <summary>True when the table exists in the schema migrations use (checked in the catalog, never by creating it).</summary>
+    public abstract Task<bool> HasTableAsync(string table, CancellationToken cancel = default);
+
     /// <summary>
-    /// The schema after every known version up to <paramref name="upTo"/>, in version order, built
-    /// by this database's own engine where it can (the expected side of adoption and drift checks).
-    /// By default the migrations are applied to a scratch in-memory SQLite database.
+    /// Cancels the statement running on <paramref name="stepConnection"/> (FluentMigrator's), from
+    /// this connection or this process; a no-op when nothing runs there.
     /// </summary>
-    public virtual Task<IReadOnlyList<(long Version, DatabaseSchema Schema)>> BuildExpectedSchemasAsync(
-        Running.MigrationCatalog catalog, long upTo, CancellationToken cancel = default) =>
-        HistorySchemas.BuildAsync(catalog, upTo, cancel);
+    public abstract Task CancelStatementAsync(System.Data.IDbConnection stepConnection);
 
-    /// <summary>True when the version table exists (checked in the catalog, never by creating it).</summary>
-    public abstract Task<bool> HasVersionTableAsync(CancellationToken cancel = default);
-
-    /// <summary>The open connection (idle while FluentMigrator migrates on its own).</summary>
+    /// <summary>The open connection (idle while the steps run on FluentMigrator's).</summary>
     public abstract System.Data.Common.DbConnection DbConnection { get; }
 
     /// <summary>The applied migrations recorded in the version table, oldest first; empty when it does not exist.</summary>
-    public async Task<IReadOnlyList<AppliedVersion>> ReadAppliedVersionsAsync(CancellationToken cancel = default)
-    {
-        if (!await HasVersionTableAsync(cancel))
-        {
-            return [];
-        }
-
-        await using var command = DbConnection.CreateCommand();
-        command.CommandText = $"SELECT \"Version\", \"AppliedOn\", \"Description\" FROM \"{VersionTable}\" ORDER BY \"Version\"";
-        await using var reader = await command.ExecuteReaderAsync(cancel);
-        var result = new List<AppliedVersion>();
-        while (await reader.ReadAsync(cancel))
-        {
-            result.Add(new AppliedVersion(
-                reader.GetInt64(0),
-                reader.IsDBNull(1) ? null : reader.GetDateTime(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2)));
-        }
-
-        return result;
-    }
+    public Task<IReadOnlyList<AppliedVersion>> ReadAppliedVersionsAsync(CancellationToken cancel = default) =>
+        VersionTable.ReadAsync(this, cancel);
 
     /// <summary>
-    /// Whether the database has a migration history. Only recorded versions count: an empty
-    /// version table (left by an earlier failed run, or by hand) makes nothing "managed".
+    /// Whether the database has a migration history, and the schema read to decide it (null when
+    /// versions are recorded: the restart path reads nothing more). Only recorded versions count:
+    /// an empty version table (left by an earlier failed run, or by hand) makes nothing "managed".
     /// </summary>
-    public async Task<HistoryState> ReadHistoryStateAsync(IReadOnlyCollection<long> applied, CancellationToken cancel = default) =>
-        applied.Count > 0 ? HistoryState.Managed
-        : (await ReadSchemaAsync(cancel)).Without(VersionTable).IsEmpty ? HistoryState.Empty
-        : HistoryState.Unmanaged;
+    public async Task<(HistoryState State, DatabaseSchema? Live)> ReadHistoryStateAsync(IReadOnlyCollection<long> applied, CancellationToken cancel = default)
+    {
+        if (applied.Count > 0)
+        {
+            return (HistoryState.Managed, null);
+        }
+
+        var live = (await ReadSchemaAsync(cancel)).Without(VersionTable.Name);
+        return (live.IsEmpty ? HistoryState.Empty : HistoryState.Unmanaged, live);
+    }
 
     public virtual ValueTask DisposeAsync() => DbConnection.DisposeAsync();
 }
@@ -134,6 +115,3 @@ public enum HistoryState
     /// <summary>Tables, but no recorded versions: to be adopted (init, stamp --profile), never migrated blindly.</summary>
     Unmanaged,
 }
-
-/// <summary>One row of the version table.</summary>
-public sealed record AppliedVersion(long Version, DateTime? AppliedOn, string? Description);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Running;
 using TimeTrack.Migrations.Runner.Schema;
@@ -10,11 +11,18 @@ public static class MigrationGenerator
 {
     public const string EnvironmentVariable = "TIMETRACK_ENVIRONMENT";
 
-    /// <summary>The schema the existing migrations produce (empty when there are none).</summary>
-    public static async Task<DatabaseSchema> HistoryHeadAsync(MigrationCatalog catalog, CancellationToken cancel) =>
-        catalog.Migrations.Count == 0
-            ? new DatabaseSchema([], [], [], SchemaCapabilities.Sqlite)
-            : (await HistorySchemas.BuildAsync(catalog, catalog.Head, cancel))[^1].Schema;
+    /// <summary>
+    /// The schema the existing migrations produce (empty when there are none), built in a scratch
+    /// in-memory SQLite database: generation and the model check are development and CI steps
+    /// that need no server, and the model says nothing a SQLite build cannot show.
+    /// </summary>
+    public static async Task<DatabaseSchema> HistoryHeadAsync(MigrationCatalog catalog, CancellationToken cancel)
+    {
+        var sqlite = DatabaseProvider.For(DatabaseKind.Sqlite);
+        return catalog.Migrations.Count == 0
+            ? sqlite.EmptySchema
+            : (await StepExecutor.BuildExpectedSchemasAsync(sqlite, live: null, catalog, catalog.Head, cancel))[^1].Schema;
+    }
 
     /// <summary>The migration from what the history produces to the model; null when they already agree (unless <paramref name="empty"/>).</summary>
     public static async Task<GeneratedMigration?> NewAsync(MigrationCatalog catalog, DatabaseSchema model, string message, bool empty, DateTime now, CancellationToken cancel)

@@ -12,9 +12,11 @@ using TimeTrack.Migrations.Runner.Databases;
 namespace TimeTrack.Migrations.Runner.Running;
 
 /// <summary>
-/// Builds FluentMigrator's runner over a migrations assembly for one database. Each call gives a
-/// fresh container, so FluentMigrator's version snapshot is taken after our lock is held, never
-/// before (its issue #2220: a snapshot taken before another runner finished is stale).
+/// FluentMigrator's services for one database: its processor (the step connection, SQL
+/// generation), conventions and expression validation. The runner drives them itself
+/// (<see cref="StepExecutor"/>); FluentMigrator's MigrationRunner and version loader are never
+/// built, so nothing of FluentMigrator reads or writes the version table. Each call gives a fresh
+/// container and connection, opened after the migration lock is held.
 /// </summary>
 public static class FluentMigratorServices
 {
@@ -30,38 +32,24 @@ public static class FluentMigratorServices
         public ILoggerFactory? Logs { get; init; }
 
         /// <summary>
-        /// Build an expected schema in this (scratch) schema: FluentMigrator puts every expression
-        /// without a schema there instead of in "public", and migrations learn that everything runs
-        /// in one transaction (<see cref="ExpectedSchemaBuild"/>). Raw SQL follows the search_path,
-        /// which the caller sets.
+        /// Building an expected schema: FluentMigrator puts every expression without a schema in
+        /// this one (null: the database's default), and migrations learn that everything runs in
+        /// one transaction (<see cref="ExpectedSchemaBuild"/>).
         /// </summary>
-        public string? ExpectedSchemaIn { get; init; }
+        public bool ExpectedSchemaBuild { get; init; }
+
+        public string? DefaultSchema { get; init; }
     }
 
-    public static ServiceProvider Create(DatabaseTarget target, Assembly migrations, Options? options = null)
+    public static ServiceProvider Create(DatabaseProvider provider, string connectionString, Assembly migrations, Options? options = null)
     {
         options ??= new Options();
-        if (target.Kind == DatabaseKind.Sqlite)
-        {
-            // SQLite changes a table by rebuilding it, which needs foreign key enforcement off, and
-            // that can only be switched outside a transaction: so migrations run with it off (as
-            // Django's and Alembic's SQLite support do), and a rebuild checks every key before commit.
-            target = target with
-            {
-                ConnectionString = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(target.ConnectionString) { ForeignKeys = false }.ConnectionString,
-            };
-        }
-
         var services = new ServiceCollection()
             .AddFluentMigratorCore()
             .ConfigureRunner(runner =>
             {
-                _ = target.Kind switch
-                {
-                    DatabaseKind.Postgres => runner.AddPostgres15_0(),
-                    _ => runner.AddSQLite(),
-                };
-                runner.WithGlobalConnectionString(target.ConnectionString)
+                provider.AddFluentMigrator(runner);
+                runner.WithGlobalConnectionString(connectionString)
                     .ScanIn(migrations).For.All();
                 runner.AsGlobalPreview(options.Preview);
             })
@@ -79,10 +67,14 @@ public static class FluentMigratorServices
             services.AddSingleton(options.Logs);
         }
 
-        if (options.ExpectedSchemaIn is { } schema)
+        if (options.DefaultSchema is { } schema)
         {
             // Registered after AddFluentMigratorCore's TryAdd: the last registration wins.
             services.AddSingleton<IConventionSet>(new DefaultConventionSet(defaultSchemaName: schema, workingDirectory: null));
+        }
+
+        if (options.ExpectedSchemaBuild)
+        {
             services.AddSingleton(new ExpectedSchemaBuild());
         }
 

@@ -16,7 +16,7 @@ public sealed record ProfileMatch(ProfileCandidate Profile, SchemaMatch Match);
 /// Finds the schema state an unmanaged database is in: the shipped stamping profiles (such as
 /// `legacy`) and the schema after every version of the history (a database an earlier tool
 /// brought to some point of it). Expected schemas come from the migrations, applied on the live
-/// database's own engine (<see cref="Database.BuildExpectedSchemasAsync"/>).
+/// database's own engine (<see cref="StepExecutor.BuildExpectedSchemasAsync"/>).
 /// </summary>
 public sealed class ProfileMatcher(MigrationCatalog catalog)
 {
@@ -47,9 +47,9 @@ public sealed class ProfileMatcher(MigrationCatalog catalog)
     public async Task<IReadOnlyList<ProfileMatch>> CompareAsync(Database database, DatabaseSchema live, ProfileCandidate? forced, CancellationToken cancel)
     {
         var candidates = forced is null ? Candidates : [forced];
-        var expected = (await database.BuildExpectedSchemasAsync(catalog, candidates.Max(c => c.Version), cancel)).ToDictionary(e => e.Version, e => e.Schema);
+        var expected = (await StepExecutor.BuildExpectedSchemasAsync(database.Provider, database, catalog, candidates.Max(c => c.Version), cancel)).ToDictionary(e => e.Version, e => e.Schema);
         return candidates
-            .Select((c, order) => (Match: new ProfileMatch(c, SchemaMatch.Of(live, expected[c.Version], Database.VersionTable)), Order: order))
+            .Select((c, order) => (Match: new ProfileMatch(c, SchemaMatch.Of(live, expected[c.Version], VersionTable.Name)), Order: order))
             .OrderByDescending(x => x.Match.Match.Matches)
             .ThenByDescending(x => x.Match.Match.Matches ? x.Match.Profile.Version : -x.Match.Match.Blocking.Count)
             .ThenBy(x => x.Order)

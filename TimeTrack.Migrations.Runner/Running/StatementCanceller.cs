@@ -1,9 +1,6 @@
 using System.Data;
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 using TimeTrack.Migrations.Runner.Databases;
-using TimeTrack.Migrations.Runner.Databases.Postgres;
 
 namespace TimeTrack.Migrations.Runner.Running;
 
@@ -11,9 +8,8 @@ namespace TimeTrack.Migrations.Runner.Running;
 /// While one migration step runs (synchronously, on FluentMigrator's connection), a signal
 /// cancels the step's statement from outside, so the step fails, its transaction is rolled back
 /// and nothing stays queued on the server: an ALTER TABLE waiting behind a long transaction
-/// would otherwise keep blocking every query on that table. PostgreSQL: pg_cancel_backend on the
-/// step's backend, sent from the runner's own connection, idle meanwhile. SQLite:
-/// sqlite3_interrupt, which SQLite allows from another thread. Repeated until the step returns,
+/// would otherwise keep blocking every query on that table. How a statement is cancelled is the
+/// provider's (<see cref="Database.CancelStatementAsync"/>). Repeated until the step returns,
 /// because a step can be several statements and a cancel between two of them does nothing.
 /// Disposing stops it before anything else uses the runner's connection again.
 /// </summary>
@@ -59,23 +55,7 @@ public sealed class StatementCanceller : IDisposable
         }
     }
 
-    private async Task CancelOnceAsync()
-    {
-        switch (_database, _stepConnection)
-        {
-            case (PostgresDatabase postgres, NpgsqlConnection { State: ConnectionState.Open } step):
-                await using (var command = new NpgsqlCommand("SELECT pg_cancel_backend(@pid)", postgres.Connection))
-                {
-                    command.Parameters.AddWithValue("pid", step.ProcessID);
-                    await command.ExecuteScalarAsync();
-                }
-
-                break;
-            case (_, SqliteConnection { State: ConnectionState.Open, Handle: { } handle }):
-                SQLitePCL.raw.sqlite3_interrupt(handle);
-                break;
-        }
-    }
+    private Task CancelOnceAsync() => _database.CancelStatementAsync(_stepConnection);
 
     public void Dispose()
     {

@@ -28,9 +28,9 @@ public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLi
     [Fact]
     public async Task A_migration_generated_from_a_changed_model_reaches_it_and_its_down_comes_back()
     {
-        _db.Migrate(r => r.MigrateUp(MigrationHistoryTests.Versions[0]));
+        await _db.MigrateToAsync(MigrationHistoryTests.Versions[0]);
         await DataSurvivalTests.SeedAsync(_db);
-        _db.Migrate(r => r.MigrateUp());
+        await _db.MigrateToAsync();
         var original = ModelReader.ReadShippedModel();
         var changed = ChangedModel(original);
         var rowsBefore = await CountRowsAsync();
@@ -39,12 +39,12 @@ public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLi
         generated.ShouldNotBeNull();
         var assembly = MigrationCompiler.Compile(generated.Code);
 
-        Apply(assembly, runner => runner.MigrateUp());
+        await _db.MigrateToAsync(null, assembly);
         SchemaComparer.Compare(await _db.ReadSchemaAsync(), changed).Render().ShouldBe("(no differences)", generated.Code);
         (await CountRowsAsync()).ShouldBe(rowsBefore, "the SQLite table rebuilds must copy every row");
         (await _db.CountAsync("SELECT count(*) FROM user_preferences")).ShouldBe(0);
 
-        Apply(assembly, runner => runner.RollbackToVersion(Shipped.Head));
+        await _db.MigrateToAsync(Shipped.Head, assembly);
         SchemaComparer.Compare(await _db.ReadSchemaAsync(), original).Render().ShouldBe("(no differences)", generated.Code);
         (await CountRowsAsync()).ShouldBe(rowsBefore);
     }
@@ -55,7 +55,7 @@ public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLi
         var model = ModelReader.ReadShippedModel();
         var baseline = MigrationGenerator.Baseline(model, 1);
 
-        Apply(MigrationCompiler.Compile(baseline.Code), runner => runner.MigrateUp());
+        await _db.MigrateToAsync(null, MigrationCompiler.Compile(baseline.Code));
 
         SchemaComparer.Compare(await _db.ReadSchemaAsync(), model).Render().ShouldBe("(no differences)", baseline.Code);
     }
@@ -68,7 +68,7 @@ public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLi
         var source = await legacy.ReadSchemaAsync();
         var baseline = MigrationGenerator.Baseline(source, 1);
 
-        Apply(MigrationCompiler.Compile(baseline.Code), runner => runner.MigrateUp());
+        await _db.MigrateToAsync(null, MigrationCompiler.Compile(baseline.Code));
 
         SchemaComparer.Compare(await _db.ReadSchemaAsync(), source).Render().ShouldBe("(no differences)", baseline.Code);
     }
@@ -87,7 +87,7 @@ public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLi
         var schema = new DatabaseSchema([table], [], [], SchemaCapabilities.Full);
         var baseline = MigrationGenerator.Baseline(schema, 1);
 
-        Apply(MigrationCompiler.Compile(baseline.Code), runner => runner.MigrateUp());
+        await _db.MigrateToAsync(null, MigrationCompiler.Compile(baseline.Code));
 
         await _db.ExecuteAsync("INSERT INTO \"odd\"\"table\" (id) VALUES (1)");
         await using var connection = _db.OpenConnection();
@@ -134,13 +134,6 @@ public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLi
                 new EnumSchema("expensestatus", ["OPEN", "APPROVED", "REJECTED"]),
             ],
         };
-    }
-
-    private void Apply(Assembly migrations, Action<IMigrationRunner> action)
-    {
-        using var services = FluentMigratorServices.Create(_db.Target, migrations);
-        using var scope = services.CreateScope();
-        action(scope.ServiceProvider.GetRequiredService<IMigrationRunner>());
     }
 
     private async Task<string> CountRowsAsync()

@@ -1,5 +1,6 @@
 using FluentMigrator.Runner;
 using Microsoft.Extensions.DependencyInjection;
+using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Running;
 using TimeTrack.Migrations.Runner.Schema;
@@ -41,7 +42,7 @@ public sealed class SqliteRebuildTests : IAsyncLifetime
     [Fact]
     public async Task A_rebuild_that_keeps_every_reference_valid_commits()
     {
-        Apply(runner => runner.MigrateUp());
+        await _db.MigrateToAsync(null, MigrationCompiler.Compile(Migration));
 
         (await _db.ReadSchemaAsync()).Table("child")!.ForeignKeys.Single().ReferencedTable.ShouldBe("parent");
         (await _db.CountAsync("child")).ShouldBe(1);
@@ -53,17 +54,11 @@ public sealed class SqliteRebuildTests : IAsyncLifetime
         await _db.ExecuteAsync("INSERT INTO child VALUES (11, 99)");
         var before = await _db.ReadSchemaAsync();
 
-        var error = Should.Throw<Exception>(() => Apply(runner => runner.MigrateUp()));
+        var error = await Should.ThrowAsync<UserError>(() => _db.MigrateToAsync(null, MigrationCompiler.Compile(Migration)));
 
-        Migrator.DatabaseError(error).ShouldContain("foreign_keys_still_valid");
+        error.Code.ShouldBe(ExitCode.MigrationFailed);
+        error.Message.ShouldContain("foreign_keys_still_valid");
         SchemaComparer.Compare(before, await _db.ReadSchemaAsync()).IsEmpty.ShouldBeTrue();
         (await _db.CountAsync("child")).ShouldBe(2);
-    }
-
-    private void Apply(Action<IMigrationRunner> action)
-    {
-        using var services = FluentMigratorServices.Create(_db.Target, MigrationCompiler.Compile(Migration));
-        using var scope = services.CreateScope();
-        action(scope.ServiceProvider.GetRequiredService<IMigrationRunner>());
     }
 }

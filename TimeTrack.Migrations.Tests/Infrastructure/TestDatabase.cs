@@ -1,9 +1,9 @@
 using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
-using FluentMigrator.Runner;
+using System.Reflection;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using TimeTrack.Migrations.Migrations;
 using TimeTrack.Migrations.Runner.Databases;
@@ -36,19 +36,28 @@ public abstract class TestDatabase : IAsyncDisposable
     /// <summary>Restores the pre-migration database of Fixtures/ into this (empty) database.</summary>
     public abstract Task RestoreLegacyFixtureAsync();
 
-    /// <summary>Runs FluentMigrator over the shipped migrations (in-process), as the runner would.</summary>
-    public void Migrate(Action<IMigrationRunner> action)
+    /// <summary>
+    /// Brings the database to <paramref name="version"/> (null: head), up or down, in-process through
+    /// the runner's own step executor, as `init --to` would (without the lock or the adoption).
+    /// <paramref name="migrations"/> may hold only the migrations to add (a generated one): the
+    /// versions it does not know are taken as they are.
+    /// </summary>
+    public async Task MigrateToAsync(long? version = null, Assembly? migrations = null)
     {
-        using var services = FluentMigratorServices.Create(Target, typeof(TimeTrackMigration).Assembly);
-        using var scope = services.CreateScope();
-        action(scope.ServiceProvider.GetRequiredService<IMigrationRunner>());
+        var catalog = MigrationCatalog.FromAssembly(migrations ?? typeof(TimeTrackMigration).Assembly);
+        await using var database = await Database.OpenAsync(Target);
+        var state = new VersionState(catalog, (await database.ReadAppliedVersionsAsync()).Select(a => a.Version).ToList());
+        var plan = version is { } v && v < state.Current ? state.PlanRollback(v, null)
+            : version == 0 ? []
+            : state.PlanUp(version, allowUnknown: true, allowOutOfOrder: false);
+        await StepExecutor.ApplyAsync(database, catalog, NullLoggerFactory.Instance, plan, _ => { }, CancellationToken.None);
     }
 
     /// <summary>The live schema, version table left out.</summary>
     public async Task<DatabaseSchema> ReadSchemaAsync()
     {
         await using var database = await Database.OpenAsync(Target);
-        return (await database.ReadSchemaAsync()).Without(Database.VersionTable);
+        return (await database.ReadSchemaAsync()).Without(VersionTable.Name);
     }
 
     public async Task<IReadOnlyList<long>> AppliedVersionsAsync()

@@ -27,7 +27,7 @@ public abstract class DataSurvivalTests(DatabaseKind provider) : IAsyncLifetime
     [Fact]
     public async Task Rows_seeded_at_the_baseline_survive_up_down_and_up_again()
     {
-        _db.Migrate(r => r.MigrateUp(Baseline));
+        await _db.MigrateToAsync(Baseline);
         await SeedAsync(_db);
         await AssertRowsSurviveTheRoundTripAsync();
     }
@@ -39,7 +39,7 @@ public abstract class DataSurvivalTests(DatabaseKind provider) : IAsyncLifetime
         var legacy = await _db.ReadSchemaAsync();
 
         await using var fresh = await TestDatabase.CreateAsync(provider, "fresh");
-        fresh.Migrate(r => r.MigrateUp(Baseline));
+        await fresh.MigrateToAsync(Baseline);
 
         SchemaComparer.Compare(legacy, await fresh.ReadSchemaAsync()).Render().ShouldBe("(no differences)");
     }
@@ -49,7 +49,7 @@ public abstract class DataSurvivalTests(DatabaseKind provider) : IAsyncLifetime
     {
         await _db.RestoreLegacyFixtureAsync();
         (await _db.CountAsync("time_entries")).ShouldBe(2000);
-        StampBaseline(_db);
+        await StampBaselineAsync(_db);
         await AssertRowsSurviveTheRoundTripAsync();
     }
 
@@ -57,10 +57,10 @@ public abstract class DataSurvivalTests(DatabaseKind provider) : IAsyncLifetime
     public async Task Company_settings_gives_every_existing_company_exactly_one_row_of_defaults()
     {
         await _db.RestoreLegacyFixtureAsync();
-        StampBaseline(_db);
+        await StampBaselineAsync(_db);
         await _db.ExecuteAsync("INSERT INTO companies (name, slug) VALUES ('O''Brien & Söhne', 'obrien')");
 
-        _db.Migrate(r => r.MigrateUp());
+        await _db.MigrateToAsync();
 
         var companies = await _db.CountAsync("companies");
         companies.ShouldBe(4);
@@ -76,13 +76,13 @@ public abstract class DataSurvivalTests(DatabaseKind provider) : IAsyncLifetime
         var before = await SnapshotAsync(_db);
         before.Count.ShouldBeGreaterThan(10);
 
-        _db.Migrate(r => r.MigrateUp());
+        await _db.MigrateToAsync();
         (await SnapshotAsync(_db, exceptColumns: ["priority"])).ShouldBe(before);
 
-        _db.Migrate(r => r.RollbackToVersion(Baseline));
+        await _db.MigrateToAsync(Baseline);
         (await SnapshotAsync(_db)).ShouldBe(before);
 
-        _db.Migrate(r => r.MigrateUp());
+        await _db.MigrateToAsync();
         (await SnapshotAsync(_db, exceptColumns: ["priority"])).ShouldBe(before);
     }
 
@@ -99,12 +99,10 @@ public abstract class DataSurvivalTests(DatabaseKind provider) : IAsyncLifetime
     }
 
     /// <summary>Records the baseline as applied without running it (what `stamp` does).</summary>
-    internal static void StampBaseline(TestDatabase db)
+    internal static async Task StampBaselineAsync(TestDatabase db)
     {
-        using var services = FluentMigratorServices.Create(db.Target, typeof(TimeTrack.Migrations.Migrations.TimeTrackMigration).Assembly);
-        using var scope = services.CreateScope();
-        var loader = scope.ServiceProvider.GetRequiredService<FluentMigrator.Runner.IVersionLoader>();
-        loader.UpdateVersionInfo(Baseline, "Baseline");
+        await using var database = await Database.OpenAsync(db.Target);
+        await new VersionTable(db.Target.Provider).StampAsync(database, [(Baseline, "Baseline")], [], CancellationToken.None);
     }
 
     /// <summary>Realistic rows: every enum value, NULLs, quotes and non-ASCII text.</summary>

@@ -30,16 +30,16 @@ public abstract class MigrationHistoryTests(DatabaseKind provider) : IAsyncLifet
     {
         (await _db.ReadSchemaAsync()).IsEmpty.ShouldBeTrue();
 
-        _db.Migrate(r => r.MigrateUp());
+        await _db.MigrateToAsync();
         (await _db.AppliedVersionsAsync()).ShouldBe(Versions);
         var head = await _db.ReadSchemaAsync();
 
-        _db.Migrate(r => r.MigrateDown(0));
+        await _db.MigrateToAsync(0);
         var empty = await _db.ReadSchemaAsync();
         empty.IsEmpty.ShouldBeTrue($"left behind after down to 0:\n{SchemaComparer.Compare(empty, EmptySchema(empty)).Reverse().Render()}");
         (await _db.AppliedVersionsAsync()).ShouldBeEmpty();
 
-        _db.Migrate(r => r.MigrateUp());
+        await _db.MigrateToAsync();
         SchemaComparer.Compare(head, await _db.ReadSchemaAsync()).Render().ShouldBe("(no differences)");
     }
 
@@ -49,22 +49,22 @@ public abstract class MigrationHistoryTests(DatabaseKind provider) : IAsyncLifet
         foreach (var version in Versions)
         {
             var before = await _db.ReadSchemaAsync();
-            _db.Migrate(r => r.MigrateUp(version));
+            await _db.MigrateToAsync(version);
             var after = await _db.ReadSchemaAsync();
             SchemaComparer.Compare(before, after).IsEmpty.ShouldBeFalse($"migration {version} changed nothing");
 
-            _db.Migrate(r => r.RollbackToVersion(Versions.TakeWhile(v => v < version).LastOrDefault()));
+            await _db.MigrateToAsync(Versions.TakeWhile(v => v < version).LastOrDefault());
             var undone = await _db.ReadSchemaAsync();
             SchemaComparer.Compare(before, undone).Render().ShouldBe("(no differences)", $"Down of {version} did not undo its Up");
 
-            _db.Migrate(r => r.MigrateUp(version));
+            await _db.MigrateToAsync(version);
         }
     }
 
     [Fact]
     public async Task The_schema_at_head_matches_the_model()
     {
-        _db.Migrate(r => r.MigrateUp());
+        await _db.MigrateToAsync();
         var live = await _db.ReadSchemaAsync();
         var model = ModelReader.ReadShippedModel();
 

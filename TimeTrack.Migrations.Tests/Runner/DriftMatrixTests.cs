@@ -12,11 +12,11 @@ namespace TimeTrack.Migrations.Tests.Runner;
 public abstract class DriftMatrixTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     /// <summary>Brings the database to head in-process (faster than the runner; the check is what is tested).</summary>
-    protected void MigrateToHead() => Db.Migrate(runner => runner.MigrateUp());
+    protected Task MigrateToHeadAsync() => Db.MigrateToAsync();
 
     protected async Task CheckRefusesAsync(string sql, string expected)
     {
-        MigrateToHead();
+        await MigrateToHeadAsync();
         await Db.ExecuteAsync(sql);
 
         var result = await RunAsync("check");
@@ -143,7 +143,7 @@ public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseKind.P
     [Fact]
     public async Task A_role_that_may_not_create_the_scratch_schema_gets_one_line_and_nothing_changes()
     {
-        MigrateToHead();
+        await MigrateToHeadAsync();
         var server = await PostgresServer.GetAsync();
         var database = ((PostgresTestDatabase)Db).Name;
         var role = "reader_" + Guid.NewGuid().ToString("N")[..8];
@@ -165,7 +165,7 @@ public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseKind.P
     [Fact]
     public async Task The_check_leaves_no_scratch_schema_behind()
     {
-        MigrateToHead();
+        await MigrateToHeadAsync();
         ShouldSucceed(await RunAsync("check"));
 
         (await Db.CountAsync("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'timetrack_expected_%'")).ShouldBe(0);

@@ -6,7 +6,7 @@ namespace TimeTrack.Migrations.Runner.Databases.Postgres;
 
 public sealed class PostgresDatabase : Database
 {
-    private PostgresDatabase(DatabaseTarget target, NpgsqlDataSource source, NpgsqlConnection connection) : base(target)
+    internal PostgresDatabase(DatabaseTarget target, NpgsqlDataSource source, NpgsqlConnection connection) : base(target)
     {
         _source = source;
         Connection = connection;
@@ -18,40 +18,10 @@ public sealed class PostgresDatabase : Database
 
     public override System.Data.Common.DbConnection DbConnection => Connection;
 
-    public static async Task<PostgresDatabase> ConnectAsync(DatabaseTarget target, CancellationToken cancel)
-    {
-        // This connection reads only built-in types (numbers, text, timestamps, text arrays): the
-        // slim builder and no type-loading query spare the container-restart path most of
-        // Npgsql's set-up. FluentMigrator's own connection keeps the full defaults. TLS costs
-        // nothing until a server offers it; GSS only when the URL asks for it (gssencmode).
-        var builder = new NpgsqlSlimDataSourceBuilder(target.ConnectionString)
-            .EnableArrays()
-            .EnableTransportSecurity()
-            .ConfigureTypeLoading(types => types.EnableTypeLoading(false));
-        if (target.UsesGss)
-        {
-            builder.EnableIntegratedSecurity();
-        }
-
-        var source = builder.Build();
-        var connection = source.CreateConnection();
-        try
-        {
-            await connection.OpenAsync(cancel);
-            return new PostgresDatabase(target, source, connection);
-        }
-        catch (Exception e) when (PostgresErrors.IsConnectionError(e))
-        {
-            await connection.DisposeAsync();
-            await source.DisposeAsync();
-            throw new UserError(ExitCode.ConnectionFailed, await PostgresErrors.DescribeConnectionErrorAsync(e, target), e);
-        }
-    }
-
     // Any constant works as long as every runner uses the same one: "TimeTrac" in ASCII.
     public const long MigrationLockKey = 0x54696D6554726163;
 
-    public override string MigrationConnectionString
+    public override string StepConnectionString
     {
         get
         {
@@ -119,20 +89,25 @@ public sealed class PostgresDatabase : Database
     public override Task<DatabaseSchema> ReadSchemaAsync(CancellationToken cancel = default) =>
         PostgresCatalogReader.ReadAsync(Connection, cancel);
 
-    /// <summary>Built on this server, in a scratch schema inside a transaction that is rolled back (<see cref="PostgresExpectedSchemas"/>).</summary>
-    public override Task<IReadOnlyList<(long Version, DatabaseSchema Schema)>> BuildExpectedSchemasAsync(
-        Running.MigrationCatalog catalog, long upTo, CancellationToken cancel = default) =>
-        PostgresExpectedSchemas.BuildAsync(this, catalog, upTo, cancel);
-
-    public override async Task<bool> HasVersionTableAsync(CancellationToken cancel = default)
+    public override async Task<bool> HasTableAsync(string table, CancellationToken cancel = default)
     {
         await using var command = new NpgsqlCommand(
             "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = @name AND c.relkind = 'r')",
             Connection);
-        command.Parameters.AddWithValue("name", VersionTable);
+        command.Parameters.AddWithValue("name", table);
         return (bool)(await command.ExecuteScalarAsync(cancel))!;
     }
 
+    /// <summary>pg_cancel_backend on the step's backend, sent from this (idle) connection.</summary>
+    public override async Task CancelStatementAsync(System.Data.IDbConnection stepConnection)
+    {
+        if (stepConnection is NpgsqlConnection { State: System.Data.ConnectionState.Open } step)
+        {
+            await using var command = new NpgsqlCommand("SELECT pg_cancel_backend(@pid)", Connection);
+            command.Parameters.AddWithValue("pid", step.ProcessID);
+            await command.ExecuteScalarAsync();
+        }
+    }
 
     public override async ValueTask DisposeAsync()
     {

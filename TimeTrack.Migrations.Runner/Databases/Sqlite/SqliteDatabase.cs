@@ -6,35 +6,11 @@ namespace TimeTrack.Migrations.Runner.Databases.Sqlite;
 
 public sealed class SqliteDatabase : Database
 {
-    private SqliteDatabase(DatabaseTarget target, SqliteConnection connection) : base(target) => Connection = connection;
+    internal SqliteDatabase(DatabaseTarget target, SqliteConnection connection) : base(target) => Connection = connection;
 
     public SqliteConnection Connection { get; }
 
     public override System.Data.Common.DbConnection DbConnection => Connection;
-
-    public static async Task<SqliteDatabase> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
-    {
-        var connection = new SqliteConnection(readOnly ? ReadOnlyConnectionString(target) : target.ConnectionString);
-        try
-        {
-            await connection.OpenAsync(cancel);
-            return new SqliteDatabase(target, connection);
-        }
-        catch (SqliteException e)
-        {
-            await connection.DisposeAsync();
-            throw new UserError(ExitCode.ConnectionFailed, $"could not open SQLite database {target.SqlitePath}: {e.Message}", e);
-        }
-    }
-
-    /// <summary>
-    /// Read-only access that creates nothing: the file opened read-only, or, when it does not
-    /// exist yet, an empty in-memory database that reads exactly like the empty file would.
-    /// </summary>
-    public static string ReadOnlyConnectionString(DatabaseTarget target) =>
-        File.Exists(target.SqlitePath)
-            ? new SqliteConnectionStringBuilder(target.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ConnectionString
-            : "Data Source=:memory:";
 
     public override async Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
     {
@@ -77,8 +53,11 @@ public sealed class SqliteDatabase : Database
         }
     }
 
-    /// <summary>FluentMigrator's connection: waits for another process's write lock as long as for the migration lock.</summary>
-    public override string MigrationConnectionString => new SqliteConnectionStringBuilder(Target.ConnectionString)
+    /// <summary>
+    /// FluentMigrator's connection: waits for another process's write lock as long as for the
+    /// migration lock, and does not enforce foreign keys (<see cref="SqliteProvider.WithoutForeignKeyEnforcement"/>).
+    /// </summary>
+    public override string StepConnectionString => new SqliteConnectionStringBuilder(SqliteProvider.WithoutForeignKeyEnforcement(Target.ConnectionString))
     {
         DefaultTimeout = (int)Math.Ceiling(BusyTimeout.TotalSeconds),
     }.ConnectionString;
@@ -100,12 +79,22 @@ public sealed class SqliteDatabase : Database
     public override Task<DatabaseSchema> ReadSchemaAsync(CancellationToken cancel = default) =>
         SqliteCatalogReader.ReadAsync(Connection, cancel);
 
-    public override async Task<bool> HasVersionTableAsync(CancellationToken cancel = default)
+    public override async Task<bool> HasTableAsync(string table, CancellationToken cancel = default)
     {
         await using var command = Connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $name";
-        command.Parameters.AddWithValue("$name", VersionTable);
+        command.Parameters.AddWithValue("$name", table);
         return (long)(await command.ExecuteScalarAsync(cancel))! > 0;
     }
 
+    /// <summary>sqlite3_interrupt, which SQLite allows from another thread.</summary>
+    public override Task CancelStatementAsync(System.Data.IDbConnection stepConnection)
+    {
+        if (stepConnection is SqliteConnection { State: System.Data.ConnectionState.Open, Handle: { } handle })
+        {
+            SQLitePCL.raw.sqlite3_interrupt(handle);
+        }
+
+        return Task.CompletedTask;
+    }
 }

@@ -1,0 +1,137 @@
+using System.Data;
+using FluentMigrator.Runner;
+using TimeTrack.Migrations.Runner.Databases.Postgres;
+using TimeTrack.Migrations.Runner.Databases.Sqlite;
+using TimeTrack.Migrations.Runner.Schema;
+
+namespace TimeTrack.Migrations.Runner.Databases;
+
+/// <summary>
+/// Everything the runner needs to know about one kind of database, in one object: the contract a
+/// new database implements (see the README's checklist). Nothing outside <c>Databases/</c> asks
+/// which database it is talking to; it asks the provider.
+/// </summary>
+/// <remarks>
+/// The per-connection half of the contract is <see cref="Database"/> (the migration lock, the
+/// catalog reader, cancelling a statement); this half needs no connection.
+/// </remarks>
+public abstract class DatabaseProvider
+{
+    /// <summary>Every provider, in the order the README lists them.</summary>
+    public static IReadOnlyList<DatabaseProvider> All { get; } = [PostgresProvider.Instance, SqliteProvider.Instance];
+
+    public static DatabaseProvider For(DatabaseKind kind) => All.First(p => p.Kind == kind);
+
+    public abstract DatabaseKind Kind { get; }
+
+    /// <summary>The name users know it by ("PostgreSQL").</summary>
+    public abstract string Name { get; }
+
+    // ---- URLs -------------------------------------------------------------------------------
+
+    /// <summary>The URL schemes this provider parses (lower case, without "://").</summary>
+    public abstract IReadOnlyList<string> UrlSchemes { get; }
+
+    /// <summary>How a URL of this provider looks, for error messages.</summary>
+    public abstract string UrlExample { get; }
+
+    /// <summary>
+    /// Parses everything after "scheme://". Bad input is a <see cref="Output.UserError"/> (exit 2)
+    /// that echoes nothing secret.
+    /// </summary>
+    public abstract DatabaseTarget ParseUrl(string scheme, string rest, string workingDirectory, string? fallbackPassword);
+
+    // ---- Connecting -------------------------------------------------------------------------
+
+    /// <summary>
+    /// Opens the runner's own connection, or throws a <see cref="Output.UserError"/> with exit
+    /// code 3 saying which part was wrong (the cause attached, for <see cref="IsWorthRetrying"/>).
+    /// </summary>
+    /// <param name="readOnly">Change nothing, not even by opening (a missing SQLite file reads as empty).</param>
+    public abstract Task<Database> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel);
+
+    /// <summary>True when waiting can fix this connection failure (the server is not up yet); never for wrong credentials.</summary>
+    public virtual bool IsWorthRetrying(Exception connectionError) => false;
+
+    // ---- FluentMigrator ---------------------------------------------------------------------
+
+    /// <summary>Registers this database's FluentMigrator processor and generator.</summary>
+    public abstract void AddFluentMigrator(IMigrationRunnerBuilder runner);
+
+    /// <summary>The connection string FluentMigrator's connection uses to run migration steps.</summary>
+    public virtual string StepConnectionString(string connectionString) => connectionString;
+
+    /// <summary>
+    /// The connection string for printing SQL without running it (<c>script</c>): nothing may be
+    /// created or changed, not even by opening.
+    /// </summary>
+    public virtual string PreviewConnectionString(DatabaseTarget target) => target.ConnectionString;
+
+    // ---- Errors -----------------------------------------------------------------------------
+
+    /// <summary>The database's own words for a failed statement (error code and message), or null when <paramref name="e"/> is not this database's.</summary>
+    public abstract string? DescribeStatementError(Exception e);
+
+    /// <summary>The database's own words for any failure: this provider's, or the innermost message.</summary>
+    public string DescribeError(Exception e) => DescribeStatementError(e) ?? e.GetBaseException().Message;
+
+    // ---- The version table ------------------------------------------------------------------
+
+    /// <summary>This database's spelling of a version-table column type.</summary>
+    public abstract string ColumnType(VersionColumnType type);
+
+    /// <summary>The version table's name as statements write it (schema-qualified where the database has schemas).</summary>
+    public abstract string QualifiedTableName(string table);
+
+    // ---- Expected schemas -------------------------------------------------------------------
+
+    /// <summary>
+    /// Where the history is applied to read the schema each version should produce (adoption,
+    /// drift checks, generation), on this database's own engine so that it sees what only this
+    /// database has. <paramref name="live"/> is the database being checked, when there is one.
+    /// </summary>
+    public abstract Task<ScratchDatabase> OpenScratchAsync(Database? live, CancellationToken cancel);
+
+    /// <summary>An empty schema with this database's capabilities (the expected schema at version 0).</summary>
+    public abstract DatabaseSchema EmptySchema { get; }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>The version table's column types, spelled by each provider.</summary>
+public enum VersionColumnType
+{
+    BigInteger,
+    Timestamp,
+    Text1024,
+}
+
+/// <summary>
+/// A place to apply the history and read back the schema after each version: a scratch schema
+/// inside a transaction that is never committed (PostgreSQL), or a scratch in-memory database
+/// (SQLite). The step executor drives it (<see cref="Running.StepExecutor"/>).
+/// </summary>
+public abstract class ScratchDatabase : IAsyncDisposable
+{
+    /// <summary>FluentMigrator's connection string for the steps.</summary>
+    public abstract string ConnectionString { get; }
+
+    /// <summary>The schema FluentMigrator puts unqualified objects in; null for the database's default.</summary>
+    public virtual string? DefaultSchema => null;
+
+    /// <summary>
+    /// True when every step runs in one transaction that is rolled back at the end (nothing may
+    /// outlive the check); false when each step commits on its own in a throwaway database.
+    /// </summary>
+    public abstract bool InOneTransaction { get; }
+
+    /// <summary>Runs first, inside the transaction when there is one: e.g. creates the scratch schema.</summary>
+    public virtual void SetUp(Action<string> execute)
+    {
+    }
+
+    /// <summary>The schema as the steps so far left it, version table excluded.</summary>
+    public abstract Task<DatabaseSchema> ReadAsync(IDbConnection stepConnection, CancellationToken cancel);
+
+    public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

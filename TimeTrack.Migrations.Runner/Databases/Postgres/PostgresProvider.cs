@@ -1,0 +1,131 @@
+using System.Data;
+using FluentMigrator.Runner;
+using Npgsql;
+using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Schema;
+
+namespace TimeTrack.Migrations.Runner.Databases.Postgres;
+
+/// <summary>PostgreSQL: libpq URLs, Npgsql, FluentMigrator's PostgreSQL 15 generator, scratch schemas.</summary>
+public sealed class PostgresProvider : DatabaseProvider
+{
+    public static PostgresProvider Instance { get; } = new();
+
+    private PostgresProvider()
+    {
+    }
+
+    public override DatabaseKind Kind => DatabaseKind.Postgres;
+
+    public override string Name => "PostgreSQL";
+
+    public override IReadOnlyList<string> UrlSchemes { get; } = ["postgresql", "postgres"];
+
+    public override string UrlExample => "postgresql://user:password@host:5432/database";
+
+    public override DatabaseTarget ParseUrl(string scheme, string rest, string workingDirectory, string? fallbackPassword) =>
+        PostgresUrl.Parse(scheme, rest, fallbackPassword);
+
+    public override async Task<Database> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
+    {
+        // This connection reads only built-in types (numbers, text, timestamps, text arrays): the
+        // slim builder and no type-loading query spare the container-restart path most of
+        // Npgsql's set-up. FluentMigrator's own connection keeps the full defaults. TLS costs
+        // nothing until a server offers it; GSS only when the URL asks for it (gssencmode).
+        var builder = new NpgsqlSlimDataSourceBuilder(target.ConnectionString)
+            .EnableArrays()
+            .EnableTransportSecurity()
+            .ConfigureTypeLoading(types => types.EnableTypeLoading(false));
+        if (target.UsesGss)
+        {
+            builder.EnableIntegratedSecurity();
+        }
+
+        var source = builder.Build();
+        var connection = source.CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancel);
+            return new PostgresDatabase(target, source, connection);
+        }
+        catch (Exception e) when (PostgresErrors.IsConnectionError(e))
+        {
+            await connection.DisposeAsync();
+            await source.DisposeAsync();
+            throw new UserError(ExitCode.ConnectionFailed, await PostgresErrors.DescribeConnectionErrorAsync(e, target), e);
+        }
+    }
+
+    public override bool IsWorthRetrying(Exception connectionError) => PostgresErrors.IsRetryable(connectionError);
+
+    public override void AddFluentMigrator(IMigrationRunnerBuilder runner) => runner.AddPostgres15_0();
+
+    public override string? DescribeStatementError(Exception e) =>
+        PostgresErrors.Find<PostgresException>(e) is { } pg ? $"{pg.SqlState}: {pg.MessageText}" : null;
+
+    public override string ColumnType(VersionColumnType type) => type switch
+    {
+        VersionColumnType.BigInteger => "bigint",
+        VersionColumnType.Timestamp => "timestamp",
+        _ => "varchar(1024)",
+    };
+
+    // FluentMigrator's version table lives in "public", whatever the search_path says.
+    public override string QualifiedTableName(string table) => $"\"public\".\"{table}\"";
+
+    public override DatabaseSchema EmptySchema => new([], [], [], SchemaCapabilities.Full);
+
+    public override Task<ScratchDatabase> OpenScratchAsync(Database? live, CancellationToken cancel) =>
+        Task.FromResult<ScratchDatabase>(new PostgresScratchSchema(
+            live ?? throw new InvalidOperationException("PostgreSQL builds expected schemas on the live server")));
+}
+
+/// <summary>
+/// The schema after each version of the history, built natively on the target server: the
+/// migrations are applied to a scratch schema inside one transaction that is always rolled back,
+/// and read back with the same catalog reader as the live database. So the comparison sees what
+/// only PostgreSQL has — constraint names, serial defaults, default expressions, enum types.
+/// </summary>
+/// <remarks>
+/// Nothing outlives the check: the scratch schema, its tables and types exist only inside the
+/// transaction (a killed runner's transaction is rolled back by the server). It needs CREATE on
+/// the database (to create the scratch schema), which the owner of the database has.
+/// FluentMigrator puts expressions without a schema in the scratch schema (its default schema),
+/// and raw SQL (CREATE TYPE, data steps) finds it through <c>SET LOCAL search_path</c>. Steps
+/// that normally run outside a transaction use their transactional form
+/// (<see cref="TimeTrack.Migrations.Migrations.ExpectedSchemaBuild"/>).
+/// </remarks>
+internal sealed class PostgresScratchSchema(Database live) : ScratchDatabase
+{
+    // A unique name: two checks on one database never meet (and neither would see the other's
+    // uncommitted schema anyway). Lower case, so it needs no quoting rules beyond the usual.
+    private readonly string _schema = "timetrack_expected_" + Guid.NewGuid().ToString("N")[..16];
+
+    public override string ConnectionString => live.StepConnectionString;
+
+    public override string? DefaultSchema => _schema;
+
+    public override bool InOneTransaction => true;
+
+    public override void SetUp(Action<string> execute)
+    {
+        try
+        {
+            execute($"CREATE SCHEMA \"{_schema}\"");
+        }
+        catch (Exception e) when (PostgresErrors.Find<PostgresException>(e)?.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new UserError(ExitCode.MigrationFailed,
+                "cannot build the expected schema: the role may not create a scratch schema (it needs CREATE on the database, " +
+                "as the database's owner has; the schema lives only in a transaction that is rolled back)", e);
+        }
+
+        // Only the scratch schema (pg_catalog is always searched): with "public" on the path, a
+        // raw statement such as DROP INDEX IF EXISTS would find the live object when the scratch
+        // one is missing, and lock it until the rollback.
+        execute($"SET LOCAL search_path TO \"{_schema}\"");
+    }
+
+    public override Task<DatabaseSchema> ReadAsync(IDbConnection stepConnection, CancellationToken cancel) =>
+        PostgresCatalogReader.ReadAsync((NpgsqlConnection)stepConnection, _schema, cancel);
+}

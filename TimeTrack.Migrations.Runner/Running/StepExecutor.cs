@@ -1,0 +1,332 @@
+using System.Data;
+using System.Diagnostics;
+using FluentMigrator;
+using FluentMigrator.Expressions;
+using FluentMigrator.Infrastructure;
+using FluentMigrator.Runner;
+using FluentMigrator.Runner.Initialization;
+using FluentMigrator.Runner.Processors;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Schema;
+
+namespace TimeTrack.Migrations.Runner.Running;
+
+/// <summary>A step that ran, and how long it took.</summary>
+public sealed record StepResult(long Version, string Description, Direction Direction, TimeSpan Duration);
+
+/// <summary>What the step executor does with each step.</summary>
+public enum StepMode
+{
+    /// <summary>Run it, each step in its own transaction (unless it declares it cannot be), and record it in the version table.</summary>
+    Apply,
+
+    /// <summary>Print the SQL it would run, version-table bookkeeping included, and run nothing (<c>script</c>).</summary>
+    Preview,
+
+    /// <summary>Run it in a scratch place to read the schema it produces (adoption, <c>check</c>, generation).</summary>
+    Scratch,
+}
+
+/// <summary>
+/// The one place that runs migration steps. Each step's expressions are built from the migration
+/// class (FluentMigrator's Up/Down, its conventions and validation), then executed on
+/// FluentMigrator's processor, in the step's transaction, followed by the version-table row
+/// (<see cref="VersionTable"/>). The three modes share all of it: what <c>script</c> prints is what
+/// <c>up</c> runs, and the expected schema is built by the same statements.
+/// </summary>
+/// <remarks>
+/// Every step of a plan is built before the first one runs: a migration whose Down cannot undo it
+/// (it throws, or does nothing) is refused, naming it, with nothing changed, in every mode.
+/// In <see cref="StepMode.Apply"/> a signal (<see cref="Interruption"/>) cancels the step in
+/// progress (<see cref="StatementCanceller"/>) and stops the run before the next step, with
+/// <see cref="MigrationInterruptedException"/> saying which.
+/// FluentMigrator's MigrationRunner is not used: it would read and write the version table
+/// through its own loader, and decide transactions from its own copy of the migration list.
+/// </remarks>
+public sealed class StepExecutor : IDisposable
+{
+    private readonly StepMode _mode;
+    private readonly MigrationCatalog _catalog;
+    private readonly ServiceProvider _services;
+    private readonly GenericProcessorBase _processor;
+    private readonly MigrationValidator _validator;
+    private readonly string _connectionString;
+    private readonly VersionTable _versions;
+    private readonly ILogger _log;
+
+    /// <summary>The runner's own connection to the database (Apply only): cancels statements, creates the version table.</summary>
+    private readonly Database? _database;
+
+    private StepExecutor(StepMode mode, DatabaseProvider provider, string connectionString, MigrationCatalog catalog,
+        FluentMigratorServices.Options options, Database? database, ILoggerFactory? logs)
+    {
+        _mode = mode;
+        _catalog = catalog;
+        _database = database;
+        _connectionString = connectionString;
+        _versions = new VersionTable(provider);
+        _services = FluentMigratorServices.Create(provider, connectionString, catalog.Assembly, options);
+        _processor = (GenericProcessorBase)_services.GetRequiredService<IMigrationProcessor>();
+        _validator = _services.GetRequiredService<MigrationValidator>();
+        _log = (logs ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger(Logging.Category);
+    }
+
+    /// <summary>Runs steps on <paramref name="database"/>. The caller holds the migration lock.</summary>
+    public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs) =>
+        new(StepMode.Apply, database.Provider, database.StepConnectionString, catalog,
+            new FluentMigratorServices.Options { Logs = logs }, database, logs);
+
+    /// <summary>
+    /// Applies <paramref name="plan"/> to <paramref name="database"/> (the caller holds the migration
+    /// lock), reporting each step to <paramref name="onStep"/> as it completes. Nothing to do is the
+    /// container-restart path: it returns before FluentMigrator (and the dependency injection it
+    /// is built with) is even loaded.
+    /// </summary>
+    public static async Task<IReadOnlyList<StepResult>> ApplyAsync(
+        Database database, MigrationCatalog catalog, ILoggerFactory logs, IReadOnlyList<PlannedStep> plan, Action<StepResult> onStep, CancellationToken cancel)
+    {
+        if (plan.Count == 0)
+        {
+            return [];
+        }
+
+        using var executor = ForApply(database, catalog, logs);
+        return await executor.RunAsync(plan, step =>
+        {
+            onStep(step);
+            return Task.CompletedTask;
+        }, cancel);
+    }
+
+    /// <summary>Writes the SQL of steps to <paramref name="sql"/>, connecting read-only (SQLite: not even creating the file).</summary>
+    public static StepExecutor ForPreview(DatabaseTarget target, MigrationCatalog catalog, TextWriter sql) =>
+        new(StepMode.Preview, target.Provider, target.Provider.PreviewConnectionString(target), catalog,
+            new FluentMigratorServices.Options { Preview = true, SqlOutput = sql }, database: null, logs: null);
+
+    private static StepExecutor ForScratch(DatabaseProvider provider, ScratchDatabase scratch, MigrationCatalog catalog) =>
+        new(StepMode.Scratch, provider, scratch.ConnectionString, catalog,
+            new FluentMigratorServices.Options { ExpectedSchemaBuild = true, DefaultSchema = scratch.DefaultSchema }, database: null, logs: null);
+
+    /// <summary>The connection the steps run on.</summary>
+    public IDbConnection StepConnection => _processor.Connection;
+
+    /// <summary>
+    /// The schema after every known version up to <paramref name="upTo"/>, in version order, built
+    /// on <paramref name="provider"/>'s own engine (<see cref="DatabaseProvider.OpenScratchAsync"/>):
+    /// the expected side of adoption and drift checks. <paramref name="live"/>: the database
+    /// checked, when there is one (PostgreSQL builds its scratch schema there).
+    /// </summary>
+    public static async Task<IReadOnlyList<(long Version, DatabaseSchema Schema)>> BuildExpectedSchemasAsync(
+        DatabaseProvider provider, Database? live, MigrationCatalog catalog, long upTo, CancellationToken cancel)
+    {
+        await using var scratch = await provider.OpenScratchAsync(live, cancel);
+        using var executor = ForScratch(provider, scratch, catalog);
+        var plan = catalog.Migrations.Where(m => m.Version <= upTo).Select(m => new PlannedStep(m, Direction.Up)).ToList();
+        var result = new List<(long, DatabaseSchema)>();
+        if (scratch.InOneTransaction)
+        {
+            executor._processor.BeginTransaction(); // every step joins it; never committed
+        }
+
+        try
+        {
+            scratch.SetUp(executor.ExecuteSql);
+            await executor.RunAsync(plan, async step =>
+                result.Add((step.Version, (await scratch.ReadAsync(executor.StepConnection, cancel)).Without(VersionTable.Name))), cancel);
+            return result;
+        }
+        finally
+        {
+            executor._processor.RollbackTransaction(); // a no-op when each step committed
+        }
+    }
+
+    /// <summary>
+    /// Runs the plan in order; <paramref name="afterStep"/> sees each step as it completes.
+    /// Apply: the version table is created first if missing.
+    /// </summary>
+    public async Task<IReadOnlyList<StepResult>> RunAsync(IReadOnlyList<PlannedStep> plan, Func<StepResult, Task>? afterStep = null, CancellationToken cancel = default)
+    {
+        var prepared = plan.Select(Prepare).ToList(); // refuses an irreversible Down before anything runs
+        if (prepared.Count == 0)
+        {
+            return [];
+        }
+
+        if (_database is not null)
+        {
+            await _versions.EnsureExistsAsync(_database, cancel);
+        }
+
+        var results = new List<StepResult>();
+        foreach (var step in prepared)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var result = _mode == StepMode.Apply ? RunApplying(step, results.Count) : Run(step);
+            results.Add(result);
+            if (afterStep is not null)
+            {
+                await afterStep(result);
+            }
+        }
+
+        if (_mode == StepMode.Apply && Interruption.Requested)
+        {
+            // The last step completed before the cancel could take effect: it stays done.
+            throw new MigrationInterruptedException($"{Doing(plan[^1])} completed before the cancel took effect");
+        }
+
+        return results;
+    }
+
+    /// <summary>For <c>script</c> on a database without a version table: print its creation first, as a real run would do it.</summary>
+    public void PreviewVersionTableCreation()
+    {
+        foreach (var statement in _versions.CreateStatements())
+        {
+            ExecuteSql(statement);
+        }
+    }
+
+    private sealed record PreparedStep(PlannedStep Step, IReadOnlyList<IMigrationExpression> Expressions);
+
+    /// <summary>The step's expressions, conventions applied and validated; a Down that cannot undo the step is refused.</summary>
+    private PreparedStep Prepare(PlannedStep step)
+    {
+        var migration = (IMigration)ActivatorUtilities.CreateInstance(_services, step.Migration.Type);
+        var context = new MigrationContext(_processor, _services, _connectionString);
+        string? irreversible = null;
+        try
+        {
+            if (step.Direction == Direction.Up)
+            {
+                migration.GetUpExpressions(context);
+            }
+            else
+            {
+                migration.GetDownExpressions(context);
+                irreversible = context.Expressions.Count == 0 ? "its Down does nothing" : null;
+            }
+        }
+        catch (Exception e) when (step.Direction == Direction.Down && e is NotSupportedException or NotImplementedException or InvalidOperationException)
+        {
+            irreversible = string.IsNullOrWhiteSpace(e.Message) ? "its Down throws" : e.Message;
+        }
+
+        if (irreversible is not null)
+        {
+            throw new UserError(ExitCode.Refused,
+                $"migration {step.Migration.Version} ({step.Migration.Description}) is irreversible ({irreversible}); nothing was rolled back");
+        }
+
+        _validator.ApplyConventionsToAndValidateExpressions(migration, context.Expressions);
+        return new PreparedStep(step, context.Expressions.ToList());
+    }
+
+    /// <summary>One step: its transaction (unless it declares it cannot run in one, or an outer one is open), its statements, its version row.</summary>
+    private StepResult Run(PreparedStep prepared)
+    {
+        var step = prepared.Step;
+        var ownTransaction = _processor.Transaction is null && (step.Migration.Transactional || _mode == StepMode.Scratch);
+        var clock = Stopwatch.StartNew();
+        if (_mode == StepMode.Preview)
+        {
+            ExecuteSql($"-- {Doing(step)}{(step.Migration.Transactional ? "" : " (not in a transaction)")}");
+        }
+
+        if (ownTransaction)
+        {
+            _processor.BeginTransaction();
+        }
+
+        try
+        {
+            foreach (var expression in prepared.Expressions)
+            {
+                expression.ExecuteWith(_processor);
+            }
+
+            if (_mode != StepMode.Scratch)
+            {
+                ExecuteSql(step.Direction == Direction.Up
+                    ? _versions.RecordStatement(step.Migration.Version, step.Migration.Description, DateTime.UtcNow)
+                    : _versions.DeleteStatement(step.Migration.Version));
+            }
+
+            if (ownTransaction)
+            {
+                _processor.CommitTransaction();
+            }
+        }
+        catch
+        {
+            if (ownTransaction)
+            {
+                _processor.RollbackTransaction();
+            }
+
+            throw;
+        }
+
+        return new StepResult(step.Migration.Version, step.Migration.Description, step.Direction, clock.Elapsed);
+    }
+
+    /// <summary><see cref="Run"/> with the log, the signal handling and the errors of a real run.</summary>
+    private StepResult RunApplying(PreparedStep prepared, int done)
+    {
+        var step = prepared.Step;
+        var interrupted = Interruption.Token;
+        if (interrupted.IsCancellationRequested)
+        {
+            throw new MigrationInterruptedException($"stopped before {Doing(step)}");
+        }
+
+        var transactional = step.Migration.Transactional;
+        _log.LogInformation("{Verb} {Version} {Description}{Note}",
+            step.Direction == Direction.Up ? "applying" : "rolling back", step.Migration.Version, step.Migration.Description,
+            transactional ? "" : " (not in a transaction)");
+        try
+        {
+            using var canceller = new StatementCanceller(_database!, StepConnection, interrupted);
+            return Run(prepared);
+        }
+        catch (Exception e) when (interrupted.IsCancellationRequested)
+        {
+            throw new MigrationInterruptedException(
+                $"{Doing(step)} was cancelled and " +
+                (transactional ? "its transaction rolled back" : "left to the next run (it runs outside a transaction and is written to be re-run safely)"),
+                e);
+        }
+        catch (Exception e)
+        {
+            var after = done == 0 ? "" : $" after {done} successful step(s)";
+            if (_database!.IsLockedByAnotherProcess(e))
+            {
+                throw new UserError(ExitCode.LockTimeout,
+                    $"migration {step.Migration.Version} ({step.Migration.Description}) could not start{after}: another process held a write lock on the database " +
+                    $"for more than {_database.BusyTimeout.TotalSeconds:0} s (--lock-timeout). It was rolled back", e);
+            }
+
+            throw new UserError(ExitCode.MigrationFailed,
+                $"migration {step.Migration.Version} ({step.Migration.Description}) failed{after}: {_database.Provider.DescribeError(e).TrimEnd('.')}. " +
+                (transactional ? "It was rolled back" : "It does not run in a transaction; it is written to be re-run safely"),
+                e);
+        }
+    }
+
+    /// <summary>
+    /// One statement of ours (version table, scratch set-up) through the processor: in the
+    /// current transaction, and printed in preview. FluentMigrator's Execute formats its text
+    /// with string.Format, so braces are doubled.
+    /// </summary>
+    private void ExecuteSql(string sql) =>
+        _processor.Execute(sql.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal));
+
+    private static string Doing(PlannedStep step) =>
+        $"{(step.Direction == Direction.Up ? "applying" : "rolling back")} {step.Migration.Version} ({step.Migration.Description})";
+
+    public void Dispose() => _services.Dispose();
+}
