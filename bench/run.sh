@@ -10,6 +10,11 @@
 #   (d) timetrack-migrate up       on a SQLite file already at head (reference)
 #   (e) timetrack-migrate --help   no database at all: the floor of process start-up (reference)
 #   (f) timetrack-migrate init     on the PostgreSQL database: what the container entrypoint runs
+#   (g) timetrack-migrate init     on the legacy fixture (no history): adoption, verified against
+#                                  expected schemas built on the server, then 4 migrations applied
+#   (h) timetrack-migrate stamp --profile legacy   the same adoption without the migrations
+#   (i) timetrack-migrate check --database-url     drift check of the database at head
+#   (g) and (h) restore the legacy fixture into a fresh database before every run (not timed).
 #
 # The programs are published in Release to a temporary directory (see "build" below) and run
 # through their apphost executables. PostgreSQL is a throwaway 15 cluster on 127.0.0.1 (free
@@ -71,7 +76,8 @@ cleanup() {
     "${PG_OWNER_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
   fi
   if [ -n "$EXISTING_SERVER" ] && [ -n "$BENCH_DB" ]; then
-    psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" >/dev/null 2>&1
+    psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" \
+      -c "DROP DATABASE IF EXISTS \"${BENCH_DB}_legacy\" WITH (FORCE)" >/dev/null 2>&1
   fi
   rm -rf "$WORK"
   exit "$status"
@@ -193,6 +199,26 @@ applied_before="$(psql "$DATABASE_URL" -qAt -c 'SELECT count(*), max("Version") 
 [ "$applied_before" = "$(psql "$DATABASE_URL" -qAt -c 'SELECT count(*), max("Version") FROM "VersionInfo"')" ] \
   || die "the baseline changed the version table"
 
+# The legacy fixture, restored into its own database before every adoption run (hyperfine --prepare).
+LEGACY_DB="${BENCH_DB}_legacy"
+LEGACY_FIXTURE="$ROOT/TimeTrack.Migrations.Tests/Fixtures/legacy-postgres.sql"
+[ -f "$LEGACY_FIXTURE" ] || die "the legacy fixture $LEGACY_FIXTURE is missing"
+# pg_dump 17.6+ writes \restrict lines that psql 15 does not know; they only guard psql's own use.
+grep -v -e '^\\restrict' -e '^\\unrestrict' "$LEGACY_FIXTURE" >"$WORK/legacy.sql"
+cat >"$WORK/restore-legacy.sh" <<RESTORE
+set -eu
+psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS "$LEGACY_DB" WITH (FORCE)' -c 'CREATE DATABASE "$LEGACY_DB"' >/dev/null
+psql "postgresql://$USER_INFO@$PG_HOST:$PG_PORT/$LEGACY_DB" -q -v ON_ERROR_STOP=1 -f "$WORK/legacy.sql" >/dev/null
+RESTORE
+# Command lines hyperfine prints carry no password: it comes from DATABASE_PASSWORD.
+export DATABASE_PASSWORD="$PG_PASSWORD"
+LEGACY_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$LEGACY_DB"
+CHECKED_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$BENCH_DB"
+bash "$WORK/restore-legacy.sh"
+"$RUNNER" init --database-url "$LEGACY_URL" >/dev/null 2>&1 || die "init does not adopt the legacy fixture"
+bash "$WORK/restore-legacy.sh"
+"$RUNNER" check --database-url "$CHECKED_URL" >/dev/null 2>&1 || die "check finds drift in the benchmark database"
+
 # --- measure ------------------------------------------------------------------------------------
 
 mkdir -p "$RESULTS_DIR"
@@ -211,6 +237,15 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
   -n "(d) timetrack-migrate up (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
   -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" >&2
 
+# Adoption and drift checks: fewer runs (each adoption run restores the fixture first).
+ADOPTION_JSON="${JSON%.json}-adoption.json"
+log "hyperfine: adoption and check (--runs $(( (RUNS + 2) / 3 )))"
+hyperfine -N --warmup 1 --runs "$(( (RUNS + 2) / 3 ))" --export-json "$ADOPTION_JSON" \
+  --prepare "bash $WORK/restore-legacy.sh" \
+  -n "(g) timetrack-migrate init (PostgreSQL legacy fixture: adopt + 4 migrations)" "$RUNNER init --database-url $LEGACY_URL" \
+  -n "(h) timetrack-migrate stamp --profile legacy (adoption only)" "$RUNNER stamp --profile legacy --database-url $LEGACY_URL" \
+  -n "(i) timetrack-migrate check --database-url (at head)" "$RUNNER check --database-url $CHECKED_URL" >&2
+
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report -------------------------------------------------------------------------------------
@@ -226,7 +261,7 @@ echo "JSON: $JSON"
 echo
 echo "| command | median (ms) | mean (ms) | min (ms) | max (ms) | CPU user+sys, mean (ms) |"
 echo "|---|---:|---:|---:|---:|---:|"
-jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) | \((.user + .system) * 1000 | round) |"' "$JSON"
+jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) | \((.user + .system) * 1000 | round) |"' "$JSON" "$ADOPTION_JSON"
 echo
 jq -r '
   (.results[0].median) as $a | (.results[1].median) as $b | (.results[2].median) as $r |
