@@ -21,6 +21,7 @@ var root = new RootCommand("""
     NewCommand.Create(),
     BaselineCommand.Create(),
     CheckCommand.Create(),
+    ManifestCommand.Create(),
 };
 foreach (var option in GlobalOptions.All)
 {

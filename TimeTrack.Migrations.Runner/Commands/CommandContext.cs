@@ -60,29 +60,100 @@ public sealed class CommandContext : IDisposable
     }
 
     /// <summary>
-    /// Connects, takes the migration lock, reads the applied versions, and runs <paramref name="work"/>.
+    /// Connects, takes the migration lock, reads the version table, and runs <paramref name="work"/>.
     /// A database with tables but no history is refused before anything is written, unless the
-    /// command is one that adopts it (<paramref name="adopts"/>: init, stamp --profile).
+    /// command is one that adopts it (<paramref name="adopts"/>: init, stamp --profile). The
+    /// recorded history is validated first (<see cref="ValidateHistory"/>) and, once the command
+    /// has succeeded, brought up to date (<see cref="CompleteHistoryAsync"/>): a refused command
+    /// writes nothing.
     /// </summary>
-    public async Task<int> UnderLockAsync(Func<Database, VersionState, Task<int>> work, CancellationToken cancel, bool adopts = false)
+    public async Task<int> UnderLockAsync(Func<Database, VersionState, HistoryRecorder, Task<int>> work, CancellationToken cancel,
+        bool adopts = false, bool allowChanged = false)
     {
         await using var database = await ConnectAsync(cancel);
         await using var migrationLock = await database.AcquireMigrationLockAsync(Settings.LockTimeout, m => Log.LogInformation("{Message}", m), cancel);
         try
         {
-            var applied = (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).ToList();
+            var (rows, complete) = await VersionTable.ReadWithLayoutAsync(database, cancel);
             if (!adopts)
             {
-                await RefuseUnmanagedAsync(database, applied, cancel);
+                await RefuseUnmanagedAsync(database, rows.Select(r => r.Version).ToList(), cancel);
             }
 
-            return await work(database, new VersionState(Catalog, applied));
+            using var recorder = new HistoryRecorder(database.Provider, Catalog, Provenance(database));
+            ValidateHistory(rows, recorder, allowChanged);
+            var code = await work(database, new VersionState(Catalog, rows), recorder);
+            if (rows.Count > 0 && (!complete || rows.Any(r => !r.HasRecord && Catalog.Knows(r.Version))))
+            {
+                await CompleteHistoryAsync(database, recorder, cancel);
+            }
+
+            return code;
         }
         catch (Exception e) when (Interruption.Requested)
         {
             // Stopped by a signal, still holding the lock: read where the database really is (a
             // step may have completed before the cancel took effect); the lock goes on the way out.
             throw Interruption.Error($"{(e as MigrationInterruptedException)?.Message ?? "stopped"}; {await WhereNowAsync(database)}");
+        }
+    }
+
+    /// <summary>Who applies migrations in this run (recorded with each one).</summary>
+    public Provenance Provenance(Database database) => new(
+        VersionOutput.RunnerVersion(),
+        Environment.GetEnvironmentVariable(VersionOutput.ImageRevisionVariable) is { Length: > 0 } revision ? revision.Trim() : null,
+        Environment.MachineName,
+        database.User);
+
+    /// <summary>
+    /// Refuses (exit 5), before anything is written, when a migration this build knows was changed
+    /// after it was applied (its recorded checksum is not this build's), unless
+    /// <paramref name="allowChanged"/>. The restart path (every row recorded, a manifest embedded)
+    /// compares strings and loads nothing.
+    /// </summary>
+    private void ValidateHistory(IReadOnlyList<AppliedVersion> rows, HistoryRecorder recorder, bool allowChanged)
+    {
+        var changed = recorder.Changed(rows);
+        if (changed.Count == 0)
+        {
+            return;
+        }
+
+        var which = string.Join(", ", changed.Select(c => $"{c.Version} ({Catalog.Find(c.Version)!.Description})"));
+        if (!allowChanged)
+        {
+            throw new UserError(ExitCode.Refused,
+                $"applied migration(s) {which} differ from this build's (checksum changed since they were applied): an applied migration must not be edited. " +
+                "Nothing was changed. Revert the edit and ship a new migration instead; if the change is deliberate and the database is right, " +
+                "accept it with 'timetrack-migrate stamp --repair' (or pass --allow-changed once)");
+        }
+
+        Log.LogWarning("CHANGED: applied migration(s) {Which} differ from this build's; continuing (--allow-changed)", which);
+    }
+
+    /// <summary>
+    /// After a command succeeded, still under the lock: gives a version table of FluentMigrator or
+    /// an older runner the recorded-history columns, and records checksum and Down of the rows
+    /// applied before, from this build (said in the log). Happens once per database.
+    /// </summary>
+    private async Task CompleteHistoryAsync(Database database, HistoryRecorder recorder, CancellationToken cancel)
+    {
+        var versions = new VersionTable(database.Provider);
+        var added = await versions.UpgradeAsync(database, cancel);
+        if (added.Count > 0)
+        {
+            Log.LogInformation("the version table gained the columns of the recorded history ({Columns}); older runners keep working with it",
+                string.Join(", ", added));
+        }
+
+        var unrecorded = (await VersionTable.ReadAsync(database, cancel)).Where(r => !r.HasRecord && Catalog.Knows(r.Version)).ToList();
+        if (unrecorded.Count > 0)
+        {
+            await versions.StampAsync(database, [], [], cancel,
+                unrecorded.Select(r => (r.Version, recorder.Record(Catalog.Find(r.Version)!, durationMs: null, afterwards: true))).ToList());
+            Log.LogInformation(
+                "{Count} migration(s) applied before the runner recorded history got their checksum and Down from this build: {Versions}",
+                unrecorded.Count, string.Join(", ", unrecorded.Select(r => r.Version)));
         }
     }
 
@@ -103,7 +174,7 @@ public sealed class CommandContext : IDisposable
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             var applied = await database.ReadAppliedVersionsAsync(timeout.Token);
-            return $"the database is at {DescribeVersion(new VersionState(Catalog, applied.Select(a => a.Version).ToList()).Current)}";
+            return $"the database is at {DescribeVersion(new VersionState(Catalog, applied).Current)}";
         }
         catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or InvalidOperationException)
         {

@@ -24,21 +24,22 @@ public static class InitCommand
 
     public static Command Create()
     {
-        var command = new Command("init", "Container start: fresh, managed or adopted database, then up (or down) to --to") { To, Profile, Force, AllowDowngrade, UpCommand.AllowUnknown, UpCommand.AllowOutOfOrder };
+        var command = new Command("init", "Container start: fresh, managed or adopted database, then up (or down) to --to") { To, Profile, Force, AllowDowngrade, UpCommand.AllowUnknown, UpCommand.AllowOutOfOrder, UpCommand.AllowChanged };
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(
             ctx, parse.GetValue(To), parse.GetValue(Profile), parse.GetValue(Force), parse.GetValue(AllowDowngrade),
-            parse.GetValue(UpCommand.AllowUnknown), parse.GetValue(UpCommand.AllowOutOfOrder), cancel)));
+            parse.GetValue(UpCommand.AllowUnknown), parse.GetValue(UpCommand.AllowOutOfOrder), cancel, parse.GetValue(UpCommand.AllowChanged))));
         return command;
     }
 
-    public static Task<int> RunAsync(CommandContext ctx, string? to, string? profile, bool force, bool allowDowngrade, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel)
+    public static Task<int> RunAsync(CommandContext ctx, string? to, string? profile, bool force, bool allowDowngrade, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel,
+        bool allowChanged = false)
     {
         // Bad input is refused before connecting.
         var target = ParseTarget(ctx, to);
         var matcher = new ProfileMatcher(ctx.Catalog);
         var forced = profile is null ? null : matcher.Resolve(profile);
 
-        return ctx.UnderLockAsync(async (database, state) =>
+        return ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             string scenario;
             ProfileCandidate? adoptedAt = null;
@@ -60,14 +61,14 @@ public static class InitCommand
             {
                 scenario = "adopted";
                 ctx.Log.LogInformation("the database has tables but no migration history: adopting it");
-                (adoptedAt, warnings) = await new Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, cancel);
+                (adoptedAt, warnings) = await new Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel);
                 if (target is { } t && t < adoptedAt.Version)
                 {
                     ctx.Log.LogWarning("--to {Target} is below the adopted version {Version}: staying at {Version}", t, adoptedAt.Version, adoptedAt.Version);
                     target = adoptedAt.Version;
                 }
 
-                state = new VersionState(ctx.Catalog, (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).ToList());
+                state = new VersionState(ctx.Catalog, await database.ReadAppliedVersionsAsync(cancel));
             }
 
             if (scenario != "adopted" && profile is not null)
@@ -91,7 +92,7 @@ public static class InitCommand
                     string.Join(", ", state.Unknown));
             }
 
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, plan, ctx.Progress, cancel);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new
@@ -108,7 +109,7 @@ public static class InitCommand
                 },
                 [$"{scenario}: the database is at {ctx.DescribeVersion(now)}" + (results.Count == 0 ? ", nothing to do" : $", {results.Count} migration(s) {(plan[0].Direction == Direction.Up ? "applied" : "rolled back")}")]);
             return 0;
-        }, cancel, adopts: true);
+        }, cancel, adopts: true, allowChanged: allowChanged);
     }
 
     private static long? ParseTarget(CommandContext ctx, string? to)

@@ -11,17 +11,17 @@ public static class RollbackCommand
 
     public static Command Create()
     {
-        var command = new Command("rollback", "Undo applied migrations (Down), newest first, after checking each has a Down") { To, Steps };
+        var command = new Command("rollback", "Undo applied migrations (Down), newest first, after checking each has a Down") { To, Steps, UpCommand.AllowChanged };
         command.Aliases.Add("downgrade");
-        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(To), parse.GetValue(Steps), cancel)));
+        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(To), parse.GetValue(Steps), cancel, parse.GetValue(UpCommand.AllowChanged))));
         return command;
     }
 
-    public static Task<int> RunAsync(CommandContext ctx, long? to, int? steps, CancellationToken cancel) =>
-        ctx.UnderLockAsync(async (database, state) =>
+    public static Task<int> RunAsync(CommandContext ctx, long? to, int? steps, CancellationToken cancel, bool allowChanged = false) =>
+        ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var plan = state.PlanRollback(to, steps);
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, plan, ctx.Progress, cancel);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new
@@ -36,5 +36,5 @@ public static class RollbackCommand
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
                     : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) rolled back"]);
             return 0;
-        }, cancel);
+        }, cancel, allowChanged: allowChanged);
 }

@@ -32,13 +32,15 @@ public static class ScriptCommand
         }
 
         VersionState state;
-        bool hasVersionTable;
+        IReadOnlyList<string> versionTableUpgrade;
+        Provenance provenance;
         await using (var database = await ctx.ConnectAsync(cancel, readOnly: true))
         {
-            var applied = (await database.ReadAppliedVersionsAsync(cancel)).Select(a => a.Version).ToList();
-            await CommandContext.RefuseUnmanagedAsync(database, applied, cancel);
+            var applied = await database.ReadAppliedVersionsAsync(cancel);
+            await CommandContext.RefuseUnmanagedAsync(database, applied.Select(a => a.Version).ToList(), cancel);
             state = new VersionState(ctx.Catalog, applied);
-            hasVersionTable = await VersionTable.ExistsAsync(database, cancel);
+            (versionTableUpgrade, _) = await new VersionTable(database.Provider).UpgradeStatementsAsync(database, cancel);
+            provenance = ctx.Provenance(database);
         }
 
         var plan = direction == "up" ? state.PlanUp(to, allowUnknown, allowOutOfOrder) : state.PlanRollback(to, steps);
@@ -51,11 +53,9 @@ public static class ScriptCommand
         // The step executor in preview mode: every statement up or rollback would run, the
         // version-table bookkeeping included, and nothing executed (an irreversible Down is
         // refused as rollback refuses it: exit 5 naming it).
-        using var executor = StepExecutor.ForPreview(ctx.Target, ctx.Catalog, ctx.Out);
-        if (!hasVersionTable)
-        {
-            executor.PreviewVersionTableCreation();
-        }
+        using var recorder = new HistoryRecorder(ctx.Target.Provider, ctx.Catalog, provenance);
+        using var executor = StepExecutor.ForPreview(ctx.Target, ctx.Catalog, ctx.Out, recorder);
+        executor.PreviewStatements(versionTableUpgrade); // creating the version table, or adding its record columns, as a real run would
 
         await executor.RunAsync(plan, cancel: cancel);
         return 0;

@@ -12,12 +12,20 @@ public static class StampCommand
 {
     public static readonly Argument<string?> Version = new("version") { Description = "A version number, or 'head'", Arity = ArgumentArity.ZeroOrOne };
     public static readonly Option<string?> Profile = new("--profile") { HelpName = "name", Description = "Adopt a database without history: verify it against this stamping profile, then stamp its version" };
+    public static readonly Option<bool> Repair = new("--repair")
+    {
+        Description = "Accept this build's checksums (and recorded Downs) for every applied migration it knows: after a deliberate edit of an applied migration",
+    };
 
     public static Command Create()
     {
-        var command = new Command("stamp", "Record migrations up to VERSION as applied without running them; remove rows above it") { Version, Profile, InitCommand.Force };
+        var command = new Command("stamp", "Record migrations up to VERSION as applied without running them; remove rows above it") { Version, Profile, InitCommand.Force, Repair };
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
-            parse.GetValue(Profile) is { } profile
+            parse.GetValue(Repair)
+                ? parse.GetValue(Version) is null && parse.GetValue(Profile) is null
+                    ? RepairAsync(ctx, cancel)
+                    : throw Output.UserError.Invalid("--repair takes no version and no --profile")
+            : parse.GetValue(Profile) is { } profile
                 ? parse.GetValue(Version) is null
                     ? AdoptAsync(ctx, profile, parse.GetValue(InitCommand.Force), cancel)
                     : throw Output.UserError.Invalid("give either a version or --profile, not both")
@@ -30,7 +38,7 @@ public static class StampCommand
     {
         var matcher = new Running.ProfileMatcher(ctx.Catalog);
         var forced = matcher.Resolve(profile); // an unknown name is refused before connecting
-        return ctx.UnderLockAsync(async (database, state) =>
+        return ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             if (state.Applied.Count > 0)
             {
@@ -39,13 +47,35 @@ public static class StampCommand
             }
 
             var (_, live) = await database.ReadHistoryStateAsync(state.Applied, cancel);
-            var (adopted, warnings) = await new Running.Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, cancel);
+            var (adopted, warnings) = await new Running.Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel);
             ctx.Result(
                 new { command = "stamp", database = ctx.Target.Display, profile = adopted.Name, to = adopted.Version, warnings },
                 [$"stamped at {ctx.DescribeVersion(adopted.Version)} (profile '{adopted.Name}'); no migration was run"]);
             return 0;
         }, cancel, adopts: true);
     }
+
+    /// <summary>
+    /// `stamp --repair`: the record of every applied migration this build knows is replaced by this
+    /// build's (checksum and Down), so that a deliberate edit stops being refused. Loud, runs nothing.
+    /// </summary>
+    public static Task<int> RepairAsync(CommandContext ctx, CancellationToken cancel) =>
+        ctx.UnderLockAsync(async (database, state, recorder) =>
+        {
+            var changed = recorder.Changed(state.Records.Values).Select(r => r.Version).ToList();
+            var known = state.Applied.Where(ctx.Catalog.Knows).ToList();
+            await new Databases.VersionTable(database.Provider).StampAsync(database, [], [], cancel,
+                known.Select(v => (v, recorder.Record(ctx.Catalog.Find(v)!, durationMs: null) with { Provenance = null })).ToList());
+            if (changed.Count > 0)
+            {
+                ctx.Log.LogWarning("REPAIR: accepted this build's checksums for changed migration(s) {Versions}", string.Join(", ", changed));
+            }
+
+            ctx.Result(
+                new { command = "stamp", mode = "repair", database = ctx.Target.Display, changed, rerecorded = known },
+                [$"repaired: {known.Count} applied migration(s) now carry this build's checksum and Down ({changed.Count} had changed); no migration was run"]);
+            return 0;
+        }, cancel, allowChanged: true);
 
     public static Command CreateMarkCurrent()
     {
@@ -55,7 +85,7 @@ public static class StampCommand
     }
 
     public static Task<int> RunAsync(CommandContext ctx, string version, CancellationToken cancel) =>
-        ctx.UnderLockAsync(async (database, state) =>
+        ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var target = state.ResolveStampTarget(version);
             var record = ctx.Catalog.Migrations.Where(m => m.Version <= target && !state.Applied.Contains(m.Version)).ToList();
@@ -63,7 +93,8 @@ public static class StampCommand
 
             if (record.Count > 0 || remove.Count > 0)
             {
-                await new Databases.VersionTable(database.Provider).StampAsync(database, record.Select(m => (m.Version, m.Description)).ToList(), remove, cancel);
+                await new Databases.VersionTable(database.Provider).StampAsync(database,
+                    record.Select(m => (m.Version, m.Description, (Databases.StepRecord?)recorder.Record(m, durationMs: null))).ToList(), remove, cancel);
             }
 
             if (remove.Count > 0)

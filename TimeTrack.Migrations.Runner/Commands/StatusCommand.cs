@@ -20,8 +20,10 @@ public static class StatusCommand
     {
         await using var database = await ctx.ConnectAsync(cancel, readOnly: true);
         var applied = await database.ReadAppliedVersionsAsync(cancel);
-        var state = new VersionState(ctx.Catalog, applied.Select(a => a.Version).ToList());
+        var state = new VersionState(ctx.Catalog, applied);
         var (history, _) = await database.ReadHistoryStateAsync(state.Applied, cancel);
+        using var recorder = new HistoryRecorder(database.Provider, ctx.Catalog, ctx.Provenance(database));
+        var records = applied.ToDictionary(a => a.Version, a => RecordOf(ctx, recorder, a));
 
         var json = new
         {
@@ -38,6 +40,12 @@ public static class StatusCommand
                 description = a.Description ?? ctx.Catalog.Find(a.Version)?.Description,
                 appliedOn = a.AppliedOn,
                 known = ctx.Catalog.Knows(a.Version),
+                checksum = records[a.Version].Checksum,
+                downRecorded = a.Down is not null,
+                downNotCaptured = a.DownNotCaptured,
+                appliedBy = a.HasRecord
+                    ? new { runnerVersion = a.RunnerVersion, imageRevision = a.ImageRevision, host = a.AppliedByHost, user = a.AppliedByUser, durationMs = a.DurationMs }
+                    : null,
             }),
             pending = state.Pending.Select(m => new { version = m.Version, description = m.Description }),
             unknown = state.Unknown,
@@ -52,8 +60,12 @@ public static class StatusCommand
             $"head:         {ctx.Catalog.Head}",
             applied.Count == 0 ? "applied:      none" : "applied:",
         };
-        text.AddRange(applied.Select(a =>
-            $"  {a.Version}  {(a.AppliedOn?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-"),-19}  {a.Description}{(ctx.Catalog.Knows(a.Version) ? "" : "  [unknown to this build]")}"));
+        foreach (var a in applied)
+        {
+            text.Add($"  {a.Version}  {(a.AppliedOn?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-"),-19}  {a.Description}{(ctx.Catalog.Knows(a.Version) ? "" : "  [unknown to this build]")}");
+            text.Add($"                {records[a.Version].Summary}");
+        }
+
         text.Add(state.Pending.Count == 0 ? "pending:      none" : "pending:");
         text.AddRange(state.Pending.Select(m => $"  {m.Version}  {m.Description}{(state.OutOfOrder.Contains(m) ? "  [out of order: older than the newest applied]" : "")}"));
         if (state.Unknown.Count > 0)
@@ -61,12 +73,36 @@ public static class StatusCommand
             text.Add($"unknown:      {string.Join(", ", state.Unknown)} ({(state.DatabaseIsAhead ? "newer than this build: the database is ahead of it" : "not in this build's history")})");
         }
 
-        ctx.Result(json, markdown ? MarkdownLines(ctx, state, applied, history) : text);
+        ctx.Result(json, markdown ? MarkdownLines(ctx, state, applied, history, records) : text);
         return 0;
     }
 
+    /// <summary>What the version table records of one applied version, as status shows it.</summary>
+    /// <param name="Checksum">ok, changed, not recorded, or not known to this build.</param>
+    private sealed record RecordView(string Checksum, string Down, string AppliedBy)
+    {
+        public string Summary => $"checksum {Checksum}; Down {Down}; {AppliedBy}";
+    }
+
+    private static RecordView RecordOf(CommandContext ctx, HistoryRecorder recorder, Databases.AppliedVersion a)
+    {
+        var checksum = a.Checksum is null ? "not recorded"
+            : ctx.Catalog.Find(a.Version) is not { } known ? "not known to this build"
+            : recorder.Matches(known, a.Checksum) ? "ok"
+            : "CHANGED since it was applied";
+        var down = a.Down is not null ? "recorded"
+            : a.DownNotCaptured is { } why ? $"not captured ({why})"
+            : "not recorded";
+        var by = !a.HasRecord ? "applied before the runner recorded history"
+            : a.RunnerVersion?.EndsWith("(recorded afterwards)", StringComparison.Ordinal) == true ? $"recorded afterwards by timetrack-migrate {a.RunnerVersion.Replace(" (recorded afterwards)", "", StringComparison.Ordinal)}"
+            : $"applied by {(a.ImageRevision is { } revision ? $"image {revision}" : "a runner outside an image")} (timetrack-migrate {a.RunnerVersion}) on {a.AppliedByHost ?? "?"} as {a.AppliedByUser ?? "?"}" +
+              (a.DurationMs is { } ms ? $" ({ms} ms)" : "");
+        return new RecordView(checksum, down, by);
+    }
+
     /// <summary>The status as markdown: a summary table and one row a migration.</summary>
-    private static IEnumerable<string> MarkdownLines(CommandContext ctx, VersionState state, IReadOnlyList<Databases.AppliedVersion> applied, Databases.HistoryState history)
+    private static IEnumerable<string> MarkdownLines(CommandContext ctx, VersionState state, IReadOnlyList<Databases.AppliedVersion> applied, Databases.HistoryState history,
+        IReadOnlyDictionary<long, RecordView> records)
     {
         static string Cell(string? text) => (text ?? "").Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 
@@ -79,17 +115,17 @@ public static class StatusCommand
         yield return $"| head of this build | {ctx.Catalog.Head} |";
         yield return $"| pending | {state.Pending.Count} |";
         yield return "";
-        yield return "| version | description | applied on | state |";
-        yield return "|---|---|---|---|";
+        yield return "| version | description | applied on | state | checksum | Down | applied by |";
+        yield return "|---|---|---|---|---|---|---|";
         var rows = applied.Select(a => (a.Version, Description: a.Description ?? ctx.Catalog.Find(a.Version)?.Description,
                 AppliedOn: a.AppliedOn?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
-                State: ctx.Catalog.Knows(a.Version) ? "applied" : "applied, unknown to this build"))
+                State: ctx.Catalog.Knows(a.Version) ? "applied" : "applied, unknown to this build", Record: (RecordView?)records[a.Version]))
             .Concat(state.Pending.Select(m => (m.Version, Description: (string?)m.Description, AppliedOn: (string?)null,
-                State: state.OutOfOrder.Contains(m) ? "pending, out of order" : "pending")))
+                State: state.OutOfOrder.Contains(m) ? "pending, out of order" : "pending", Record: (RecordView?)null)))
             .OrderBy(r => r.Version);
         foreach (var row in rows)
         {
-            yield return $"| {row.Version} | {Cell(row.Description)} | {row.AppliedOn ?? ""} | {row.State} |";
+            yield return $"| {row.Version} | {Cell(row.Description)} | {row.AppliedOn ?? ""} | {row.State} | {Cell(row.Record?.Checksum)} | {Cell(row.Record?.Down)} | {Cell(row.Record?.AppliedBy)} |";
         }
     }
 }

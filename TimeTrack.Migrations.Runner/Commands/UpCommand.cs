@@ -10,18 +10,22 @@ public static class UpCommand
     public static readonly Option<long?> To = new("--to") { HelpName = "version", Description = "Apply up to and including this version (default: all)" };
     public static readonly Option<bool> AllowUnknown = new("--allow-unknown") { Description = "Migrate even when the database records versions between known ones that this build does not know" };
     public static readonly Option<bool> AllowOutOfOrder = new("--allow-out-of-order") { Description = "Apply pending migrations older than the newest applied one" };
+    public static readonly Option<bool> AllowChanged = new("--allow-changed")
+    {
+        Description = "Run even when applied migrations differ from this build's (checksum changed): loudly, once; 'stamp --repair' accepts the change for good",
+    };
 
     public static Command Create()
     {
-        var command = new Command("up", "Apply pending migrations, each in its own transaction, printing each with its duration") { To, AllowUnknown, AllowOutOfOrder };
+        var command = new Command("up", "Apply pending migrations, each in its own transaction, printing each with its duration") { To, AllowUnknown, AllowOutOfOrder, AllowChanged };
         command.Aliases.Add("apply");
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
-            RunAsync(ctx, parse.GetValue(To), parse.GetValue(AllowUnknown), parse.GetValue(AllowOutOfOrder), cancel)));
+            RunAsync(ctx, parse.GetValue(To), parse.GetValue(AllowUnknown), parse.GetValue(AllowOutOfOrder), cancel, parse.GetValue(AllowChanged))));
         return command;
     }
 
-    public static Task<int> RunAsync(CommandContext ctx, long? to, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel) =>
-        ctx.UnderLockAsync(async (database, state) =>
+    public static Task<int> RunAsync(CommandContext ctx, long? to, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel, bool allowChanged = false) =>
+        ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var steps = state.PlanUp(to, allowUnknown, allowOutOfOrder);
             if (state.DatabaseIsAhead)
@@ -35,7 +39,7 @@ public static class UpCommand
             }
 
             // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, steps, ctx.Progress, cancel);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, steps, ctx.Progress, cancel);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new
@@ -51,5 +55,5 @@ public static class UpCommand
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
                     : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) applied"]);
             return 0;
-        }, cancel);
+        }, cancel, allowChanged: allowChanged);
 }

@@ -23,11 +23,17 @@ public static class VersionOutput
         }
     }
 
-    public static string Text()
+    /// <summary>The runner's version (with the commit it was built from, when the build knew it).</summary>
+    public static string RunnerVersion()
     {
         var assembly = typeof(VersionOutput).Assembly;
-        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-                      ?? assembly.GetName().Version?.ToString() ?? "unknown";
+        return assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+               ?? assembly.GetName().Version?.ToString() ?? "unknown";
+    }
+
+    public static string Text()
+    {
+        var version = RunnerVersion();
         var revision = Environment.GetEnvironmentVariable(ImageRevisionVariable);
         var image = string.IsNullOrWhiteSpace(revision) ? "not built as an image" : $"image revision {revision.Trim()}";
         return $"timetrack-migrate {version} ({RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier}; {image})";

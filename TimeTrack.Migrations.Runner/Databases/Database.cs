@@ -55,6 +55,9 @@ public abstract class Database : IAsyncDisposable
     /// <summary>True when <paramref name="e"/> says another process's lock outlasted <see cref="BusyTimeout"/>.</summary>
     public virtual bool IsLockedByAnotherProcess(Exception e) => false;
 
+    /// <summary>Who the database knows the runner as (recorded with each migration applied).</summary>
+    public abstract string? User { get; }
+
     /// <summary>The connection string FluentMigrator's connection runs the steps on (with this database's session settings).</summary>
     public virtual string StepConnectionString => Target.ConnectionString;
 

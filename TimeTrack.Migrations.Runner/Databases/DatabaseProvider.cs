@@ -67,6 +67,9 @@ public abstract class DatabaseProvider
     /// </summary>
     public virtual string PreviewConnectionString(DatabaseTarget target) => target.ConnectionString;
 
+    /// <summary>A connection string that is never opened: rendering SQL offline (checksums, recorded Downs).</summary>
+    public abstract string OfflineConnectionString { get; }
+
     // ---- Errors -----------------------------------------------------------------------------
 
     /// <summary>The database's own words for a failed statement (error code and message), or null when <paramref name="e"/> is not this database's.</summary>
@@ -104,6 +107,7 @@ public enum VersionColumnType
     BigInteger,
     Timestamp,
     Text1024,
+    Text,
 }
 
 /// <summary>

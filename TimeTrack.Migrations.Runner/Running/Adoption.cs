@@ -19,7 +19,8 @@ public sealed class Adoption(ProfileMatcher matcher, MigrationCatalog catalog, I
     /// <param name="live">The live schema, version table excluded.</param>
     /// <param name="forced">The profile to verify against (--profile); null: find the best one.</param>
     /// <param name="force">Stamp even when it does not match (loudly).</param>
-    public async Task<AdoptionResult> AdoptAsync(Database database, DatabaseSchema live, ProfileCandidate? forced, bool force, CancellationToken cancel)
+    /// <param name="recorder">Records each stamped version's checksum and Down, as if it had been applied.</param>
+    public async Task<AdoptionResult> AdoptAsync(Database database, DatabaseSchema live, ProfileCandidate? forced, bool force, HistoryRecorder recorder, CancellationToken cancel)
     {
         var best = (await matcher.CompareAsync(database, live, forced, cancel))[0];
 
@@ -50,7 +51,8 @@ public sealed class Adoption(ProfileMatcher matcher, MigrationCatalog catalog, I
             log.LogWarning("tolerated: {Difference}", warning);
         }
 
-        var record = catalog.Migrations.Where(m => m.Version <= best.Profile.Version).Select(m => (m.Version, m.Description)).ToList();
+        var record = catalog.Migrations.Where(m => m.Version <= best.Profile.Version)
+            .Select(m => (m.Version, m.Description, (StepRecord?)recorder.Record(m, durationMs: null))).ToList();
         await new VersionTable(database.Provider).StampAsync(database, record, [], cancel);
         log.LogInformation("stamped at {Version}: {Count} migration(s) recorded as applied without running them", best.Profile.Version, record.Count);
         return new AdoptionResult(best.Profile, warnings);

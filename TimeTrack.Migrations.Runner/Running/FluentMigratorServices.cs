@@ -39,6 +39,9 @@ public static class FluentMigratorServices
         public bool ExpectedSchemaBuild { get; init; }
 
         public string? DefaultSchema { get; init; }
+
+        /// <summary>Collects every SQL statement FluentMigrator's processor logs, one entry each (rendering).</summary>
+        public ICollection<string>? SqlCapture { get; init; }
     }
 
     public static ServiceProvider Create(DatabaseProvider provider, string connectionString, Assembly migrations, Options? options = null)
@@ -85,6 +88,33 @@ public static class FluentMigratorServices
                 new SqlScriptFluentMigratorLoggerOptions { ShowSql = true, ShowElapsedTime = false }));
         }
 
+        if (options.SqlCapture is not null)
+        {
+            services.AddSingleton<ILoggerProvider>(new SqlCaptureProvider(options.SqlCapture));
+        }
+
         return services.BuildServiceProvider(validateScopes: false);
+    }
+
+    /// <summary>Keeps the processor's SQL log entries (RunnerEventIds.Sql), exactly as rendered.</summary>
+    private sealed class SqlCaptureProvider(ICollection<string> statements) : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == RunnerEventIds.Sql.Id)
+            {
+                statements.Add(formatter(state, exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }

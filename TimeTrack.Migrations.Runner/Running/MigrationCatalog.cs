@@ -4,7 +4,8 @@ using FluentMigrator;
 namespace TimeTrack.Migrations.Runner.Running;
 
 /// <summary>A migration this build knows, read from its [Migration] attribute.</summary>
-public sealed record KnownMigration(long Version, string Description, bool Transactional, Type Type);
+/// <param name="Type">The migration class; null for a version known only from its recorded Down (applied by a newer build).</param>
+public sealed record KnownMigration(long Version, string Description, bool Transactional, Type? Type);
 
 /// <summary>
 /// The migrations of an assembly, ordered by version. Read from attributes only: no

@@ -1,3 +1,4 @@
+using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
 
 namespace TimeTrack.Migrations.Runner.Running;
@@ -9,7 +10,14 @@ public enum Direction
 }
 
 /// <summary>One migration to run, in one direction.</summary>
-public sealed record PlannedStep(KnownMigration Migration, Direction Direction);
+public sealed record PlannedStep(KnownMigration Migration, Direction Direction)
+{
+    /// <summary>
+    /// For a version this build does not know: the Down statements recorded when it was applied,
+    /// run instead of code (rollback from an older image).
+    /// </summary>
+    public IReadOnlyList<string>? RecordedDown { get; init; }
+}
 
 /// <summary>
 /// What the database holds compared with what this build knows: the pure arithmetic behind
@@ -17,6 +25,11 @@ public sealed record PlannedStep(KnownMigration Migration, Direction Direction);
 /// </summary>
 public sealed class VersionState
 {
+    /// <summary>From the version table's rows: their records let rollback undo versions this build does not know.</summary>
+    public VersionState(MigrationCatalog catalog, IReadOnlyList<AppliedVersion> applied)
+        : this(catalog, applied.Select(a => a.Version).ToList()) =>
+        Records = applied.ToDictionary(a => a.Version);
+
     public VersionState(MigrationCatalog catalog, IReadOnlyCollection<long> applied)
     {
         Catalog = catalog;
@@ -30,6 +43,9 @@ public sealed class VersionState
     }
 
     public MigrationCatalog Catalog { get; }
+
+    /// <summary>The version table's rows by version (empty when built from versions alone).</summary>
+    public IReadOnlyDictionary<long, AppliedVersion> Records { get; } = new Dictionary<long, AppliedVersion>();
 
     /// <summary>Versions recorded in the database, ascending.</summary>
     public IReadOnlyList<long> Applied { get; }
@@ -134,15 +150,21 @@ public sealed class VersionState
             undo = Applied.TakeLast(n).Reverse().ToList();
         }
 
-        var unknown = undo.Where(v => !Catalog.Knows(v)).ToList();
-        if (unknown.Count > 0)
+        // Versions this build does not know are undone by the Down recorded when they were applied.
+        var uncaptured = undo.Where(v => !Catalog.Knows(v) && Records.GetValueOrDefault(v)?.Down is null).ToList();
+        if (uncaptured.Count > 0)
         {
             throw new UserError(ExitCode.Refused,
-                $"cannot roll back version(s) {string.Join(", ", unknown)}: this build does not know them, so it has no Down for them. " +
-                "Roll back with the image that applied them");
+                $"cannot roll back {string.Join("; ", uncaptured.Select(DescribeUncaptured))}: this build does not know them and no Down was recorded. " +
+                "Nothing was changed. Roll back with the image that applied them");
         }
 
-        return undo.Select(v => new PlannedStep(Catalog.Find(v)!, Direction.Down)).ToList();
+        return undo.Select(v => Catalog.Find(v) is { } known
+            ? new PlannedStep(known, Direction.Down)
+            : new PlannedStep(new KnownMigration(v, Records[v].Description ?? "unknown to this build", Records[v].DownInTransaction, Type: null), Direction.Down)
+            {
+                RecordedDown = Records[v].Down,
+            }).ToList();
     }
 
     /// <summary>The version `stamp` records up to: "head" or a known version.</summary>
@@ -164,6 +186,13 @@ public sealed class VersionState
         }
 
         return v;
+    }
+
+    private string DescribeUncaptured(long version)
+    {
+        var record = Records.GetValueOrDefault(version);
+        var by = record?.ImageRevision is { } revision ? $"applied by image revision {revision}" : record?.RunnerVersion is { } runner ? $"applied by timetrack-migrate {runner}" : "applied before the runner recorded history";
+        return $"version {version} ({by}{(record?.DownNotCaptured is { } why ? $"; its Down was not captured: {why}" : "")})";
     }
 
     private string DescribeKnown() => Catalog.Migrations.Count == 0 ? "none" : string.Join(", ", Catalog.Migrations.Select(m => m.Version));

@@ -28,7 +28,14 @@ public enum StepMode
 
     /// <summary>Run it in a scratch place to read the schema it produces (adoption, <c>check</c>, generation).</summary>
     Scratch,
+
+    /// <summary>Render its statements without a connection (checksums, the recorded Down).</summary>
+    Render,
 }
+
+/// <summary>A step's statements as this provider renders them, or why it cannot be rendered as SQL alone.</summary>
+/// <param name="RunsCode">Why the step is more than its SQL (it runs C# against the connection, or its Down throws); null when it is not.</param>
+public sealed record RenderedStep(IReadOnlyList<string> Statements, string? RunsCode);
 
 /// <summary>
 /// The one place that runs migration steps. Each step's expressions are built from the migration
@@ -60,24 +67,41 @@ public sealed class StepExecutor : IDisposable
     /// <summary>The runner's own connection to the database (Apply only): cancels statements, creates the version table.</summary>
     private readonly Database? _database;
 
+    /// <summary>What is recorded with each applied step (Apply only).</summary>
+    private readonly HistoryRecorder? _recorder;
+
+    /// <summary>The statements the processor logged (Render only).</summary>
+    private readonly List<string> _rendered = [];
+
     private StepExecutor(StepMode mode, DatabaseProvider provider, string connectionString, MigrationCatalog catalog,
-        FluentMigratorServices.Options options, Database? database, ILoggerFactory? logs)
+        FluentMigratorServices.Options options, Database? database, ILoggerFactory? logs, HistoryRecorder? recorder = null)
     {
         _mode = mode;
         _catalog = catalog;
         _database = database;
+        _recorder = recorder;
         _connectionString = connectionString;
         _versions = new VersionTable(provider);
+        if (mode == StepMode.Render)
+        {
+            options = options with { SqlCapture = _rendered };
+        }
+
         _services = FluentMigratorServices.Create(provider, connectionString, catalog.Assembly, options);
         _processor = (GenericProcessorBase)_services.GetRequiredService<IMigrationProcessor>();
         _validator = _services.GetRequiredService<MigrationValidator>();
         _log = (logs ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger(Logging.Category);
     }
 
-    /// <summary>Runs steps on <paramref name="database"/>. The caller holds the migration lock.</summary>
-    public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs) =>
+    /// <summary>Runs steps on <paramref name="database"/>, recording each with <paramref name="recorder"/>. The caller holds the migration lock.</summary>
+    public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder) =>
         new(StepMode.Apply, database.Provider, database.StepConnectionString, catalog,
-            new FluentMigratorServices.Options { Logs = logs }, database, logs);
+            new FluentMigratorServices.Options { Logs = logs }, database, logs, recorder);
+
+    /// <summary>Renders steps as <paramref name="provider"/> would run them, connecting nowhere.</summary>
+    public static StepExecutor ForRendering(DatabaseProvider provider, MigrationCatalog catalog) =>
+        new(StepMode.Render, provider, provider.OfflineConnectionString, catalog,
+            new FluentMigratorServices.Options { Preview = true }, database: null, logs: null);
 
     /// <summary>
     /// Applies <paramref name="plan"/> to <paramref name="database"/> (the caller holds the migration
@@ -86,14 +110,14 @@ public sealed class StepExecutor : IDisposable
     /// is built with) is even loaded.
     /// </summary>
     public static async Task<IReadOnlyList<StepResult>> ApplyAsync(
-        Database database, MigrationCatalog catalog, ILoggerFactory logs, IReadOnlyList<PlannedStep> plan, Action<StepResult> onStep, CancellationToken cancel)
+        Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan, Action<StepResult> onStep, CancellationToken cancel)
     {
         if (plan.Count == 0)
         {
             return [];
         }
 
-        using var executor = ForApply(database, catalog, logs);
+        using var executor = ForApply(database, catalog, logs, recorder);
         return await executor.RunAsync(plan, step =>
         {
             onStep(step);
@@ -102,9 +126,10 @@ public sealed class StepExecutor : IDisposable
     }
 
     /// <summary>Writes the SQL of steps to <paramref name="sql"/>, connecting read-only (SQLite: not even creating the file).</summary>
-    public static StepExecutor ForPreview(DatabaseTarget target, MigrationCatalog catalog, TextWriter sql) =>
+    /// <param name="recorder">Makes the version rows printed carry what a real run would record.</param>
+    public static StepExecutor ForPreview(DatabaseTarget target, MigrationCatalog catalog, TextWriter sql, HistoryRecorder? recorder = null) =>
         new(StepMode.Preview, target.Provider, target.Provider.PreviewConnectionString(target), catalog,
-            new FluentMigratorServices.Options { Preview = true, SqlOutput = sql }, database: null, logs: null);
+            new FluentMigratorServices.Options { Preview = true, SqlOutput = sql }, database: null, logs: null, recorder);
 
     private static StepExecutor ForScratch(DatabaseProvider provider, ScratchDatabase scratch, MigrationCatalog catalog) =>
         new(StepMode.Scratch, provider, scratch.ConnectionString, catalog,
@@ -158,7 +183,7 @@ public sealed class StepExecutor : IDisposable
 
         if (_database is not null)
         {
-            await _versions.EnsureExistsAsync(_database, cancel);
+            await _versions.UpgradeAsync(_database, cancel);
         }
 
         var results = new List<StepResult>();
@@ -182,23 +207,42 @@ public sealed class StepExecutor : IDisposable
         return results;
     }
 
-    /// <summary>For <c>script</c> on a database without a version table: print its creation first, as a real run would do it.</summary>
-    public void PreviewVersionTableCreation()
+    /// <summary>For <c>script</c>: statements a real run executes before the steps (the version table's creation or upgrade).</summary>
+    public void PreviewStatements(IEnumerable<string> statements)
     {
-        foreach (var statement in _versions.CreateStatements())
+        foreach (var statement in statements)
         {
             ExecuteSql(statement);
         }
     }
 
-    private sealed record PreparedStep(PlannedStep Step, IReadOnlyList<IMigrationExpression> Expressions);
+    /// <summary>A step ready to run: FluentMigrator's expressions, or the recorded SQL of a Down this build does not know.</summary>
+    private sealed record PreparedStep(PlannedStep Step, IReadOnlyList<IMigrationExpression> Expressions, IReadOnlyList<string> RecordedSql);
 
     /// <summary>The step's expressions, conventions applied and validated; a Down that cannot undo the step is refused.</summary>
     private PreparedStep Prepare(PlannedStep step)
     {
-        var migration = (IMigration)ActivatorUtilities.CreateInstance(_services, step.Migration.Type);
+        if (step.RecordedDown is { } recorded)
+        {
+            return new PreparedStep(step, [], recorded);
+        }
+
+        var (expressions, irreversible) = BuildExpressions(step);
+        if (irreversible is not null)
+        {
+            throw new UserError(ExitCode.Refused,
+                $"migration {step.Migration.Version} ({step.Migration.Description}) is irreversible ({irreversible}); nothing was rolled back");
+        }
+
+        return new PreparedStep(step, expressions, []);
+    }
+
+    /// <summary>FluentMigrator's expressions of the step, or why its Down cannot undo it (it throws, or does nothing).</summary>
+    private (IReadOnlyList<IMigrationExpression> Expressions, string? Irreversible) BuildExpressions(PlannedStep step)
+    {
+        var migration = (IMigration)ActivatorUtilities.CreateInstance(_services, step.Migration.Type
+            ?? throw new InvalidOperationException($"version {step.Migration.Version} has no migration class in this build"));
         var context = new MigrationContext(_processor, _services, _connectionString);
-        string? irreversible = null;
         try
         {
             if (step.Direction == Direction.Up)
@@ -208,29 +252,59 @@ public sealed class StepExecutor : IDisposable
             else
             {
                 migration.GetDownExpressions(context);
-                irreversible = context.Expressions.Count == 0 ? "its Down does nothing" : null;
+                if (context.Expressions.Count == 0)
+                {
+                    return ([], "its Down does nothing");
+                }
             }
         }
         catch (Exception e) when (step.Direction == Direction.Down && e is NotSupportedException or NotImplementedException or InvalidOperationException)
         {
-            irreversible = string.IsNullOrWhiteSpace(e.Message) ? "its Down throws" : e.Message;
-        }
-
-        if (irreversible is not null)
-        {
-            throw new UserError(ExitCode.Refused,
-                $"migration {step.Migration.Version} ({step.Migration.Description}) is irreversible ({irreversible}); nothing was rolled back");
+            return ([], string.IsNullOrWhiteSpace(e.Message) ? "its Down throws" : e.Message);
         }
 
         _validator.ApplyConventionsToAndValidateExpressions(migration, context.Expressions);
-        return new PreparedStep(step, context.Expressions.ToList());
+        return (context.Expressions.ToList(), null);
+    }
+
+    /// <summary>
+    /// The step's statements as this provider renders them (<see cref="StepMode.Render"/>); a step
+    /// that runs code against the connection (Execute.WithConnection) or a Down that throws says so.
+    /// </summary>
+    public RenderedStep Render(PlannedStep step)
+    {
+        var (expressions, irreversible) = BuildExpressions(step);
+        if (irreversible is not null)
+        {
+            return new RenderedStep([], irreversible);
+        }
+
+        _rendered.Clear();
+        string? runsCode = null;
+        foreach (var expression in expressions)
+        {
+            if (expression is PerformDBOperationExpression code)
+            {
+                runsCode ??= $"it runs code against the connection (Execute.WithConnection{(string.IsNullOrEmpty(code.Description) ? "" : ": " + code.Description)})";
+                _rendered.Add($"-- code: {code.Description}");
+                continue;
+            }
+
+            expression.ExecuteWith(_processor);
+        }
+
+        return new RenderedStep(_rendered.Select(s => s.Replace("\r\n", "\n", StringComparison.Ordinal).Trim()).ToList(), runsCode);
     }
 
     /// <summary>One step: its transaction (unless it declares it cannot run in one, or an outer one is open), its statements, its version row.</summary>
     private StepResult Run(PreparedStep prepared)
     {
         var step = prepared.Step;
+        // A recorded Down runs in a transaction unless its migration's could not.
         var ownTransaction = _processor.Transaction is null && (step.Migration.Transactional || _mode == StepMode.Scratch);
+        // The record (checksum, Down rendered as SQL) is made before the transaction opens: rendering
+        // builds FluentMigrator services the first time, which need not hold the step's locks.
+        var record = step.Direction == Direction.Up ? _recorder?.Record(step.Migration, durationMs: null) : null;
         var clock = Stopwatch.StartNew();
         if (_mode == StepMode.Preview)
         {
@@ -249,10 +323,16 @@ public sealed class StepExecutor : IDisposable
                 expression.ExecuteWith(_processor);
             }
 
+            foreach (var statement in prepared.RecordedSql)
+            {
+                ExecuteSql(statement);
+            }
+
             if (_mode != StepMode.Scratch)
             {
                 ExecuteSql(step.Direction == Direction.Up
-                    ? _versions.RecordStatement(step.Migration.Version, step.Migration.Description, DateTime.UtcNow)
+                    ? _versions.RecordStatement(step.Migration.Version, step.Migration.Description, DateTime.UtcNow,
+                        record is null ? null : record with { DurationMs = (long)clock.Elapsed.TotalMilliseconds })
                     : _versions.DeleteStatement(step.Migration.Version));
             }
 
@@ -287,7 +367,7 @@ public sealed class StepExecutor : IDisposable
         var transactional = step.Migration.Transactional;
         _log.LogInformation("{Verb} {Version} {Description}{Note}",
             step.Direction == Direction.Up ? "applying" : "rolling back", step.Migration.Version, step.Migration.Description,
-            transactional ? "" : " (not in a transaction)");
+            (transactional ? "" : " (not in a transaction)") + (step.RecordedDown is null ? "" : " with the Down recorded when it was applied"));
         try
         {
             using var canceller = new StatementCanceller(_database!, StepConnection, interrupted);
@@ -318,12 +398,11 @@ public sealed class StepExecutor : IDisposable
     }
 
     /// <summary>
-    /// One statement of ours (version table, scratch set-up) through the processor: in the
-    /// current transaction, and printed in preview. FluentMigrator's Execute formats its text
-    /// with string.Format, so braces are doubled.
+    /// One statement of ours (version table, scratch set-up, a recorded Down) through the
+    /// processor: in the current transaction, and printed in preview. (This overload of Execute
+    /// takes the text as it is; the one with arguments would read braces as placeholders.)
     /// </summary>
-    private void ExecuteSql(string sql) =>
-        _processor.Execute(sql.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal));
+    private void ExecuteSql(string sql) => _processor.Execute(sql);
 
     private static string Doing(PlannedStep step) =>
         $"{(step.Direction == Direction.Up ? "applying" : "rolling back")} {step.Migration.Version} ({step.Migration.Description})";

@@ -46,11 +46,12 @@ public abstract class TestDatabase : IAsyncDisposable
     {
         var catalog = MigrationCatalog.FromAssembly(migrations ?? typeof(TimeTrackMigration).Assembly);
         await using var database = await Database.OpenAsync(Target);
-        var state = new VersionState(catalog, (await database.ReadAppliedVersionsAsync()).Select(a => a.Version).ToList());
+        var state = new VersionState(catalog, await database.ReadAppliedVersionsAsync());
         var plan = version is { } v && v < state.Current ? state.PlanRollback(v, null)
             : version == 0 ? []
             : state.PlanUp(version, allowUnknown: true, allowOutOfOrder: false);
-        await StepExecutor.ApplyAsync(database, catalog, NullLoggerFactory.Instance, plan, _ => { }, CancellationToken.None);
+        using var recorder = new HistoryRecorder(database.Provider, catalog, new Provenance("tests", null, Environment.MachineName, database.User));
+        await StepExecutor.ApplyAsync(database, catalog, NullLoggerFactory.Instance, recorder, plan, _ => { }, CancellationToken.None);
     }
 
     /// <summary>The live schema, version table left out.</summary>

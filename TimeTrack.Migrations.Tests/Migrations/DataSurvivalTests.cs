@@ -102,7 +102,7 @@ public abstract class DataSurvivalTests(DatabaseKind provider) : IAsyncLifetime
     internal static async Task StampBaselineAsync(TestDatabase db)
     {
         await using var database = await Database.OpenAsync(db.Target);
-        await new VersionTable(db.Target.Provider).StampAsync(database, [(Baseline, "Baseline")], [], CancellationToken.None);
+        await new VersionTable(db.Target.Provider).StampAsync(database, [(Baseline, "Baseline", null)], [], CancellationToken.None);
     }
 
     /// <summary>Realistic rows: every enum value, NULLs, quotes and non-ASCII text.</summary>

@@ -18,6 +18,8 @@ public sealed class PostgresDatabase : Database
 
     public override System.Data.Common.DbConnection DbConnection => Connection;
 
+    public override string? User => Connection.UserName;
+
     // Any constant works as long as every runner uses the same one: "TimeTrac" in ASCII.
     public const long MigrationLockKey = 0x54696D6554726163;
 

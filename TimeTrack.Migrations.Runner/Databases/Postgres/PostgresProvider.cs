@@ -58,6 +58,8 @@ public sealed class PostgresProvider : DatabaseProvider
 
     public override bool IsWorthRetrying(Exception connectionError) => PostgresErrors.IsRetryable(connectionError);
 
+    public override string OfflineConnectionString => "Host=localhost;Database=timetrack_offline";
+
     public override void AddFluentMigrator(IMigrationRunnerBuilder runner) => runner.AddPostgres15_0();
 
     public override string? DescribeStatementError(Exception e) =>
@@ -67,6 +69,7 @@ public sealed class PostgresProvider : DatabaseProvider
     {
         VersionColumnType.BigInteger => "bigint",
         VersionColumnType.Timestamp => "timestamp",
+        VersionColumnType.Text => "text",
         _ => "varchar(1024)",
     };
 

@@ -12,6 +12,9 @@ public sealed class SqliteDatabase : Database
 
     public override System.Data.Common.DbConnection DbConnection => Connection;
 
+    /// <summary>SQLite has no users: the operating-system user of the runner.</summary>
+    public override string? User => Environment.UserName;
+
     public override async Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
     {
         // SQLite's own locks are per statement or transaction, and FluentMigrator runs each

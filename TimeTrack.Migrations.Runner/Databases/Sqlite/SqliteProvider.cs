@@ -52,6 +52,8 @@ public sealed class SqliteProvider : DatabaseProvider
 
     public override string PreviewConnectionString(DatabaseTarget target) => ReadOnlyConnectionString(target);
 
+    public override string OfflineConnectionString => "Data Source=:memory:";
+
     public override void AddFluentMigrator(IMigrationRunnerBuilder runner) => runner.AddSQLite();
 
     /// <summary>

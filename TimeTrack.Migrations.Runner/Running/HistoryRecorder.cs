@@ -1,0 +1,58 @@
+using TimeTrack.Migrations.Runner.Databases;
+
+namespace TimeTrack.Migrations.Runner.Running;
+
+/// <summary>
+/// What this build says about the migrations it knows, for the version table: each one's checksum
+/// on this provider (from the embedded manifest, rendered when there is none) and its Down as SQL
+/// (rendered when a migration is applied or stamped, when FluentMigrator is loaded anyway).
+/// </summary>
+public sealed class HistoryRecorder(DatabaseProvider provider, MigrationCatalog catalog, Provenance provenance) : IDisposable
+{
+    private readonly MigrationManifest? _manifest = MigrationManifest.Load(catalog.Assembly);
+    private readonly Dictionary<long, string> _checksums = [];
+    private StepExecutor? _renderer;
+
+    private StepExecutor Renderer => _renderer ??= StepExecutor.ForRendering(provider, catalog);
+
+    public Provenance Provenance => provenance;
+
+    /// <summary>This build's checksum of <paramref name="migration"/> on this provider.</summary>
+    public string Checksum(KnownMigration migration)
+    {
+        if (_checksums.TryGetValue(migration.Version, out var known))
+        {
+            return known;
+        }
+
+        var checksum = _manifest?.Find(migration.Version)?.Checksums.GetValueOrDefault(MigrationManifest.Key(provider))
+            ?? MigrationChecksum.Of(Renderer.Render(new PlannedStep(migration, Direction.Up)), migration.Transactional);
+        return _checksums[migration.Version] = checksum;
+    }
+
+    /// <summary>True when <paramref name="recorded"/> is this build's checksum, or one the manifest accepts for it.</summary>
+    public bool Matches(KnownMigration migration, string recorded) =>
+        recorded == Checksum(migration)
+        || (_manifest?.Find(migration.Version)?.Accepted?.GetValueOrDefault(MigrationManifest.Key(provider))?.Contains(recorded) ?? false);
+
+    /// <summary>The record of <paramref name="migration"/> as applied (or stamped) now.</summary>
+    /// <param name="durationMs">How long its statements took; null when it was not run (stamped, recorded afterwards).</param>
+    /// <param name="afterwards">Recorded for a row applied before the runner kept records: the provenance is not known.</param>
+    public StepRecord Record(KnownMigration migration, long? durationMs, bool afterwards = false)
+    {
+        var down = Renderer.Render(new PlannedStep(migration, Direction.Down));
+        return new StepRecord(
+            Checksum(migration),
+            afterwards ? new Provenance($"{provenance.RunnerVersion} (recorded afterwards)", null, null, null) : provenance,
+            durationMs,
+            down.RunsCode is null ? down.Statements : null,
+            migration.Transactional,
+            down.RunsCode);
+    }
+
+    /// <summary>Applied versions this build knows whose recorded checksum is not this build's: edited after they were applied.</summary>
+    public IReadOnlyList<AppliedVersion> Changed(IEnumerable<AppliedVersion> applied) =>
+        applied.Where(a => a.Checksum is { } recorded && catalog.Find(a.Version) is { } known && !Matches(known, recorded)).ToList();
+
+    public void Dispose() => _renderer?.Dispose();
+}
