@@ -142,8 +142,7 @@ public sealed class CommandContext : IDisposable
         var added = await versions.UpgradeAsync(database, cancel);
         if (added.Count > 0)
         {
-            Log.LogInformation("the version table gained the columns of the recorded history ({Columns}); older runners keep working with it",
-                string.Join(", ", added));
+            Log.LogInformation("{Message}", VersionTable.UpgradeMessage(added));
         }
 
         var unrecorded = (await VersionTable.ReadAsync(database, cancel)).Where(r => !r.HasRecord && Catalog.Knows(r.Version)).ToList();

@@ -202,6 +202,10 @@ public sealed class VersionTable(DatabaseProvider provider)
         return added;
     }
 
+    /// <summary>The log line of an upgrade that added <paramref name="columns"/>.</summary>
+    public static string UpgradeMessage(IReadOnlyList<string> columns) =>
+        $"the version table gained the columns of the recorded history ({string.Join(", ", columns)}); older runners keep working with it";
+
     /// <summary>What <see cref="UpgradeAsync"/> would run (also printed by <c>script</c>), and the columns it adds.</summary>
     public async Task<(IReadOnlyList<string> Statements, IReadOnlyList<string> AddedColumns)> UpgradeStatementsAsync(Database database, CancellationToken cancel)
     {

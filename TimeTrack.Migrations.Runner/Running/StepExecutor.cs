@@ -181,9 +181,9 @@ public sealed class StepExecutor : IDisposable
             return [];
         }
 
-        if (_database is not null)
+        if (_database is not null && await _versions.UpgradeAsync(_database, cancel) is { Count: > 0 } added)
         {
-            await _versions.UpgradeAsync(_database, cancel);
+            _log.LogInformation("{Message}", VersionTable.UpgradeMessage(added));
         }
 
         var results = new List<StepResult>();

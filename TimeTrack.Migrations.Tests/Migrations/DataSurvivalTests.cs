@@ -87,7 +87,7 @@ public abstract class DataSurvivalTests(DatabaseKind provider) : IAsyncLifetime
     }
 
     /// <summary>Every row of every baseline table, as text.</summary>
-    private static async Task<List<string>> SnapshotAsync(TestDatabase db, string[]? exceptColumns = null)
+    internal static async Task<List<string>> SnapshotAsync(TestDatabase db, string[]? exceptColumns = null)
     {
         var rows = new List<string>();
         foreach (var table in BaselineTables)
