@@ -40,7 +40,7 @@ public static class Adoption
             ctx.Log.LogInformation("the database matches stamping profile '{Profile}': {Description}", best.Profile.Name, best.Profile.Description);
         }
 
-        var warnings = best.Match.Warnings.Select(Schema.SchemaMatch.Explain)
+        var warnings = best.Match.Warnings.Select(c => c.DescribeAsDrift())
             .Select(w => w == "extra table alembic_version" ? w + " (Flask-Migrate's history; left as it is)" : w)
             .ToList();
         foreach (var warning in warnings)

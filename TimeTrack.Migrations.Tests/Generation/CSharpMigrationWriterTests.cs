@@ -31,7 +31,10 @@ public sealed class CSharpMigrationWriterTests
         code.ShouldContain("[Migration(202611251200, \"Add nickname\")]");
         code.ShouldContain("public sealed class M202611251200_AddNickname : TimeTrackMigration");
         BodyOf(code, "Up").ShouldBe(["Alter.Table(\"users\").AddColumn(\"nickname\").AsCustom(Sql.Varchar(40)).NotNullable().WithDefaultValue(\"anon\");"]);
-        BodyOf(code, "Down").ShouldBe(["Delete.Column(\"nickname\").FromTable(\"users\");"]);
+        BodyOf(code, "Down").ShouldBe([
+            "// REVIEW: - column users.nickname varchar(40) not null default 'anon': loses data that Down cannot bring back",
+            "Delete.Column(\"nickname\").FromTable(\"users\");",
+        ]);
     }
 
     [Fact]
