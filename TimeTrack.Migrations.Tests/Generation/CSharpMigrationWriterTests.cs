@@ -74,6 +74,49 @@ public sealed class CSharpMigrationWriterTests
     }
 
     [Fact]
+    public void Risky_changes_get_a_review_line_from_their_risk_flags()
+    {
+        var changed = Model with
+        {
+            Tables = Model.Tables.Select(t => t.Name == "users"
+                ? t with { Columns = [.. t.Columns, new ColumnSchema("badge", ColumnType.Varchar(20), false)] }
+                : t).ToList(),
+        };
+
+        var generated = CSharpMigrationWriter.Write(new MigrationSpec(1, "Badge"), Model, changed);
+
+        BodyOf(generated.Code, "Up")[0].ShouldBe("// REVIEW: + column users.badge varchar(20) not null: fails if existing rows do not fit");
+        generated.Warnings.ShouldContain("Up: + column users.badge varchar(20) not null: fails if existing rows do not fit");
+        generated.Warnings.ShouldContain("Down: - column users.badge varchar(20) not null: loses data that Down cannot bring back");
+    }
+
+    [Fact]
+    public void Index_keys_keep_their_direction_and_an_expression_key_is_left_to_a_person()
+    {
+        var changed = Model with
+        {
+            Tables = Model.Tables.Select(t => t.Name == "tasks"
+                ? t with
+                {
+                    Indexes =
+                    [
+                        .. t.Indexes,
+                        new IndexSchema("ix_tasks_due", ["project_id", new IndexKey("due_date", Descending: true)]),
+                        new IndexSchema("ix_tasks_title_lower", [new IndexKey("lower(name)", Expression: true)]),
+                    ],
+                }
+                : t).ToList(),
+        };
+
+        var generated = CSharpMigrationWriter.Write(new MigrationSpec(1, "Task indexes"), Model, changed);
+
+        var up = BodyOf(generated.Code, "Up");
+        up.ShouldContain("Create.Index(\"ix_tasks_due\").OnTable(\"tasks\").OnColumn(\"project_id\").Ascending().OnColumn(\"due_date\").Descending();");
+        up.ShouldContain("// REVIEW: index ix_tasks_title_lower on tasks(lower(name)) has an expression or NULLS order key: not generated, write it by hand.");
+        generated.Warnings.ShouldContain(w => w.Contains("ix_tasks_title_lower", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void No_difference_gives_bodies_that_say_so()
     {
         var code = CSharpMigrationWriter.Write(new MigrationSpec(1, "Data fix"), Model, Model).Code;
