@@ -110,13 +110,14 @@ public sealed partial class CSharpMigrationWriter
     private static string CreateUnique(string table, UniqueConstraintSchema unique) =>
         $"Create.UniqueConstraint({CSharpSyntax.Literal(unique.Name)}).OnTable({CSharpSyntax.Literal(table)}).Columns({CSharpSyntax.Arguments(unique.Columns)});";
 
-    // FluentMigrator's index builder knows columns and their direction. An expression key or a
-    // NULLS FIRST/LAST is not written as SQL here (generated code holds no SQL): it is left to a person.
+    // FluentMigrator's index builder knows columns and their direction. An expression key, a
+    // NULLS FIRST/LAST, another access method or a partial index's predicate is not written as SQL
+    // here (generated code holds no SQL), nor silently dropped: it is left to a person.
     private List<string> CreateIndex(string table, IndexSchema index)
     {
-        if (index.Keys.Any(k => k.Expression || k.NullsFirst is not null))
+        if (index.Keys.Any(k => k.Expression || k.NullsFirst is not null) || index.Shape.Length > 0)
         {
-            var what = $"index {index.Name} on {table}({string.Join(", ", index.Keys)}) has an expression or NULLS order key: not generated, write it by hand";
+            var what = $"index {index.Name} on {table}({string.Join(", ", index.Keys)}){index.Shape} has an expression or NULLS order key, a method or a predicate: not generated, write it by hand";
             Warn(table, what);
             return [$"// REVIEW: {what}."];
         }

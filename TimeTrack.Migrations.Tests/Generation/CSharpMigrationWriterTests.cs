@@ -91,7 +91,7 @@ public sealed class CSharpMigrationWriterTests
     }
 
     [Fact]
-    public void Index_keys_keep_their_direction_and_an_expression_key_is_left_to_a_person()
+    public void Index_keys_keep_their_direction_and_an_expression_key_or_a_predicate_is_left_to_a_person()
     {
         var changed = Model with
         {
@@ -103,6 +103,7 @@ public sealed class CSharpMigrationWriterTests
                         .. t.Indexes,
                         new IndexSchema("ix_tasks_due", ["project_id", new IndexKey("due_date", Descending: true)]),
                         new IndexSchema("ix_tasks_title_lower", [new IndexKey("lower(name)", Expression: true)]),
+                        new IndexSchema("ix_tasks_open", ["due_date"], Method: "btree", Predicate: "(status <> 'DONE'::taskstatus)"),
                     ],
                 }
                 : t).ToList(),
@@ -112,8 +113,9 @@ public sealed class CSharpMigrationWriterTests
 
         var up = BodyOf(generated.Code, "Up");
         up.ShouldContain("Create.Index(\"ix_tasks_due\").OnTable(\"tasks\").OnColumn(\"project_id\").Ascending().OnColumn(\"due_date\").Descending();");
-        up.ShouldContain("// REVIEW: index ix_tasks_title_lower on tasks(lower(name)) has an expression or NULLS order key: not generated, write it by hand.");
+        up.ShouldContain("// REVIEW: index ix_tasks_title_lower on tasks(lower(name)) has an expression or NULLS order key, a method or a predicate: not generated, write it by hand.");
         generated.Warnings.ShouldContain(w => w.Contains("ix_tasks_title_lower", StringComparison.Ordinal));
+        up.ShouldContain(l => l.StartsWith("// REVIEW: index ix_tasks_open on tasks(due_date) where (status <> 'DONE'::taskstatus) has", StringComparison.Ordinal));
     }
 
     [Fact]
