@@ -246,6 +246,8 @@ public sealed class SqliteDriftMatrixTests() : DriftMatrixTests(DatabaseKind.Sql
         { EditTable("users", "\"email\" VARCHAR(120) NOT NULL", "\"email\" VARCHAR(120)"), "changed column users.email: not null -> null" },
         { EditTable("company_settings", "\"work_hours_per_day\" NUMERIC(4, 2)", "\"work_hours_per_day\" NUMERIC(5, 2)"), "changed column company_settings.work_hours_per_day: type numeric(4,2) -> numeric(5,2)" },
         { EditTable("user_preferences", " ON DELETE CASCADE)", ")"), "extra foreign key user_preferences_user_id_fkey user_preferences(user_id) -> users(id) (on delete NoAction)" },
+        { EditTable("user_preferences", " ON DELETE CASCADE)", ")"), "missing foreign key user_preferences_user_id_fkey user_preferences(user_id) -> users(id) (on delete Cascade)" },
+        { "DROP INDEX users_email_key", "missing unique constraint users_email_key on users(email)" },
         { EditTable("tasks", "'HIGH', 'URGENT')", "'HIGH')"), "changed enum taskpriority: (LOW, MEDIUM, HIGH, URGENT) -> (LOW, MEDIUM, HIGH)" },
         { "ALTER TABLE users ADD COLUMN hack TEXT", "extra column users.hack (text null)" },
         { "ALTER TABLE users DROP COLUMN two_factor_secret", "missing column users.two_factor_secret (varchar(32) null)" },
