@@ -54,7 +54,7 @@ public static class CheckCommand
         var match = SchemaMatch.Of(live, expected, VersionTable.Name);
         foreach (var warning in match.Warnings)
         {
-            ctx.Log.LogWarning("not created by the migrations: {Difference}", SchemaMatch.Explain(warning));
+            ctx.Log.LogWarning("not created by the migrations: {Difference}", warning.DescribeAsDrift());
         }
 
         ctx.Result(
@@ -65,8 +65,8 @@ public static class CheckCommand
                 database = ctx.Target.Display,
                 version = state.Current,
                 matches = match.Matches,
-                differences = match.Blocking.Select(SchemaMatch.Explain),
-                warnings = match.Warnings.Select(SchemaMatch.Explain),
+                differences = match.Blocking.Select(c => c.DescribeAsDrift()),
+                warnings = match.Warnings.Select(c => c.DescribeAsDrift()),
             },
             match.Matches
                 ? [$"the database has the schema of version {ctx.DescribeVersion(state.Current)}" + (match.Warnings.Count > 0 ? $", plus {match.Warnings.Count} object(s) the migrations did not create" : "")]

@@ -85,6 +85,14 @@ public sealed partial class CSharpMigrationWriter
 
         foreach (var change in diff.Changes)
         {
+            // What can go wrong comes from the change itself (ChangeRisk), as the lint reads it.
+            if (change.Risk != ChangeRisk.None)
+            {
+                var review = $"{change.Describe()}: {ChangeRisks.Explain(change.Risk)}";
+                lines.Add($"// REVIEW: {review}");
+                Warn(direction, review);
+            }
+
             var table = change.TableName;
             if (table is not null && rebuilt.Contains(table))
             {
@@ -93,7 +101,7 @@ public sealed partial class CSharpMigrationWriter
                     lines.AddRange(SqliteRebuild(from.Table(table)!, to.Table(table)!));
                 }
 
-                var postgres = Render(change, to, direction);
+                var postgres = Render(change, to);
                 if (postgres.Count > 0)
                 {
                     lines.Add("if (!IsSqlite)");
@@ -120,7 +128,7 @@ public sealed partial class CSharpMigrationWriter
                 Warn(direction, hint);
             }
 
-            lines.AddRange(Render(change, to, direction));
+            lines.AddRange(Render(change, to));
         }
 
         if (lines.Count == 0)
@@ -188,10 +196,6 @@ public sealed partial class CSharpMigrationWriter
         };
         lines.AddRange(ColumnChain(table).Select(l => "    " + l));
         lines[^1] += ");";
-        foreach (var added in table.Columns.Where(c => !c.Nullable && c.Default is null && old.Column(c.Name) is null))
-        {
-            Warn(table.Name, $"new NOT NULL column {added.Name} has no default: the SQLite rebuild cannot fill existing rows");
-        }
 
         lines.Add("if (IsSqlite)");
         lines.Add("{");
@@ -200,9 +204,9 @@ public sealed partial class CSharpMigrationWriter
             lines.Add("    " + CreateUnique(table.Name, unique));
         }
 
-        foreach (var index in table.Indexes)
+        foreach (var line in table.Indexes.SelectMany(i => CreateIndex(table.Name, i)))
         {
-            lines.Add("    " + CreateIndex(table.Name, index));
+            lines.Add("    " + line);
         }
 
         lines.Add("}");

@@ -43,7 +43,7 @@ public sealed class Adoption(ProfileMatcher matcher, MigrationCatalog catalog, I
             log.LogInformation("the database matches stamping profile '{Profile}': {Description}", best.Profile.Name, best.Profile.Description);
         }
 
-        var warnings = best.Match.Warnings.Select(SchemaMatch.Explain)
+        var warnings = best.Match.Warnings.Select(c => c.DescribeAsDrift())
             .Select(w => w == "extra table alembic_version" ? w + " (Flask-Migrate's history; left as it is)" : w)
             .ToList();
         foreach (var warning in warnings)

@@ -70,7 +70,7 @@ public static class ModelReader
             .ToList();
 
         var indexes = entity.GetCustomAttributes<IndexAttribute>()
-            .Select(i => new IndexSchema(i.Name, i.Properties.Select(ColumnOf).ToList()))
+            .Select(i => new IndexSchema(i.Name, i.Properties.Select(p => new IndexKey(ColumnOf(p))).ToList()))
             .OrderBy(i => i.Name, StringComparer.Ordinal)
             .ToList();
 

@@ -17,7 +17,8 @@ public sealed record SchemaDiff(IReadOnlyList<SchemaChange> Changes)
 /// <summary>
 /// Compares two <see cref="DatabaseSchema"/>s. Only what both sources can tell is compared
 /// (<see cref="SchemaCapabilities"/>): SQLite keeps no constraint names, so against SQLite keys
-/// are matched by their columns alone.
+/// are matched by their columns alone; how a column is generated (serial or identity, its
+/// sequence and the sequence's settings) only between two PostgreSQL catalogs.
 /// </summary>
 public static class SchemaComparer
 {
@@ -26,6 +27,7 @@ public static class SchemaComparer
     {
         var compareNames = from.Capabilities.ConstraintNames && to.Capabilities.ConstraintNames;
         var compareIdentity = from.Capabilities.Identity && to.Capabilities.Identity;
+        var compareSequences = from.Capabilities.Sequences && to.Capabilities.Sequences;
         var changes = new List<SchemaChange>();
 
         // Enum types first: new tables and columns may use them.
@@ -50,7 +52,7 @@ public static class SchemaComparer
         {
             if (from.Table(wanted.Name) is { } existing)
             {
-                changes.AddRange(CompareTable(existing, wanted, compareNames, compareIdentity));
+                changes.AddRange(CompareTable(existing, wanted, compareNames, compareIdentity, compareSequences));
             }
             else
             {
@@ -101,7 +103,7 @@ public static class SchemaComparer
         return ordered;
     }
 
-    private static IEnumerable<SchemaChange> CompareTable(TableSchema from, TableSchema to, bool compareNames, bool compareIdentity)
+    private static IEnumerable<SchemaChange> CompareTable(TableSchema from, TableSchema to, bool compareNames, bool compareIdentity, bool compareSequences)
     {
         var table = to.Name;
 
@@ -143,9 +145,9 @@ public static class SchemaComparer
             }
 
             var comparable = compareIdentity ? existing : existing with { Identity = wanted.Identity };
-            if (comparable.Generator is null || wanted.Generator is null)
+            if (!compareSequences)
             {
-                comparable = comparable with { Generator = wanted.Generator }; // one side cannot tell
+                comparable = comparable with { Generator = wanted.Generator, Sequence = wanted.Sequence }; // one side cannot tell
             }
 
             if (comparable != wanted)
@@ -199,8 +201,10 @@ public static class SchemaComparer
         a.Columns.SequenceEqual(b.Columns) && (!compareNames || a.Name == b.Name);
 
     // Index names are real on both databases; an INVALID index is not the index it claims to be.
-    // Method and predicate are compared when both sources can tell them (both read from PostgreSQL).
+    // Keys are compared with their sort order (every source can tell it; the model's are ascending)
+    // and expressions as the database prints them. Method and predicate are compared when both
+    // sources can tell them (both read from PostgreSQL).
     private static bool SameIndex(IndexSchema a, IndexSchema b) =>
-        a.Name == b.Name && a.Columns.SequenceEqual(b.Columns) && a.Unique == b.Unique && a.IsValid && b.IsValid
+        a.Name == b.Name && a.Keys.SequenceEqual(b.Keys) && a.Unique == b.Unique && a.IsValid && b.IsValid
         && (a.Method is null || b.Method is null || (a.Method == b.Method && a.Predicate == b.Predicate));
 }

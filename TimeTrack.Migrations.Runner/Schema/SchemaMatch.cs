@@ -2,11 +2,11 @@ namespace TimeTrack.Migrations.Runner.Schema;
 
 /// <summary>
 /// How a live database compares with the schema it is expected to have (adoption, drift check).
-/// Objects the application never looks at (an extra table, an extra index, a sequence) are
-/// tolerated and listed as warnings; anything else — a missing table or column, another type,
-/// length, nullability or default, a column that lost its serial default, other keys or key
-/// names, other enum values — is blocking. (A removed default breaks inserts as surely as a
-/// missing column; what the expected side cannot tell, such as names against SQLite, is not
+/// Objects the application never looks at (an extra table, an extra index, a free-standing
+/// sequence) are tolerated and listed as warnings; anything else — a missing table or column,
+/// another type, length, nullability or default, a column that lost its serial default or whose
+/// sequence changed, other keys or key names, other index keys or sort order, other enum values —
+/// is blocking. (A removed default breaks inserts as surely as a missing column; what the expected side cannot tell, such as names against SQLite, is not
 /// compared at all: see <see cref="SchemaCapabilities"/>.)
 /// </summary>
 public sealed record SchemaMatch(SchemaDiff Diff)
@@ -21,70 +21,12 @@ public sealed record SchemaMatch(SchemaDiff Diff)
 
     public bool Matches => Blocking.Count == 0;
 
-    /// <summary>The blocking differences, as "what the database has that it should not" lines.</summary>
-    public string RenderBlocking(string indent = "  ") => string.Join(Environment.NewLine, Blocking.Select(c => indent + Explain(c)));
+    /// <summary>The blocking differences, one line each (<see cref="SchemaChange.DescribeAsDrift"/>).</summary>
+    public string RenderBlocking(string indent = "  ") => string.Join(Environment.NewLine, Blocking.Select(c => indent + c.DescribeAsDrift()));
 
-    public string RenderWarnings(string indent = "  ") => string.Join(Environment.NewLine, Warnings.Select(c => indent + Explain(c)));
+    public string RenderWarnings(string indent = "  ") => string.Join(Environment.NewLine, Warnings.Select(c => indent + c.DescribeAsDrift()));
 
-    // The diff is written as the change that would turn the live database into the expected one;
-    // people reading a refusal want to know what the database has or lacks.
-    public static string Explain(SchemaChange change) => change switch
-    {
-        AddTable t => $"missing table {t.Table.Name}",
-        DropTable t => $"extra table {t.Table.Name}",
-        AddColumn c => $"missing column {c.Table}.{c.Column.Name} ({SchemaChange.Describe(c.Column)})",
-        DropColumn c => $"extra column {c.Table}.{c.Column.Name} ({SchemaChange.Describe(c.Column)})",
-        AlterColumn c => ExplainColumn(c),
-        AddIndex i => $"missing {(i.Index.Unique ? "unique " : "")}index {i.Index.Name} on {i.Table}{SchemaChange.Columns(i.Index.Columns)}{i.Index.Shape}",
-        DropIndex i => $"extra {(i.Index.Unique ? "unique " : "")}index {i.Index.Name} on {i.Table}{SchemaChange.Columns(i.Index.Columns)}{i.Index.Shape}{(i.Index.IsValid ? "" : " (INVALID)")}",
-        AddEnum e => $"missing enum type {e.Enum.Name}",
-        DropEnum e => $"extra enum type {e.Enum.Name}",
-        AlterEnum e => $"enum {e.New.Name} has ({string.Join(", ", e.Old.Values)}), expected ({string.Join(", ", e.New.Values)})",
-        AddPrimaryKey k => $"missing primary key {k.Key.Name} on {k.Table}{SchemaChange.Columns(k.Key.Columns)}",
-        DropPrimaryKey k => $"unexpected primary key {k.Key.Name} on {k.Table}{SchemaChange.Columns(k.Key.Columns)}",
-        AddForeignKey k => $"missing foreign key {k.Key.Name} {k.Table}{SchemaChange.Columns(k.Key.Columns)} -> {k.Key.ReferencedTable} (on delete {k.Key.OnDelete})",
-        DropForeignKey k => $"unexpected foreign key {k.Key.Name} {k.Table}{SchemaChange.Columns(k.Key.Columns)} -> {k.Key.ReferencedTable} (on delete {k.Key.OnDelete})",
-        AddUniqueConstraint u => $"missing unique constraint {u.Constraint.Name} on {u.Table}{SchemaChange.Columns(u.Constraint.Columns)}",
-        DropUniqueConstraint u => $"unexpected unique constraint {u.Constraint.Name} on {u.Table}{SchemaChange.Columns(u.Constraint.Columns)}",
-        AddCheckConstraint c => $"missing check constraint {c.Check.Name} on {c.Table}: {c.Check.Expression}",
-        DropCheckConstraint c => $"unexpected check constraint {c.Check.Name} on {c.Table}: {c.Check.Expression}",
-        AddSequence s => $"missing sequence {s.Name}",
-        DropSequence s => $"extra sequence {s.Name}",
-        _ => change.Describe(),
-    };
-
-    // What the column has against what it should have, each difference worded as what it is:
-    // "column teams.id has no default (expected nextval(...) of its serial sequence)".
-    private static string ExplainColumn(AlterColumn c)
-    {
-        var column = $"column {c.Table}.{c.New.Name}";
-        var parts = new List<string>();
-        if (c.Old.Type != c.New.Type || c.Old.Nullable != c.New.Nullable)
-        {
-            parts.Add($"{column} is {c.Old.Type}{(c.Old.Nullable ? " null" : " not null")}, expected {c.New.Type}{(c.New.Nullable ? " null" : " not null")}");
-        }
-
-        if (c.Old.Identity != c.New.Identity)
-        {
-            parts.Add(c.New.Identity
-                ? $"{column} has no default (expected nextval(...) of its serial sequence, or an identity)"
-                : $"{column} is generated by a sequence or identity (expected no generated value)");
-        }
-
-        else if (c.Old.Generator != c.New.Generator)
-        {
-            parts.Add($"{column} is generated by {c.Old.Generator} (expected {c.New.Generator})");
-        }
-
-        if (c.Old.Default != c.New.Default)
-        {
-            parts.Add(c.Old.Default is null ? $"{column} has no default (expected {c.New.Default})"
-                : c.New.Default is null ? $"{column} has default {c.Old.Default} (expected none)"
-                : $"{column} has default {c.Old.Default} (expected {c.New.Default})");
-        }
-
-        return string.Join("; ", parts);
-    }
-
+    // Only whole objects the application never looks at are tolerated. A sequence behind a column
+    // is part of that column (its default, its OWNED BY, its settings) and never lands here.
     private static bool IsTolerated(SchemaChange change) => change is DropTable or DropIndex or DropSequence;
 }

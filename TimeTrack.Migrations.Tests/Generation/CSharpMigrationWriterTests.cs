@@ -31,7 +31,10 @@ public sealed class CSharpMigrationWriterTests
         code.ShouldContain("[Migration(202611251200, \"Add nickname\")]");
         code.ShouldContain("public sealed class M202611251200_AddNickname : TimeTrackMigration");
         BodyOf(code, "Up").ShouldBe(["Alter.Table(\"users\").AddColumn(\"nickname\").AsCustom(Sql.Varchar(40)).NotNullable().WithDefaultValue(\"anon\");"]);
-        BodyOf(code, "Down").ShouldBe(["Delete.Column(\"nickname\").FromTable(\"users\");"]);
+        BodyOf(code, "Down").ShouldBe([
+            "// REVIEW: - column users.nickname varchar(40) not null default 'anon': loses data that Down cannot bring back",
+            "Delete.Column(\"nickname\").FromTable(\"users\");",
+        ]);
     }
 
     [Fact]
@@ -68,6 +71,51 @@ public sealed class CSharpMigrationWriterTests
         generated.Code.ShouldContain("// REVIEW: users.two_factor_secret is dropped and users.totp_secret added with the same type");
         generated.Code.ShouldContain("Rename.Column(\"two_factor_secret\").OnTable(\"users\").To(\"totp_secret\")");
         generated.Warnings.ShouldContain(w => w.Contains("if this is a rename", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Risky_changes_get_a_review_line_from_their_risk_flags()
+    {
+        var changed = Model with
+        {
+            Tables = Model.Tables.Select(t => t.Name == "users"
+                ? t with { Columns = [.. t.Columns, new ColumnSchema("badge", ColumnType.Varchar(20), false)] }
+                : t).ToList(),
+        };
+
+        var generated = CSharpMigrationWriter.Write(new MigrationSpec(1, "Badge"), Model, changed);
+
+        BodyOf(generated.Code, "Up")[0].ShouldBe("// REVIEW: + column users.badge varchar(20) not null: fails if existing rows do not fit");
+        generated.Warnings.ShouldContain("Up: + column users.badge varchar(20) not null: fails if existing rows do not fit");
+        generated.Warnings.ShouldContain("Down: - column users.badge varchar(20) not null: loses data that Down cannot bring back");
+    }
+
+    [Fact]
+    public void Index_keys_keep_their_direction_and_an_expression_key_or_a_predicate_is_left_to_a_person()
+    {
+        var changed = Model with
+        {
+            Tables = Model.Tables.Select(t => t.Name == "tasks"
+                ? t with
+                {
+                    Indexes =
+                    [
+                        .. t.Indexes,
+                        new IndexSchema("ix_tasks_due", ["project_id", new IndexKey("due_date", Descending: true)]),
+                        new IndexSchema("ix_tasks_title_lower", [new IndexKey("lower(name)", Expression: true)]),
+                        new IndexSchema("ix_tasks_open", ["due_date"], Method: "btree", Predicate: "(status <> 'DONE'::taskstatus)"),
+                    ],
+                }
+                : t).ToList(),
+        };
+
+        var generated = CSharpMigrationWriter.Write(new MigrationSpec(1, "Task indexes"), Model, changed);
+
+        var up = BodyOf(generated.Code, "Up");
+        up.ShouldContain("Create.Index(\"ix_tasks_due\").OnTable(\"tasks\").OnColumn(\"project_id\").Ascending().OnColumn(\"due_date\").Descending();");
+        up.ShouldContain("// REVIEW: index ix_tasks_title_lower on tasks(lower(name)) has an expression or NULLS order key, a method or a predicate: not generated, write it by hand.");
+        generated.Warnings.ShouldContain(w => w.Contains("ix_tasks_title_lower", StringComparison.Ordinal));
+        up.ShouldContain(l => l.StartsWith("// REVIEW: index ix_tasks_open on tasks(due_date) where (status <> 'DONE'::taskstatus) has", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -97,7 +97,7 @@ public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLi
         (await _db.ReadSchemaAsync()).Table("odd\"table")!.Column("o'col")!.Default.ShouldBe(DefaultValues.Quote(awkward));
     }
 
-    /// <summary>A copy of the model with a table, an enum and a column added, a length, a nullability and a default changed, an index and an enum value added.</summary>
+    /// <summary>A copy of the model with a table, an enum and a column added, a length, a nullability and a default changed, an index (one key descending) and an enum value added.</summary>
     public static DatabaseSchema ChangedModel(DatabaseSchema model)
     {
         var expenseReports = new TableSchema(
@@ -120,7 +120,7 @@ public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLi
             "users" => t with { Columns = [.. t.Columns, new ColumnSchema("nickname", ColumnType.Varchar(40), true)] },
             "teams" => t with { Columns = t.Columns.Select(c => c.Name == "description" ? c with { Type = ColumnType.Varchar(500) } : c).ToList() },
             "time_entries" => t with { Columns = t.Columns.Select(c => c.Name == "arrival_time" ? c with { Nullable = true } : c).ToList() },
-            "tasks" => t with { Indexes = [.. t.Indexes, new IndexSchema("ix_tasks_assigned_to", ["assigned_to_id"])] },
+            "tasks" => t with { Indexes = [.. t.Indexes, new IndexSchema("ix_tasks_assigned_to", ["assigned_to_id", new IndexKey("due_date", Descending: true)])] },
             "user_preferences" => t with { Columns = t.Columns.Select(c => c.Name == "timezone" ? c with { Default = "'Europe/Berlin'" } : c).ToList() },
             _ => t,
         };

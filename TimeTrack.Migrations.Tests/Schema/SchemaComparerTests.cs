@@ -31,7 +31,7 @@ public sealed class SchemaComparerTests
             "~ column users.email: type varchar(120) -> varchar(200), not null -> null",
             "+ column users.nickname varchar(40) null",
             "- column users.two_factor_secret varchar(32) null"));
-        diff.Changes.OfType<DropColumn>().Single().Destructive.ShouldBeTrue();
+        diff.Changes.OfType<DropColumn>().Single().Risk.ShouldBe(ChangeRisk.LosesData);
         SchemaComparer.Compare(changed, Model).Render().ShouldBe(string.Join(Environment.NewLine,
             "~ column users.email: type varchar(200) -> varchar(120), null -> not null",
             "+ column users.two_factor_secret varchar(32) null",

@@ -42,7 +42,7 @@ public static class PostgresCatalogReader
             .OrderBy(t => t.Name, StringComparer.Ordinal)
             .ToList();
 
-        return new DatabaseSchema(tables, enums, sequences, SchemaCapabilities.Full);
+        return new DatabaseSchema(tables, enums, sequences, SchemaCapabilities.Postgres);
     }
 
     private static async Task<List<EnumSchema>> ReadEnumsAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
@@ -69,15 +69,31 @@ public static class PostgresCatalogReader
         NpgsqlConnection connection, string schema, HashSet<string> enumNames, CancellationToken cancel)
     {
         // atttypmod carries varchar length (+4) and numeric precision/scale ((p << 16 | s) + 4).
+        // The sequence behind a column is the one its default depends on (serial: a regclass
+        // constant in nextval) or the one internal to its identity; OWNED BY is an 'a' dependency
+        // of the sequence on the column ('i' for an identity's).
         const string sql = """
             SELECT c.relname::text, a.attname::text, t.typname::text, a.atttypmod, a.attnotnull,
                    pg_get_expr(d.adbin, d.adrelid), a.attidentity::text,
-                   format_type(a.atttypid, a.atttypmod)
+                   format_type(a.atttypid, a.atttypmod),
+                   seq.relname::text, format_type(ps.seqtypid, NULL), ps.seqstart, ps.seqincrement, ps.seqmin, ps.seqmax, ps.seqcycle,
+                   EXISTS (SELECT 1 FROM pg_depend o
+                           WHERE o.classid = 'pg_class'::regclass AND o.objid = seq.oid AND o.refclassid = 'pg_class'::regclass
+                             AND o.refobjid = a.attrelid AND o.refobjsubid = a.attnum AND o.deptype IN ('a', 'i'))
             FROM pg_attribute a
             JOIN pg_class c ON c.oid = a.attrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
             JOIN pg_type t ON t.oid = a.atttypid
             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            LEFT JOIN LATERAL (
+                SELECT s.oid, s.relname FROM pg_depend dep JOIN pg_class s ON s.oid = dep.refobjid AND s.relkind = 'S'
+                WHERE dep.classid = 'pg_attrdef'::regclass AND dep.objid = d.oid AND dep.refclassid = 'pg_class'::regclass
+                UNION ALL
+                SELECT s.oid, s.relname FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid AND s.relkind = 'S'
+                WHERE a.attidentity <> '' AND dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
+                  AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i'
+                LIMIT 1) seq ON true
+            LEFT JOIN pg_sequence ps ON ps.seqrelid = seq.oid
             WHERE n.nspname = @schema AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY c.relname, a.attnum
             """;
@@ -95,7 +111,10 @@ public static class PostgresCatalogReader
                 Default: serial ? null : DefaultValues.Normalize(rawDefault, type),
                 Identity: identity,
                 Generator: serial ? rawDefault!.Replace("::regclass", "", StringComparison.Ordinal)
-                    : row.GetString(6) switch { "a" => "identity always", "d" => "identity by default", _ => null });
+                    : row.GetString(6) switch { "a" => "identity always", "d" => "identity by default", _ => null },
+                Sequence: row.IsDBNull(8) || row.IsDBNull(9) ? null : new SequenceSettings(
+                    row.GetString(8), row.GetString(9), row.GetInt64(10), row.GetInt64(11), row.GetInt64(12), row.GetInt64(13), row.GetBoolean(14),
+                    OwnedByColumn: row.GetBoolean(15)));
             result.Add((row.GetString(0), column));
         }
 
@@ -165,10 +184,14 @@ public static class PostgresCatalogReader
     private static async Task<List<(string Table, IndexSchema Index)>> ReadIndexesAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
     {
         // Indexes that back a primary key or unique constraint are reported as those constraints.
+        // Each key (INCLUDE columns left out) as pg_get_indexdef prints it alone — a column name or
+        // an expression — with indkey 0 marking an expression and indoption's bits DESC (1) and
+        // NULLS FIRST (2); int2vector subscripts start at 0.
         const string sql = """
             SELECT tc.relname::text, ic.relname::text, i.indisunique, i.indisvalid,
-                   ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
-                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord),
+                   ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
+                   ARRAY(SELECT i.indkey[k - 1] = 0 FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
+                   ARRAY(SELECT i.indoption[k - 1]::int FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
                    am.amname::text, pg_get_expr(i.indpred, i.indrelid)
             FROM pg_index i
             JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -181,9 +204,16 @@ public static class PostgresCatalogReader
         var result = new List<(string, IndexSchema)>();
         await foreach (var row in QueryAsync(connection, sql, schema, cancel))
         {
+            var (texts, expressions, options) = (row.GetFieldValue<string[]>(4), row.GetFieldValue<bool[]>(5), row.GetFieldValue<int[]>(6));
+            var keys = texts.Select((text, k) =>
+            {
+                var descending = (options[k] & 1) != 0;
+                var nullsFirst = (options[k] & 2) != 0;
+                return new IndexKey(text, expressions[k], descending, nullsFirst == descending ? null : nullsFirst);
+            }).ToList();
             result.Add((row.GetString(0), new IndexSchema(
-                row.GetString(1), row.GetFieldValue<string[]>(4), row.GetBoolean(2), row.GetBoolean(3),
-                Method: row.GetString(5), Predicate: row.IsDBNull(6) ? null : row.GetString(6))));
+                row.GetString(1), keys, row.GetBoolean(2), row.GetBoolean(3),
+                Method: row.GetString(7), Predicate: row.IsDBNull(8) ? null : row.GetString(8))));
         }
 
         return result;
@@ -191,13 +221,16 @@ public static class PostgresCatalogReader
 
     private static async Task<List<string>> ReadFreeSequencesAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
     {
-        // Sequences owned by a column (serial) belong to that column; only free-standing ones are listed.
+        // Sequences owned by a column (serial, identity) or used by a column's default belong to
+        // that column, and are compared there; only free-standing ones are listed. (A serial's
+        // sequence that lost its OWNED BY is still its default's, not an "extra" sequence.)
         const string sql = """
             SELECT c.relname::text
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = @schema AND c.relkind = 'S'
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.classid = 'pg_attrdef'::regclass)
             ORDER BY c.relname
             """;
         var result = new List<string>();

@@ -76,7 +76,7 @@ public sealed class PostgresProvider : DatabaseProvider
     // FluentMigrator's version table lives in "public", whatever the search_path says.
     public override string QualifiedTableName(string table) => $"\"public\".\"{table}\"";
 
-    public override DatabaseSchema EmptySchema => new([], [], [], SchemaCapabilities.Full);
+    public override DatabaseSchema EmptySchema => new([], [], [], SchemaCapabilities.Postgres);
 
     public override Task<ScratchDatabase> OpenScratchAsync(Database? live, CancellationToken cancel) =>
         Task.FromResult<ScratchDatabase>(new PostgresScratchSchema(

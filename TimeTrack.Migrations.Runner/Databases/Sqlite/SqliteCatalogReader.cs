@@ -96,11 +96,29 @@ public static partial class SqliteCatalogReader
                 continue;
             }
 
-            var indexColumns = new List<string>();
-            await foreach (var row in QueryAsync(connection, $"PRAGMA index_info({Quote(name)})", cancel))
+            // index_xinfo: (seqno, cid, name, desc, coll, key); key 0 rows are the rowid appended to
+            // every index. cid -2 is an expression, whose text only the CREATE INDEX statement has.
+            // SQLite has no NULLS FIRST/LAST for index keys (only in ORDER BY), so there is none to read.
+            var keys = new List<IndexKey>();
+            IReadOnlyList<string>? written = null;
+            await foreach (var row in QueryAsync(connection, $"PRAGMA index_xinfo({Quote(name)})", cancel))
             {
-                indexColumns.Add(row.IsDBNull(2) ? "" : row.GetString(2));
+                if (row.GetInt64(5) == 0)
+                {
+                    continue;
+                }
+
+                var expression = row.GetInt64(1) == -2;
+                if (expression)
+                {
+                    written ??= IndexKeyTexts(await IndexSqlAsync(connection, name, cancel));
+                }
+
+                var text = expression ? written!.ElementAtOrDefault(keys.Count) ?? "?" : row.GetString(2);
+                keys.Add(new IndexKey(text, expression, Descending: row.GetInt64(3) == 1));
             }
+
+            var indexColumns = keys.Select(k => k.Text).ToList();
 
             // SQLite has no named unique constraints: an inline UNIQUE becomes sqlite_autoindex_*,
             // and FluentMigrator writes a unique constraint as a unique index. Both are the
@@ -111,7 +129,7 @@ public static partial class SqliteCatalogReader
             }
             else
             {
-                indexes.Add(new IndexSchema(name, indexColumns));
+                indexes.Add(new IndexSchema(name, keys));
             }
         }
 
@@ -127,6 +145,53 @@ public static partial class SqliteCatalogReader
             namedForeignKeys,
             uniques.OrderBy(u => u.Name, StringComparer.Ordinal).ToList(),
             indexes.OrderBy(i => i.Name, StringComparer.Ordinal).ToList());
+    }
+
+    private static async Task<string> IndexSqlAsync(SqliteConnection connection, string index, CancellationToken cancel)
+    {
+        await foreach (var row in QueryAsync(connection, $"SELECT sql FROM sqlite_master WHERE type = 'index' AND name = '{index.Replace("'", "''")}'", cancel))
+        {
+            return row.IsDBNull(0) ? "" : row.GetString(0);
+        }
+
+        return "";
+    }
+
+    /// <summary>
+    /// The keys of CREATE INDEX ... ON t (a, lower(b) DESC) as written, without their sort order
+    /// or collation: the first parenthesised list (outside quotes), split at its top-level commas.
+    /// </summary>
+    private static List<string> IndexKeyTexts(string createIndex)
+    {
+        var keys = new List<string>();
+        var (depth, start, quote) = (0, -1, '\0');
+        for (var i = 0; i < createIndex.Length; i++)
+        {
+            var ch = createIndex[i];
+            if (quote != '\0')
+            {
+                quote = ch == quote ? '\0' : quote;
+            }
+            else if (ch is '\'' or '"' or '`' or '[')
+            {
+                quote = ch == '[' ? ']' : ch;
+            }
+            else if (ch == '(' && depth++ == 0)
+            {
+                start = i + 1;
+            }
+            else if ((ch == ',' && depth == 1) || (ch == ')' && --depth == 0))
+            {
+                keys.Add(SortOrder().Replace(createIndex[start..i], "").Trim());
+                start = i + 1;
+                if (depth == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        return keys;
     }
 
     private static ColumnType TypeOf(string declared)
@@ -191,6 +256,9 @@ public static partial class SqliteCatalogReader
 
     [GeneratedRegex(@"CONSTRAINT\s+(?<name>""[^""]+""|\w+)\s+CHECK\s*\(\s*(?<column>""[^""]+""|\w+)\s+IN\s*\((?<values>(?:\s*'(?:[^']|'')*'\s*,?)+)\)\s*\)", RegexOptions.IgnoreCase)]
     private static partial Regex EnumCheckPattern();
+
+    [GeneratedRegex(@"(\s+COLLATE\s+\S+)?(\s+(ASC|DESC))?\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex SortOrder();
 
     [GeneratedRegex(@"'((?:[^']|'')*)'")]
     private static partial Regex Literal();
