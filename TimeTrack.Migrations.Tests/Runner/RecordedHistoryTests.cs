@@ -111,6 +111,12 @@ public abstract class RecordedHistoryTests(DatabaseKind kind) : RunnerTestBase(k
         status.Stdout.ShouldContain("\"downRecorded\": true");
         status.Stdout.ShouldContain("\"imageRevision\": \"rev-newer\"");
 
+        var preview = await RunAsync("script", "rollback", "--to", Shipped.Head.ToString());
+        ShouldSucceed(preview);
+        preview.Stdout.ShouldContain($"-- rolling back {Sixth} (Rename system settings)");
+        preview.Stdout.ShouldContain("app_settings");
+        preview.Stdout.ShouldContain($"DELETE FROM {(Provider == DatabaseKind.Postgres ? "\"public\"." : "")}\"VersionInfo\" WHERE \"Version\" = {Sixth};");
+
         var rollback = await RunAsync("rollback", "--to", Shipped.Head.ToString());
 
         ShouldSucceed(rollback);
