@@ -23,7 +23,9 @@
 # existing server: a database timetrack_bench_* is then created there and dropped on exit.
 #
 # Usage: bash bench/run.sh
-# Knobs (environment): BENCH_WARMUP (default 3), BENCH_RUNS (default 30).
+# Knobs (environment): BENCH_WARMUP (default 3), BENCH_RUNS (default 30);
+#   BENCH_COMPARE_REVISION=<commit>: also publish the runner of that commit (from this repository's
+#   history) and measure its no-op up and init beside this tree's, in the same run ("before/after").
 # Results: bench/results/hyperfine-<timestamp>.json (git-ignored by bench/.gitignore).
 set -euo pipefail
 
@@ -110,6 +112,20 @@ BASELINE_R2R="$WORK/baseline-r2r/fluentmigrator-baseline"
 [ -x "$RUNNER" ] || die "no apphost at $RUNNER"
 [ -x "$BASELINE" ] || die "no apphost at $BASELINE"
 [ -x "$BASELINE_R2R" ] || die "no apphost at $BASELINE_R2R"
+
+COMPARE=()
+if [ -n "${BENCH_COMPARE_REVISION:-}" ]; then
+  log "publishing the runner of $BENCH_COMPARE_REVISION for comparison"
+  mkdir -p "$WORK/compare-source"
+  git -C "$ROOT" archive --format=tar "$BENCH_COMPARE_REVISION" | tar -x -C "$WORK/compare-source" \
+    || die "commit $BENCH_COMPARE_REVISION is not in this repository's history"
+  dotnet publish "$WORK/compare-source/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release "${READY_TO_RUN[@]}" \
+    -o "$WORK/runner-compare" --artifacts-path "$WORK/artifacts-compare" --nologo -v quiet >&2
+  COMPARE_RUNNER="$WORK/runner-compare/timetrack-migrate"
+  [ -x "$COMPARE_RUNNER" ] || die "no apphost at $COMPARE_RUNNER"
+  COMPARE=(-n "(a0) timetrack-migrate up at $BENCH_COMPARE_REVISION (PostgreSQL, no-op)" "$COMPARE_RUNNER up"
+           -n "(f0) timetrack-migrate init at $BENCH_COMPARE_REVISION (PostgreSQL, no-op)" "$COMPARE_RUNNER init")
+fi
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
@@ -235,7 +251,7 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
   -n "(c) timetrack-migrate status (PostgreSQL)" "$RUNNER status" \
   -n "(f) timetrack-migrate init (PostgreSQL, no-op: the entrypoint's command)" "$RUNNER init" \
   -n "(d) timetrack-migrate up (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
-  -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" >&2
+  -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" "${COMPARE[@]}" >&2
 
 # Adoption and drift checks: fewer runs (each adoption run restores the fixture first).
 ADOPTION_JSON="${JSON%.json}-adoption.json"

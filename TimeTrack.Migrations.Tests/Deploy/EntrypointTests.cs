@@ -149,6 +149,23 @@ public abstract class EntrypointTests(DatabaseKind provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_older_image_brings_a_database_back_below_a_migration_it_does_not_know_from_the_recorded_down()
+    {
+        // Release N+1 (a newer migrations assembly) applied its migration; the image is rolled back
+        // to release N (the shipped migrations), started once with the target and the permission.
+        var newer = RecordedHistoryTests.Compile(RecordedHistoryTests.NewerBuild(RecordedHistoryTests.DataPreservingSixth));
+        ShouldHaveStartedTheApplication(await EntrypointAsync(App, new() { ["TIMETRACK_MIGRATIONS_ASSEMBLY"] = newer }));
+        (await Db.AppliedVersionsAsync()).ShouldBe([.. Versions, RecordedHistoryTests.Sixth]);
+
+        var result = await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = Versions[^1].ToString(), ["MIGRATE_ALLOW_DOWNGRADE"] = "true" });
+
+        ShouldHaveStartedTheApplication(result);
+        result.Stderr.ShouldContain($"rolling back {RecordedHistoryTests.Sixth} Rename system settings with the Down recorded when it was applied");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        (await Db.ReadSchemaAsync()).Table("system_settings").ShouldNotBeNull();
+    }
+
+    [Fact]
     public async Task A_runner_command_runs_alone_without_the_start_up_migration()
     {
         ShouldSucceed(await RunnerProcess.RunAsync(["up", "--to", Versions[2].ToString(), "--database-url", Db.Url]));

@@ -16,11 +16,11 @@ namespace TimeTrack.Migrations.Tests.Runner;
 /// </summary>
 public abstract class RecordedHistoryTests(DatabaseKind kind) : RunnerTestBase(kind)
 {
-    private const long Sixth = 209001010900;
+    internal const long Sixth = 209001010900;
     private static readonly MigrationCatalog Shipped = MigrationCatalog.FromAssembly(typeof(TimeTrack.Migrations.Migrations.TimeTrackMigration).Assembly);
 
     /// <summary>The shipped migrations wrapped one by one (same versions, same statements), plus <paramref name="extra"/>.</summary>
-    private static string NewerBuild(string extra, long? editedVersion = null)
+    internal static string NewerBuild(string extra, long? editedVersion = null)
     {
         var source = new StringBuilder("""
             using FluentMigrator;
@@ -54,7 +54,7 @@ public abstract class RecordedHistoryTests(DatabaseKind kind) : RunnerTestBase(k
     }
 
     /// <summary>A sixth migration whose Down keeps every row: a table renamed and a column added, and back.</summary>
-    private static readonly string DataPreservingSixth = $$"""
+    internal static readonly string DataPreservingSixth = $$"""
         [Migration({{Sixth}}, "Rename system settings")]
         public sealed class V{{Sixth}} : TimeTrackMigration
         {
@@ -86,7 +86,8 @@ public abstract class RecordedHistoryTests(DatabaseKind kind) : RunnerTestBase(k
         }
         """;
 
-    private string Compile(string source)
+    /// <summary>The assembly a newer image would carry, written to a file the runner loads (--migrations-assembly).</summary>
+    internal static string Compile(string source)
     {
         var path = Path.Combine(Path.GetTempPath(), $"timetrack-newer-{Guid.NewGuid():N}.dll");
         MigrationCompiler.Compile(source, path);
