@@ -8,7 +8,7 @@ namespace TimeTrack.Migrations.Runner.Commands;
 
 /// <summary>
 /// `manifest`: writes the checksums of the built migrations (per provider) to
-/// TimeTrack.Migrations/migrations.manifest.json, which the build embeds (development only; run it
+/// TimeTrack.Migrations/migrations.manifest, which the build embeds (development only; run it
 /// after adding a migration, before committing). `--check` only compares (CI, tests). A changed
 /// checksum of a migration the manifest already lists is refused: applied migrations are not
 /// edited; `--accept` keeps the old checksum as accepted, for a change that renders the same
@@ -82,7 +82,7 @@ public static class ManifestCommand
             return m with { Accepted = accepted.Count > 0 ? accepted : null };
         }).ToList();
 
-        File.WriteAllText(path, new MigrationManifest(merged).ToJson());
+        File.WriteAllText(path, new MigrationManifest(merged).ToText());
         if (changed.Count > 0)
         {
             ctx.Log.LogWarning("ACCEPTED: the old checksums of migration(s) {Versions} stay valid for databases that recorded them", List(changed));

@@ -41,7 +41,7 @@ public static class StatusCommand
                 appliedOn = a.AppliedOn,
                 known = ctx.Catalog.Knows(a.Version),
                 checksum = records[a.Version].Checksum,
-                downRecorded = a.Down is not null,
+                downRecorded = a.DownSql is not null,
                 downNotCaptured = a.DownNotCaptured,
                 appliedBy = a.HasRecord
                     ? new { runnerVersion = a.RunnerVersion, imageRevision = a.ImageRevision, host = a.AppliedByHost, user = a.AppliedByUser, durationMs = a.DurationMs }
@@ -90,7 +90,7 @@ public static class StatusCommand
             : ctx.Catalog.Find(a.Version) is not { } known ? "not known to this build"
             : recorder.Matches(known, a.Checksum) ? "ok"
             : "CHANGED since it was applied";
-        var down = a.Down is not null ? "recorded"
+        var down = a.DownSql is not null ? "recorded"
             : a.DownNotCaptured is { } why ? $"not captured ({why})"
             : "not recorded";
         var by = !a.HasRecord ? "applied before the runner recorded history"

@@ -8,7 +8,7 @@ namespace TimeTrack.Migrations.Runner.Databases;
 /// migration's checksum, who applied it, and its Down as SQL, so that an older image can undo it.
 /// </summary>
 /// <param name="Checksum">This build's checksum of the migration as applied on the provider (null: not recorded).</param>
-/// <param name="Down">The statements that undo it, captured when it was applied; null when not captured.</param>
+/// <param name="DownSql">The statements that undo it (a JSON list), captured when it was applied; null when not captured.</param>
 /// <param name="DownNotCaptured">Why the Down could not be captured (it runs code, or throws); null when it was, or when nothing was recorded.</param>
 public sealed record AppliedVersion(long Version, DateTime? AppliedOn, string? Description)
 {
@@ -18,7 +18,10 @@ public sealed record AppliedVersion(long Version, DateTime? AppliedOn, string? D
     public string? AppliedByHost { get; init; }
     public string? AppliedByUser { get; init; }
     public long? DurationMs { get; init; }
-    public IReadOnlyList<string>? Down { get; init; }
+    public string? DownSql { get; init; }
+
+    /// <summary>The recorded Down statements; parsed on demand (the restart path never needs them).</summary>
+    public IReadOnlyList<string>? Down => DownSql is null ? null : System.Text.Json.JsonSerializer.Deserialize(DownSql, VersionTableJson.Default.IReadOnlyListString);
     public bool DownInTransaction { get; init; } = true;
     public string? DownNotCaptured { get; init; }
 
@@ -162,7 +165,6 @@ public sealed class VersionTable(DatabaseProvider provider)
         var result = new List<AppliedVersion>();
         while (await reader.ReadAsync(cancel))
         {
-            var down = Text(reader, ordinals, "DownSql");
             result.Add(new AppliedVersion(
                 reader.GetInt64(ordinals["Version"]),
                 reader.IsDBNull(ordinals["AppliedOn"]) ? null : reader.GetDateTime(ordinals["AppliedOn"]),
@@ -174,7 +176,7 @@ public sealed class VersionTable(DatabaseProvider provider)
                 AppliedByHost = Text(reader, ordinals, "AppliedByHost"),
                 AppliedByUser = Text(reader, ordinals, "AppliedByUser"),
                 DurationMs = ordinals.TryGetValue("DurationMs", out var d) && !reader.IsDBNull(d) ? reader.GetInt64(d) : null,
-                Down = down is null ? null : System.Text.Json.JsonSerializer.Deserialize(down, VersionTableJson.Default.IReadOnlyListString),
+                DownSql = Text(reader, ordinals, "DownSql"),
                 DownInTransaction = !ordinals.TryGetValue("DownInTransaction", out var t) || reader.IsDBNull(t) || reader.GetInt64(t) != 0,
                 DownNotCaptured = Text(reader, ordinals, "DownNotCaptured"),
             });

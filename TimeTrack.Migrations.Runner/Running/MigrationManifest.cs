@@ -1,8 +1,6 @@
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using TimeTrack.Migrations.Runner.Databases;
 
 namespace TimeTrack.Migrations.Runner.Running;
@@ -15,7 +13,8 @@ namespace TimeTrack.Migrations.Runner.Running;
 /// rendering its migrations at start instead (slower).
 /// </summary>
 /// <remarks>
-/// Like Atlas's atlas.sum, the file makes an edit to an applied migration visible in review.
+/// Like Atlas's atlas.sum, the file makes an edit to an applied migration visible in review. Plain
+/// lines, not JSON: reading it is a split per line, no serializer to start on the restart path.
 /// <c>Accepted</c> keeps checksums an earlier rendering gave for the same operations (a
 /// FluentMigrator upgrade that spells the SQL differently): databases that recorded them still
 /// validate.
@@ -23,21 +22,89 @@ namespace TimeTrack.Migrations.Runner.Running;
 public sealed record MigrationManifest(IReadOnlyList<ManifestEntry> Migrations)
 {
     /// <summary>The embedded resource's name (LogicalName in the migrations project).</summary>
-    public const string ResourceName = "timetrack-migrations.manifest.json";
+    public const string ResourceName = "timetrack-migrations.manifest";
 
     /// <summary>The file in the migrations project's folder.</summary>
-    public const string FileName = "migrations.manifest.json";
+    public const string FileName = "migrations.manifest";
+
+    private const string Header = """
+        # The checksums of the migrations as each database provider runs them: written by
+        # 'timetrack-migrate manifest' after a migration is added, embedded in the build, checked by
+        # the tests. A changed line means an applied migration was edited. One line per migration
+        # and provider: version, provider, SHA-256 [accepted=earlier checksums still valid]  # description
+        """;
 
     public static MigrationManifest? Load(Assembly assembly)
     {
         using var stream = assembly.GetManifestResourceStream(ResourceName);
-        return stream is null ? null : JsonSerializer.Deserialize(stream, ManifestJson.Default.MigrationManifest);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd());
     }
 
-    public static MigrationManifest Parse(string json) =>
-        JsonSerializer.Deserialize(json, ManifestJson.Default.MigrationManifest) ?? new MigrationManifest([]);
+    public static MigrationManifest Parse(string text)
+    {
+        var entries = new Dictionary<long, ManifestEntry>();
+        foreach (var raw in text.Split('\n'))
+        {
+            var hash = raw.IndexOf('#');
+            var line = (hash < 0 ? raw : raw[..hash]).Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
 
-    public string ToJson() => JsonSerializer.Serialize(this, ManifestJson.Default.MigrationManifest) + "\n";
+            var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 3 || !long.TryParse(fields[0], System.Globalization.CultureInfo.InvariantCulture, out var version))
+            {
+                throw new FormatException($"the migrations manifest has a malformed line: '{raw.Trim()}'");
+            }
+
+            var entry = entries.TryGetValue(version, out var known) ? known
+                : entries[version] = new ManifestEntry(version, hash < 0 ? "" : raw[(hash + 1)..].Trim(), new Dictionary<string, string>(), null);
+            ((Dictionary<string, string>)entry.Checksums)[fields[1]] = fields[2];
+            var accepted = fields.Skip(3).FirstOrDefault(f => f.StartsWith("accepted=", StringComparison.Ordinal));
+            if (accepted is not null)
+            {
+                var map = entry.Accepted as Dictionary<string, IReadOnlyList<string>> ?? [];
+                map[fields[1]] = accepted["accepted=".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries);
+                entries[version] = entry with { Accepted = map };
+            }
+
+            if (entry.Description.Length == 0 && hash >= 0)
+            {
+                entries[version] = entries[version] with { Description = raw[(hash + 1)..].Trim() };
+            }
+        }
+
+        return new MigrationManifest(entries.Values.OrderBy(e => e.Version).ToList());
+    }
+
+    public string ToText()
+    {
+        var text = new StringBuilder(Header).Append('\n');
+        foreach (var entry in Migrations)
+        {
+            var first = true;
+            foreach (var (provider, checksum) in entry.Checksums.OrderBy(c => c.Key, StringComparer.Ordinal))
+            {
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{entry.Version} {provider,-8} {checksum}");
+                if (entry.Accepted?.GetValueOrDefault(provider) is { Count: > 0 } accepted)
+                {
+                    text.Append(" accepted=").Append(string.Join(',', accepted));
+                }
+
+                text.Append(first ? $"  # {entry.Description}\n" : "\n");
+                first = false;
+            }
+        }
+
+        return text.ToString();
+    }
 
     public ManifestEntry? Find(long version) => Migrations.FirstOrDefault(m => m.Version == version);
 
@@ -70,7 +137,7 @@ public sealed record ManifestEntry(
     long Version,
     string Description,
     IReadOnlyDictionary<string, string> Checksums,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, IReadOnlyList<string>>? Accepted);
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? Accepted);
 
 /// <summary>
 /// The checksum of a migration as a provider applies it: SHA-256 of its rendered statements (line
@@ -85,7 +152,3 @@ public static class MigrationChecksum
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 }
-
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
-[JsonSerializable(typeof(MigrationManifest))]
-internal sealed partial class ManifestJson : JsonSerializerContext;

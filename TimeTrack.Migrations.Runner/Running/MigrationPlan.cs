@@ -151,7 +151,7 @@ public sealed class VersionState
         }
 
         // Versions this build does not know are undone by the Down recorded when they were applied.
-        var uncaptured = undo.Where(v => !Catalog.Knows(v) && Records.GetValueOrDefault(v)?.Down is null).ToList();
+        var uncaptured = undo.Where(v => !Catalog.Knows(v) && Records.GetValueOrDefault(v)?.DownSql is null).ToList();
         if (uncaptured.Count > 0)
         {
             throw new UserError(ExitCode.Refused,

@@ -22,7 +22,7 @@ public sealed class ManifestTests
         foreach (var entry in computed.Migrations)
         {
             embedded.Find(entry.Version)!.Checksums.ShouldBe(entry.Checksums,
-                $"the manifest is out of date for {entry.Version}: run 'timetrack-migrate manifest' (from the repository) and commit TimeTrack.Migrations/migrations.manifest.json");
+                $"the manifest is out of date for {entry.Version}: run 'timetrack-migrate manifest' (from the repository) and commit TimeTrack.Migrations/migrations.manifest");
         }
     }
 
@@ -101,7 +101,7 @@ public sealed class ManifestTests
             await File.WriteAllTextAsync(file, (tampered with
             {
                 Migrations = [.. tampered.Migrations.Select(m => m.Version == version ? m with { Checksums = old } : m)],
-            }).ToJson());
+            }).ToText());
 
             RunnerTestBase.ShouldFailWithOneLine(await RunnerProcess.RunAsync(Args("manifest"), workingDirectory: source), 5,
                 $"the checksums of migration(s) {version} changed");
