@@ -23,12 +23,13 @@ public static class VersionOutput
         }
     }
 
-    public static string Text()
+    /// <param name="environment">The invocation's environment (<see cref="ImageRevisionVariable"/>).</param>
+    public static string Text(Terminal environment)
     {
         var assembly = typeof(VersionOutput).Assembly;
         var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
                       ?? assembly.GetName().Version?.ToString() ?? "unknown";
-        var revision = Environment.GetEnvironmentVariable(ImageRevisionVariable);
+        var revision = environment.Variable(ImageRevisionVariable);
         var image = string.IsNullOrWhiteSpace(revision) ? "not built as an image" : $"image revision {revision.Trim()}";
         return $"timetrack-migrate {version} ({RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier}; {image})";
     }
@@ -37,7 +38,7 @@ public static class VersionOutput
     {
         public override int Invoke(ParseResult parseResult)
         {
-            parseResult.InvocationConfiguration.Output.WriteLine(Text());
+            parseResult.InvocationConfiguration.Output.WriteLine(Text(Cli.TerminalOf(parseResult)));
             return 0;
         }
     }
