@@ -151,7 +151,7 @@ public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseKind.P
         var dump = await Db.DumpAsync();
         try
         {
-            var result = await RunnerProcess.RunAsync(["check", "--database-url", $"postgresql://{role}:reader-pw@{server.Host}:{server.Port}/{database}"]);
+            var result = await InProcessRunner.RunAsync(["check", "--database-url", $"postgresql://{role}:reader-pw@{server.Host}:{server.Port}/{database}"]);
 
             ShouldFailWithOneLine(result, 1, "cannot build the expected schema: the role may not create a scratch schema");
             (await Db.DumpAsync()).ShouldBe(dump);
