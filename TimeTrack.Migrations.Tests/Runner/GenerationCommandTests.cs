@@ -59,6 +59,23 @@ public sealed class GenerationCommandTests : IDisposable
         result.Stdout.ShouldContain("produce the model: no differences");
     }
 
+    /// <summary>
+    /// The other half of the gate: check itself (not only the comparer behind it) fails when the
+    /// migrations do not produce the model. The scenario migrations create tables no model class
+    /// describes.
+    /// </summary>
+    [Fact]
+    public async Task Check_exits_5_and_lists_the_differences_when_the_migrations_do_not_produce_the_model()
+    {
+        var result = await InProcessRunner.RunAsync(["check", "--migrations-assembly", RunnerProcess.ScenariosAssembly]);
+
+        result.ExitCode.ShouldBe(5, result.ToString());
+        result.Stdout.ShouldContain("the model has changes no migration makes");
+        result.Stdout.ShouldContain("table widgets");
+        result.Stdout.ShouldContain("table gadgets");
+        result.Stdout.ShouldNotContain("no differences");
+    }
+
     [Fact]
     public async Task The_comparer_finds_an_added_column_a_changed_nullability_and_a_missing_index_in_the_model()
     {
