@@ -23,13 +23,13 @@ public static class VersionOutput
         }
     }
 
-    /// <param name="environment">The invocation's environment (<see cref="ImageRevisionVariable"/>).</param>
-    public static string Text(Terminal environment)
+    /// <param name="terminal">The invocation's terminal, whose environment may carry <see cref="ImageRevisionVariable"/>.</param>
+    public static string Text(Terminal terminal)
     {
         var assembly = typeof(VersionOutput).Assembly;
         var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
                       ?? assembly.GetName().Version?.ToString() ?? "unknown";
-        var revision = environment.Variable(ImageRevisionVariable);
+        var revision = terminal.Variable(ImageRevisionVariable);
         var image = string.IsNullOrWhiteSpace(revision) ? "not built as an image" : $"image revision {revision.Trim()}";
         return $"timetrack-migrate {version} ({RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier}; {image})";
     }
