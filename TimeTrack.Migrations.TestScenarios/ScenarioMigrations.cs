@@ -3,12 +3,26 @@ using TimeTrack.Migrations.Migrations;
 
 namespace TimeTrack.Migrations.TestScenarios;
 
-/// <summary>What step 300 does, chosen by the test through the environment of the runner process.</summary>
+/// <summary>
+/// What step 300 does, chosen by the test: through the environment of a runner process, or, for
+/// a runner run in-process, through <see cref="InProcess"/>.
+/// </summary>
+/// <remarks>
+/// In-process runs happen in parallel in one process, so they cannot use its environment. An
+/// AsyncLocal set by the test around its Cli.RunAsync call flows down into the migrations
+/// FluentMigrator runs for that call (they run in the call's async flow) and into no other run.
+/// Chosen over having the runner hand its injected environment to migrations (a service in
+/// FluentMigrator's container): that would thread the environment through every place the runner
+/// builds a container, for the sake of one test-only assembly.
+/// </remarks>
 public static class Scenario
 {
     public const string Variable = "TIMETRACK_TEST_SCENARIO";
 
-    public static string Current => Environment.GetEnvironmentVariable(Variable) ?? "normal";
+    /// <summary>The scenario of the in-process run in this async flow (null: none, read the environment).</summary>
+    public static readonly AsyncLocal<string?> InProcess = new();
+
+    public static string Current => InProcess.Value ?? Environment.GetEnvironmentVariable(Variable) ?? "normal";
 }
 
 [Migration(100, "Create widgets")]

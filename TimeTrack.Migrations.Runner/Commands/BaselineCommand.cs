@@ -24,7 +24,7 @@ public static class BaselineCommand
 
     public static async Task<int> RunAsync(CommandContext ctx, string from, string? output, long? version, string? source, CancellationToken cancel)
     {
-        var folder = MigrationGenerator.SourceFolder(source, Directory.GetCurrentDirectory());
+        var folder = MigrationGenerator.SourceFolder(source, ctx.Terminal);
         DatabaseSchema schema;
         if (from == "database")
         {
@@ -45,7 +45,7 @@ public static class BaselineCommand
         var migration = MigrationGenerator.Baseline(schema, version ?? MigrationGenerator.NextVersion(ctx.Catalog, DateTime.UtcNow));
         var path = MigrationGenerator.Save(migration, output is null
             ? Path.Combine(folder, "Migrations", migration.Spec.FileName)
-            : Path.GetFullPath(output));
+            : ctx.Terminal.FullPath(output));
         foreach (var warning in migration.Warnings)
         {
             ctx.Log.LogWarning("REVIEW {Warning}", warning);

@@ -9,7 +9,7 @@ namespace TimeTrack.Migrations.Runner.Commands;
 
 /// <summary>
 /// What a command handler works with: the target database, the known migrations, the log
-/// (stderr) and the result writer (stdout, text or JSON).
+/// (stderr) and the result writer (stdout, text or JSON), all of the invocation's <see cref="Terminal"/>.
 /// </summary>
 public sealed class CommandContext : IDisposable
 {
@@ -23,19 +23,21 @@ public sealed class CommandContext : IDisposable
 
     private readonly Task<MigrationCatalog> _catalog;
 
-    public CommandContext(GlobalOptions.Settings settings, TextWriter stdout)
+    public CommandContext(GlobalOptions.Settings settings, Terminal terminal)
     {
         Settings = settings;
-        Out = stdout;
+        Terminal = terminal;
+        Out = terminal.Out;
         Redactor = new Redactor();
-        Logs = Logging.Create(settings.LogFormat, settings.Verbose, Redactor);
+        Logs = Logging.Create(settings.LogFormat, settings.Verbose, Redactor, terminal.Err);
         Log = Logs.CreateLogger(Logging.Category);
         Redactor.Add(settings.FallbackPassword);
-        Target = DatabaseUrl.Parse(settings.Url, fallbackPassword: settings.FallbackPassword);
+        Target = DatabaseUrl.Parse(settings.Url, terminal.WorkingDirectory, settings.FallbackPassword);
         Redactor.Add(Target.Password);
 
         // Reading the migrations (assembly loading, reflection) overlaps with connecting.
-        _catalog = Task.Run(() => MigrationCatalog.FromAssembly(GlobalOptions.LoadMigrationsAssembly(settings.MigrationsAssemblyPath)));
+        var assemblyPath = settings.MigrationsAssemblyPath is { } path ? terminal.FullPath(path) : null;
+        _catalog = Task.Run(() => MigrationCatalog.FromAssembly(GlobalOptions.LoadMigrationsAssembly(assemblyPath)));
     }
 
     public GlobalOptions.Settings Settings { get; }
@@ -45,6 +47,9 @@ public sealed class CommandContext : IDisposable
     public ILogger Log { get; }
     public Redactor Redactor { get; }
     public TextWriter Out { get; }
+
+    /// <summary>The invocation's stdout, stderr, environment and working directory.</summary>
+    public Terminal Terminal { get; }
 
     public string ProviderName => Target.Provider.Name;
 
@@ -101,7 +106,7 @@ public sealed class CommandContext : IDisposable
     /// <summary>Who applies migrations in this run (recorded with each one).</summary>
     public Provenance Provenance(Database database) => new(
         VersionOutput.RunnerVersion(),
-        Environment.GetEnvironmentVariable(VersionOutput.ImageRevisionVariable) is { Length: > 0 } revision ? revision.Trim() : null,
+        Terminal.Variable(VersionOutput.ImageRevisionVariable) is { Length: > 0 } revision ? revision.Trim() : null,
         Environment.MachineName,
         database.User);
 

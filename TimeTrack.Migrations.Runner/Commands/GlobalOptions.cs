@@ -76,13 +76,20 @@ public static class GlobalOptions
         string? MigrationsAssemblyPath,
         bool Verbose);
 
-    public static Settings Resolve(ParseResult parse)
+    public static Settings Resolve(ParseResult parse, Terminal terminal)
     {
-        var environment = new ConfigurationBuilder().AddEnvironmentVariables("TIMETRACK_").Build();
+        // The TIMETRACK_* variables of the invocation's environment (not the process's), the
+        // prefix dropped and names case-insensitive, as AddEnvironmentVariables("TIMETRACK_") did.
+        const string prefix = "TIMETRACK_";
+        var environment = new ConfigurationBuilder()
+            .AddInMemoryCollection(terminal.Environment
+                .Where(v => v.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                .Select(v => KeyValuePair.Create(v.Key[prefix.Length..].Replace("__", ":", StringComparison.Ordinal), v.Value)))
+            .Build();
 
         var url = parse.GetValue(DatabaseUrl)
             ?? environment["DATABASE_URL"]
-            ?? FromEnvironmentOrFile("DATABASE_URL");
+            ?? FromEnvironmentOrFile(terminal, "DATABASE_URL");
         var usingDefault = string.IsNullOrWhiteSpace(url);
 
         var logFormat = parse.GetValue(LogFormat)
@@ -90,7 +97,7 @@ public static class GlobalOptions
 
         return new Settings(
             usingDefault ? Databases.DatabaseUrl.EmbeddedDefault : url!,
-            environment["DATABASE_PASSWORD"] ?? FromEnvironmentOrFile("DATABASE_PASSWORD"),
+            environment["DATABASE_PASSWORD"] ?? FromEnvironmentOrFile(terminal, "DATABASE_PASSWORD"),
             usingDefault,
             parse.GetValue(Json),
             logFormat,
@@ -102,12 +109,13 @@ public static class GlobalOptions
 
     /// <summary>
     /// NAME from the environment, or read from the file NAME_FILE names (a trailing newline
-    /// dropped); both set is ambiguous and refused, as the postgres image does.
+    /// dropped; a relative path from the working directory); both set is ambiguous and refused,
+    /// as the postgres image does.
     /// </summary>
-    private static string? FromEnvironmentOrFile(string name)
+    private static string? FromEnvironmentOrFile(Terminal terminal, string name)
     {
-        var value = Environment.GetEnvironmentVariable(name);
-        var file = Environment.GetEnvironmentVariable(name + "_FILE");
+        var value = terminal.Variable(name);
+        var file = terminal.Variable(name + "_FILE");
         if (string.IsNullOrEmpty(file))
         {
             return value;
@@ -121,7 +129,7 @@ public static class GlobalOptions
         string content;
         try
         {
-            content = File.ReadAllText(file);
+            content = File.ReadAllText(terminal.FullPath(file));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -13,10 +13,11 @@ public static class Handler
     public static async Task<int> RunAsync(ParseResult parse, Func<CommandContext, Task<int>> handler)
     {
         CommandContext? ctx = null;
+        var terminal = Cli.TerminalOf(parse);
         var json = parse.GetValue(GlobalOptions.Json);
         try
         {
-            ctx = new CommandContext(GlobalOptions.Resolve(parse), Console.Out);
+            ctx = new CommandContext(GlobalOptions.Resolve(parse, terminal), terminal);
             return await handler(ctx);
         }
         catch (Exception e)
@@ -27,7 +28,7 @@ public static class Handler
             message = redactor.Redact(message);
             if (ctx is null)
             {
-                await Console.Error.WriteLineAsync($"error: {message}");
+                await terminal.Err.WriteLineAsync($"error: {message}");
             }
             else
             {
@@ -40,7 +41,7 @@ public static class Handler
 
             if (json)
             {
-                WriteJsonError(code, message);
+                WriteJsonError(terminal.Out, code, message);
             }
 
             return (int)code;
@@ -52,6 +53,6 @@ public static class Handler
     }
 
     /// <summary>The JSON document of a failure on stdout (--json): every failure, parse errors included, has one.</summary>
-    public static void WriteJsonError(ExitCode code, string message) =>
-        Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { error = new { exitCode = (int)code, message } }));
+    public static void WriteJsonError(TextWriter stdout, ExitCode code, string message) =>
+        stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { error = new { exitCode = (int)code, message } }));
 }

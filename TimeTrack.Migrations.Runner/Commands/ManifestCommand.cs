@@ -32,7 +32,7 @@ public static class ManifestCommand
 
     public static int Run(CommandContext ctx, bool check, bool accept, string? source)
     {
-        var folder = MigrationGenerator.SourceFolder(source, Directory.GetCurrentDirectory());
+        var folder = MigrationGenerator.SourceFolder(source, ctx.Terminal);
         var path = Path.Combine(folder, MigrationManifest.FileName);
         var written = File.Exists(path) ? MigrationManifest.Parse(File.ReadAllText(path)) : new MigrationManifest([]);
         var computed = MigrationManifest.Compute(ctx.Catalog);

@@ -31,7 +31,7 @@ public static class NewCommand
             throw Output.UserError.Invalid("the migration needs a message, e.g. \"Add user preferences\"");
         }
 
-        var folder = MigrationGenerator.SourceFolder(source, Directory.GetCurrentDirectory());
+        var folder = MigrationGenerator.SourceFolder(source, ctx.Terminal);
         var model = ModelReader.Read(ctx.Catalog.Assembly.GetTypes());
         var migration = await MigrationGenerator.NewAsync(ctx.Catalog, model, message.Trim(), empty, DateTime.UtcNow, cancel);
         if (migration is null)
@@ -48,7 +48,7 @@ public static class NewCommand
         }
 
         ctx.Result(new { command = "new", written = path, version = migration.Spec.Version, warnings = migration.Warnings },
-            [$"wrote {Path.GetRelativePath(Directory.GetCurrentDirectory(), path)}: review it, then apply it with 'timetrack-migrate up'"]);
+            [$"wrote {Path.GetRelativePath(ctx.Terminal.WorkingDirectory, path)}: review it, then apply it with 'timetrack-migrate up'"]);
         return 0;
     }
 }

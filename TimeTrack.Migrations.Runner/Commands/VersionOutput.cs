@@ -31,10 +31,11 @@ public static class VersionOutput
                ?? assembly.GetName().Version?.ToString() ?? "unknown";
     }
 
-    public static string Text()
+    /// <param name="terminal">The invocation's terminal, whose environment may carry <see cref="ImageRevisionVariable"/>.</param>
+    public static string Text(Terminal terminal)
     {
         var version = RunnerVersion();
-        var revision = Environment.GetEnvironmentVariable(ImageRevisionVariable);
+        var revision = terminal.Variable(ImageRevisionVariable);
         var image = string.IsNullOrWhiteSpace(revision) ? "not built as an image" : $"image revision {revision.Trim()}";
         return $"timetrack-migrate {version} ({RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier}; {image})";
     }
@@ -43,7 +44,7 @@ public static class VersionOutput
     {
         public override int Invoke(ParseResult parseResult)
         {
-            parseResult.InvocationConfiguration.Output.WriteLine(Text());
+            parseResult.InvocationConfiguration.Output.WriteLine(Text(Cli.TerminalOf(parseResult)));
             return 0;
         }
     }

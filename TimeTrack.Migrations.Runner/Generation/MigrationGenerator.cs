@@ -53,9 +53,11 @@ public static class MigrationGenerator
     /// The TimeTrack.Migrations source folder to write into — refusing in production: migrations
     /// are generated in development, reviewed, committed and shipped, never made where they run.
     /// </summary>
-    public static string SourceFolder(string? explicitFolder, string workingDirectory)
+    /// <param name="terminal">The invocation's environment (<see cref="EnvironmentVariable"/>) and working directory.</param>
+    public static string SourceFolder(string? explicitFolder, Commands.Terminal terminal)
     {
-        if (string.Equals(Environment.GetEnvironmentVariable(EnvironmentVariable), "Production", StringComparison.OrdinalIgnoreCase))
+        var workingDirectory = terminal.WorkingDirectory;
+        if (string.Equals(terminal.Variable(EnvironmentVariable), "Production", StringComparison.OrdinalIgnoreCase))
         {
             throw UserError.Invalid($"migrations are not generated in production ({EnvironmentVariable}=Production): generate them in a checkout, review and commit them, and ship them in the image");
         }

@@ -24,21 +24,22 @@ public static class Logging
 {
     public const string Category = "timetrack-migrate";
 
-    public static ILoggerFactory Create(LogFormat format, bool verbose, Redactor redactor)
+    /// <param name="stderr">The invocation's stderr (the process's, or a test's writer).</param>
+    public static ILoggerFactory Create(LogFormat format, bool verbose, Redactor redactor, TextWriter stderr)
     {
         var filters = new LoggerFilterOptions { MinLevel = verbose ? LogLevel.Debug : LogLevel.Information };
         // FluentMigrator logs every statement, and failures we report ourselves: only with --verbose.
         filters.Rules.Add(new LoggerFilterRule(null, "FluentMigrator", verbose ? LogLevel.Debug : LogLevel.None, null));
-        return new LoggerFactory([new StderrLoggerProvider(format, redactor)], filters);
+        return new LoggerFactory([new StderrLoggerProvider(format, redactor, stderr)], filters);
     }
 
-    private sealed class StderrLoggerProvider(LogFormat format, Redactor redactor) : ILoggerProvider
+    private sealed class StderrLoggerProvider(LogFormat format, Redactor redactor, TextWriter stderr) : ILoggerProvider
     {
         private readonly object _gate = new();
 
         public ILogger CreateLogger(string categoryName) => new StderrLogger(this, categoryName);
 
-        public void Dispose() => Console.Error.Flush();
+        public void Dispose() => stderr.Flush();
 
         internal void Write(string category, LogLevel level, string message, Exception? exception)
         {
@@ -78,7 +79,7 @@ public static class Logging
 
             lock (_gate)
             {
-                Console.Error.WriteLine(line);
+                stderr.WriteLine(line);
             }
         }
     }

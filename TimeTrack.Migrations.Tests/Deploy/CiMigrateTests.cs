@@ -5,29 +5,30 @@ using TimeTrack.Migrations.Tests.Runner;
 namespace TimeTrack.Migrations.Tests.Deploy;
 
 /// <summary>deploy/ci-migrate.sh, the deploy job's logic, against a real PostgreSQL with a job summary file.</summary>
-public sealed class CiMigrateTests : IAsyncLifetime
+/// <remarks>Two classes (migrate and rollback/targets), so that xunit runs them in parallel: every test runs the script, which runs the published runner several times.</remarks>
+public abstract class CiMigrateTestBase : IAsyncLifetime
 {
-    private static readonly long[] Versions = RunnerTestBase.Versions;
+    protected static readonly long[] Versions = RunnerTestBase.Versions;
 
-    private TestDatabase _db = null!;
+    protected TestDatabase Db { get; private set; } = null!;
     private string _summary = null!;
 
     public async Task InitializeAsync()
     {
-        _db = await TestDatabase.CreateAsync(DatabaseKind.Postgres, "deploy");
+        Db = await TestDatabase.CreateAsync(DatabaseKind.Postgres, "deploy");
         _summary = Path.GetTempFileName();
     }
 
     public async Task DisposeAsync()
     {
-        await _db.DisposeAsync();
+        await Db.DisposeAsync();
         File.Delete(_summary);
     }
 
-    private async Task<(ProcessResult Result, string Summary)> DeployAsync(string action, string? target = null, bool dryRun = false, Dictionary<string, string?>? extra = null)
+    protected async Task<(ProcessResult Result, string Summary)> DeployAsync(string action, string? target = null, bool dryRun = false, Dictionary<string, string?>? extra = null)
     {
         await File.WriteAllTextAsync(_summary, "");
-        var environment = await PublishedRunner.ImageEnvironmentAsync(_db.Url);
+        var environment = await PublishedRunner.ImageEnvironmentAsync(Db.Url);
         environment["MIGRATE_ACTION"] = action;
         environment["MIGRATE_TARGET_VERSION"] = target;
         environment["MIGRATE_DRY_RUN"] = dryRun ? "true" : "false";
@@ -43,6 +44,17 @@ public sealed class CiMigrateTests : IAsyncLifetime
         return (result, summary);
     }
 
+    /// <summary>A starting state for a test of the script: set up with the runner in-process (the script's migrate is tested on its own).</summary>
+    protected async Task UpInProcessAsync(long? to = null)
+    {
+        var result = await InProcessRunner.RunAsync(["up", "--database-url", Db.Url, .. to is null ? Array.Empty<string>() : ["--to", to.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]]);
+        result.ExitCode.ShouldBe(0, result.ToString());
+    }
+}
+
+/// <summary>ci-migrate.sh: migrate, dry runs, status, failures, warnings and the summary.</summary>
+public sealed class CiMigrateTests : CiMigrateTestBase
+{
     [Fact]
     public async Task Migrate_from_empty_writes_status_and_sql_into_the_summary_and_applies()
     {
@@ -56,13 +68,13 @@ public sealed class CiMigrateTests : IAsyncLifetime
         summary.ShouldContain(":white_check_mark: Done");
         summary.ShouldContain($"| {Versions[^1]} | Add task priority |");
         summary.ShouldContain("postgresql://postgres:***@");
-        (await _db.AppliedVersionsAsync()).ShouldBe(Versions);
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
     }
 
     [Fact]
     public async Task A_dry_run_puts_the_sql_in_the_summary_and_changes_nothing()
     {
-        var before = await _db.DumpAsync();
+        var before = await Db.DumpAsync();
 
         var (result, summary) = await DeployAsync("migrate", dryRun: true);
 
@@ -70,46 +82,7 @@ public sealed class CiMigrateTests : IAsyncLifetime
         summary.ShouldContain("(dry run)");
         summary.ShouldContain("CREATE TABLE \"public\".\"companies\"");
         summary.ShouldContain("Dry run: nothing was changed.");
-        (await _db.DumpAsync()).ShouldBe(before);
-    }
-
-    [Fact]
-    public async Task Rollback_goes_to_a_version_number_and_to_zero()
-    {
-        (await DeployAsync("migrate")).Result.ExitCode.ShouldBe(0);
-
-        var (toVersion, summary) = await DeployAsync("rollback", Versions[2].ToString());
-        toVersion.ExitCode.ShouldBe(0, toVersion.ToString());
-        summary.ShouldContain($"## Database migration: rollback to {Versions[2]}");
-        summary.ShouldContain("DROP INDEX CONCURRENTLY IF EXISTS ix_time_entries_user_arrival");
-        summary.ShouldContain($"| {Versions[3]} | Index time entries by user and day |  | pending |");
-        (await _db.AppliedVersionsAsync()).ShouldBe(Versions[..3]);
-
-        var (toZero, _) = await DeployAsync("rollback", "0");
-        toZero.ExitCode.ShouldBe(0, toZero.ToString());
-        (await _db.AppliedVersionsAsync()).ShouldBeEmpty();
-        (await _db.ReadSchemaAsync()).IsEmpty.ShouldBeTrue();
-    }
-
-    [Fact]
-    public async Task An_unknown_target_version_fails_clearly_and_changes_nothing()
-    {
-        (await DeployAsync("migrate", Versions[1].ToString())).Result.ExitCode.ShouldBe(0);
-        var before = await _db.DumpAsync();
-
-        var (up, upSummary) = await DeployAsync("migrate", "1999");
-        up.ExitCode.ShouldBe(2, up.ToString());
-        upSummary.ShouldContain(":x: cannot plan the migrate: version 1999 does not exist");
-
-        var (down, downSummary) = await DeployAsync("rollback", "1999");
-        down.ExitCode.ShouldBe(2, down.ToString());
-        downSummary.ShouldContain(":x: cannot plan the rollback: version 1999 does not exist");
-
-        var (missing, _) = await DeployAsync("rollback");
-        missing.ExitCode.ShouldBe(2);
-        missing.Stderr.ShouldContain("a rollback needs MIGRATE_TARGET_VERSION");
-
-        (await _db.DumpAsync()).ShouldBe(before);
+        (await Db.DumpAsync()).ShouldBe(before);
     }
 
     [Fact]
@@ -125,13 +98,13 @@ public sealed class CiMigrateTests : IAsyncLifetime
         summary.ShouldContain(":x: The migrate failed (exit 1)");
         summary.ShouldContain("> migration 300 (Scenario step) failed");
         summary.ShouldContain("no_such_table");
-        (await _db.AppliedVersionsAsync()).ShouldBe([100L, 200L]);
+        (await Db.AppliedVersionsAsync()).ShouldBe([100L, 200L]);
     }
 
     [Fact]
     public async Task Migrate_adopts_a_legacy_database_as_the_container_start_does()
     {
-        await _db.RestoreLegacyFixtureAsync();
+        await Db.RestoreLegacyFixtureAsync();
 
         var (result, summary) = await DeployAsync("migrate");
 
@@ -139,47 +112,14 @@ public sealed class CiMigrateTests : IAsyncLifetime
         summary.ShouldContain("no migration history: it is verified against the stamping profiles and stamped");
         summary.ShouldContain(":white_check_mark: Done");
         result.Stdout.ShouldContain("adopted: the database is at");
-        (await _db.AppliedVersionsAsync()).ShouldBe(Versions);
-    }
-
-    [Fact]
-    public async Task A_migrate_below_the_database_fails_and_points_at_rollback()
-    {
-        (await DeployAsync("migrate")).Result.ExitCode.ShouldBe(0);
-        var before = await _db.DumpAsync();
-
-        var (result, summary) = await DeployAsync("migrate", Versions[2].ToString());
-
-        result.ExitCode.ShouldBe(5, result.ToString());
-        summary.ShouldContain($":x: the database is at {Versions[^1]}, above the target {Versions[2]}: a migrate never rolls back");
-        summary.ShouldContain("action 'rollback'");
-        (await _db.DumpAsync()).ShouldBe(before);
-    }
-
-    [Fact]
-    public async Task Step_outputs_say_from_to_and_what_was_applied_or_rolled_back()
-    {
-        var outputs = Path.GetTempFileName();
-        try
-        {
-            (await DeployAsync("migrate", Versions[2].ToString(), extra: new() { ["GITHUB_OUTPUT"] = outputs })).Result.ExitCode.ShouldBe(0);
-            (await File.ReadAllTextAsync(outputs)).ShouldBe($"from=0\nto={Versions[2]}\napplied={string.Join(',', Versions[..3])}\n");
-
-            await File.WriteAllTextAsync(outputs, "");
-            (await DeployAsync("rollback", Versions[0].ToString(), extra: new() { ["GITHUB_OUTPUT"] = outputs })).Result.ExitCode.ShouldBe(0);
-            (await File.ReadAllTextAsync(outputs)).ShouldBe($"from={Versions[2]}\nto={Versions[0]}\napplied={Versions[2]},{Versions[1]}\n");
-        }
-        finally
-        {
-            File.Delete(outputs);
-        }
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
     }
 
     [Fact]
     public async Task Warnings_go_into_the_summary_and_become_annotations()
     {
-        (await DeployAsync("migrate")).Result.ExitCode.ShouldBe(0);
-        await _db.ExecuteAsync("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (209901010000, '2099-01-01', 'From a newer image')");
+        await UpInProcessAsync();
+        await Db.ExecuteAsync("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (209901010000, '2099-01-01', 'From a newer image')");
 
         var (result, summary) = await DeployAsync("migrate");
 
@@ -216,13 +156,89 @@ public sealed class CiMigrateTests : IAsyncLifetime
     [Fact]
     public async Task Status_only_reports()
     {
-        var before = await _db.DumpAsync();
+        var before = await Db.DumpAsync();
 
         var (result, summary) = await DeployAsync("status");
 
         result.ExitCode.ShouldBe(0, result.ToString());
         summary.ShouldContain("| provider | PostgreSQL |");
         summary.ShouldNotContain("```sql");
-        (await _db.DumpAsync()).ShouldBe(before);
+        (await Db.DumpAsync()).ShouldBe(before);
+    }
+}
+
+/// <summary>ci-migrate.sh: rollbacks, target versions and the step outputs.</summary>
+public sealed class CiMigrateTargetTests : CiMigrateTestBase
+{
+    [Fact]
+    public async Task Rollback_goes_to_a_version_number_and_to_zero()
+    {
+        await UpInProcessAsync();
+
+        var (toVersion, summary) = await DeployAsync("rollback", Versions[2].ToString());
+        toVersion.ExitCode.ShouldBe(0, toVersion.ToString());
+        summary.ShouldContain($"## Database migration: rollback to {Versions[2]}");
+        summary.ShouldContain("DROP INDEX CONCURRENTLY IF EXISTS ix_time_entries_user_arrival");
+        summary.ShouldContain($"| {Versions[3]} | Index time entries by user and day |  | pending |");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..3]);
+
+        var (toZero, _) = await DeployAsync("rollback", "0");
+        toZero.ExitCode.ShouldBe(0, toZero.ToString());
+        (await Db.AppliedVersionsAsync()).ShouldBeEmpty();
+        (await Db.ReadSchemaAsync()).IsEmpty.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task An_unknown_target_version_fails_clearly_and_changes_nothing()
+    {
+        await UpInProcessAsync(Versions[1]);
+        var before = await Db.DumpAsync();
+
+        var (up, upSummary) = await DeployAsync("migrate", "1999");
+        up.ExitCode.ShouldBe(2, up.ToString());
+        upSummary.ShouldContain(":x: cannot plan the migrate: version 1999 does not exist");
+
+        var (down, downSummary) = await DeployAsync("rollback", "1999");
+        down.ExitCode.ShouldBe(2, down.ToString());
+        downSummary.ShouldContain(":x: cannot plan the rollback: version 1999 does not exist");
+
+        var (missing, _) = await DeployAsync("rollback");
+        missing.ExitCode.ShouldBe(2);
+        missing.Stderr.ShouldContain("a rollback needs MIGRATE_TARGET_VERSION");
+
+        (await Db.DumpAsync()).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task A_migrate_below_the_database_fails_and_points_at_rollback()
+    {
+        await UpInProcessAsync();
+        var before = await Db.DumpAsync();
+
+        var (result, summary) = await DeployAsync("migrate", Versions[2].ToString());
+
+        result.ExitCode.ShouldBe(5, result.ToString());
+        summary.ShouldContain($":x: the database is at {Versions[^1]}, above the target {Versions[2]}: a migrate never rolls back");
+        summary.ShouldContain("action 'rollback'");
+        (await Db.DumpAsync()).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task Step_outputs_say_from_to_and_what_was_applied_or_rolled_back()
+    {
+        var outputs = Path.GetTempFileName();
+        try
+        {
+            (await DeployAsync("migrate", Versions[2].ToString(), extra: new() { ["GITHUB_OUTPUT"] = outputs })).Result.ExitCode.ShouldBe(0);
+            (await File.ReadAllTextAsync(outputs)).ShouldBe($"from=0\nto={Versions[2]}\napplied={string.Join(',', Versions[..3])}\n");
+
+            await File.WriteAllTextAsync(outputs, "");
+            (await DeployAsync("rollback", Versions[0].ToString(), extra: new() { ["GITHUB_OUTPUT"] = outputs })).Result.ExitCode.ShouldBe(0);
+            (await File.ReadAllTextAsync(outputs)).ShouldBe($"from={Versions[2]}\nto={Versions[0]}\napplied={Versions[2]},{Versions[1]}\n");
+        }
+        finally
+        {
+            File.Delete(outputs);
+        }
     }
 }

@@ -65,10 +65,10 @@ public sealed class PostgresBadInputTests() : BadInputTests(DatabaseKind.Postgre
         RunnerProcess.RegisterSecret(wrongPassword);
         var before = await Db.FingerprintAsync();
 
-        ShouldFailWithOneLine(await RunnerProcess.RunAsync(["status", "--database-url", server.UrlFor(((PostgresTestDatabase)Db).Name, wrongPassword)]), 3, "authentication failed");
-        ShouldFailWithOneLine(await RunnerProcess.RunAsync(["up", "--database-url", server.UrlFor("no_such_database")]), 3, "database 'no_such_database' does not exist");
-        ShouldFailWithOneLine(await RunnerProcess.RunAsync(["up", "--database-url", $"postgresql://u:{wrongPassword}@no-such-host.invalid:5432/db"]), 3, "unknown host 'no-such-host.invalid'");
-        ShouldFailWithOneLine(await RunnerProcess.RunAsync(["up", "--database-url", $"postgresql://u:{wrongPassword}@127.0.0.1:1/db"]), 3, "connection refused");
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["status", "--database-url", server.UrlFor(((PostgresTestDatabase)Db).Name, wrongPassword)]), 3, "authentication failed");
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["up", "--database-url", server.UrlFor("no_such_database")]), 3, "database 'no_such_database' does not exist");
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["up", "--database-url", $"postgresql://u:{wrongPassword}@no-such-host.invalid:5432/db"]), 3, "unknown host 'no-such-host.invalid'");
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["up", "--database-url", $"postgresql://u:{wrongPassword}@127.0.0.1:1/db"]), 3, "connection refused");
 
         (await Db.FingerprintAsync()).ShouldBe(before);
     }
@@ -81,7 +81,7 @@ public sealed class PostgresBadInputTests() : BadInputTests(DatabaseKind.Postgre
     [InlineData("just-a-string", "malformed database URL")]
     public async Task Malformed_urls_exit_2_without_connecting(string url, string message)
     {
-        var result = await RunnerProcess.RunAsync(["up", "--database-url", url]);
+        var result = await InProcessRunner.RunAsync(["up", "--database-url", url]);
 
         ShouldFailWithOneLine(result, 2, message);
         result.Output.ShouldNotContain(":p@");
@@ -95,7 +95,7 @@ public sealed class SqliteBadInputTests() : BadInputTests(DatabaseKind.Sqlite)
     {
         var missing = Path.Combine(Path.GetTempPath(), "timetrack-no-such-dir-" + Guid.NewGuid().ToString("N"));
 
-        ShouldFailWithOneLine(await RunnerProcess.RunAsync(["up", "--database-url", $"sqlite:///{missing}/timetrack.db"]), 2, "does not exist (is the volume mounted?)");
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["up", "--database-url", $"sqlite:///{missing}/timetrack.db"]), 2, "does not exist (is the volume mounted?)");
 
         Directory.Exists(missing).ShouldBeFalse();
     }

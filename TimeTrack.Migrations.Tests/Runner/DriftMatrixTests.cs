@@ -204,11 +204,12 @@ public sealed class PostgresDriftMatrixTests() : DriftMatrixTests(DatabaseKind.P
         var server = await PostgresServer.GetAsync();
         var database = ((PostgresTestDatabase)Db).Name;
         var role = "reader_" + Guid.NewGuid().ToString("N")[..8];
+        RunnerProcess.RegisterSecret("reader-pw"); // the output is checked for it like for any test password
         await Db.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}");
         var dump = await Db.DumpAsync();
         try
         {
-            var result = await RunnerProcess.RunAsync(["check", "--database-url", $"postgresql://{role}:reader-pw@{server.Host}:{server.Port}/{database}"]);
+            var result = await InProcessRunner.RunAsync(["check", "--database-url", $"postgresql://{role}:reader-pw@{server.Host}:{server.Port}/{database}"]);
 
             ShouldFailWithOneLine(result, 1, "cannot build the expected schema: the role may not create a scratch schema");
             (await Db.DumpAsync()).ShouldBe(dump);

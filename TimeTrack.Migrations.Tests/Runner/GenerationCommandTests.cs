@@ -7,7 +7,7 @@ using TimeTrack.Migrations.Tests.Infrastructure;
 
 namespace TimeTrack.Migrations.Tests.Runner;
 
-/// <summary>new, baseline and check through the built executable, and the checks behind them.</summary>
+/// <summary>new, baseline and check through the runner's entry (in-process), and the checks behind them.</summary>
 public sealed class GenerationCommandTests : IDisposable
 {
     private readonly string _source = Directory.CreateTempSubdirectory("timetrack-source-").FullName;
@@ -19,7 +19,7 @@ public sealed class GenerationCommandTests : IDisposable
     [Fact]
     public async Task New_writes_nothing_when_the_model_and_the_migrations_agree()
     {
-        var result = await RunnerProcess.RunAsync(["new", "Nothing changed", "--source", _source]);
+        var result = await InProcessRunner.RunAsync(["new", "Nothing changed", "--source", _source]);
 
         result.ExitCode.ShouldBe(0, result.ToString());
         result.Stdout.ShouldContain("no differences between the model and the migrations: nothing written");
@@ -29,7 +29,7 @@ public sealed class GenerationCommandTests : IDisposable
     [Fact]
     public async Task New_with_empty_writes_a_migration_that_compiles()
     {
-        var result = await RunnerProcess.RunAsync(["create", "Fill in by hand", "--empty", "--source", _source]);
+        var result = await InProcessRunner.RunAsync(["create", "Fill in by hand", "--empty", "--source", _source]);
 
         result.ExitCode.ShouldBe(0, result.ToString());
         var file = Directory.GetFiles(Path.Combine(_source, "Migrations")).Single();
@@ -41,11 +41,11 @@ public sealed class GenerationCommandTests : IDisposable
     [Fact]
     public async Task Generation_refuses_in_production_and_without_the_source_folder()
     {
-        var production = await RunnerProcess.RunAsync(["new", "Anything", "--source", _source],
+        var production = await InProcessRunner.RunAsync(["new", "Anything", "--source", _source],
             new Dictionary<string, string?> { ["TIMETRACK_ENVIRONMENT"] = "Production" });
         RunnerTestBase.ShouldFailWithOneLine(production, 2, "migrations are not generated in production");
 
-        var elsewhere = await RunnerProcess.RunAsync(["baseline"], workingDirectory: _source);
+        var elsewhere = await InProcessRunner.RunAsync(["baseline"], workingDirectory: _source);
         RunnerTestBase.ShouldFailWithOneLine(elsewhere, 2, "the TimeTrack.Migrations source folder was not found");
         Directory.GetFiles(Path.Combine(_source, "Migrations")).ShouldBeEmpty();
     }
@@ -53,10 +53,27 @@ public sealed class GenerationCommandTests : IDisposable
     [Fact]
     public async Task Check_passes_when_the_migrations_produce_the_model()
     {
-        var result = await RunnerProcess.RunAsync(["check"]);
+        var result = await InProcessRunner.RunAsync(["check"]);
 
         result.ExitCode.ShouldBe(0, result.ToString());
         result.Stdout.ShouldContain("produce the model: no differences");
+    }
+
+    /// <summary>
+    /// The other half of the gate: check itself (not only the comparer behind it) fails when the
+    /// migrations do not produce the model. The scenario migrations create tables no model class
+    /// describes.
+    /// </summary>
+    [Fact]
+    public async Task Check_exits_5_and_lists_the_differences_when_the_migrations_do_not_produce_the_model()
+    {
+        var result = await InProcessRunner.RunAsync(["check", "--migrations-assembly", RunnerProcess.ScenariosAssembly]);
+
+        result.ExitCode.ShouldBe(5, result.ToString());
+        result.Stdout.ShouldContain("the model has changes no migration makes");
+        result.Stdout.ShouldContain("table widgets");
+        result.Stdout.ShouldContain("table gadgets");
+        result.Stdout.ShouldNotContain("no differences");
     }
 
     [Fact]
@@ -91,7 +108,7 @@ public sealed class GenerationCommandTests : IDisposable
         await legacy.RestoreLegacyFixtureAsync();
         var output = Path.Combine(_source, "Baseline.cs");
 
-        var result = await RunnerProcess.RunAsync(["baseline", "--from", "database", "--output", output, "--source", _source, "--database-url", legacy.Url]);
+        var result = await InProcessRunner.RunAsync(["baseline", "--from", "database", "--output", output, "--source", _source, "--database-url", legacy.Url]);
 
         result.ExitCode.ShouldBe(0, result.ToString());
         result.Stdout.ShouldContain("a baseline of 7 table(s) from the database");

@@ -4,7 +4,7 @@ using TimeTrack.Migrations.Tests.Infrastructure;
 
 namespace TimeTrack.Migrations.Tests.Runner;
 
-/// <summary>Every command, end to end through the built executable, on both providers.</summary>
+/// <summary>Every command, end to end through the runner's entry (in-process), on both providers.</summary>
 public abstract class RunnerCommandTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     [Fact]
@@ -167,13 +167,13 @@ public sealed class EmbeddedDefaultTests : IDisposable
     [Fact]
     public async Task Without_a_url_the_runner_uses_sqlite_timetrack_db_in_the_working_directory_and_says_so()
     {
-        var result = await RunnerProcess.RunAsync(["up"], workingDirectory: _directory);
+        var result = await InProcessRunner.RunAsync(["up"], workingDirectory: _directory);
 
         result.ExitCode.ShouldBe(0, result.ToString());
         result.Stderr.ShouldContain("using the embedded default sqlite:///timetrack.db");
         File.Exists(Path.Combine(_directory, "timetrack.db")).ShouldBeTrue();
 
-        var status = await RunnerProcess.RunAsync(["status"], workingDirectory: _directory);
+        var status = await InProcessRunner.RunAsync(["status"], workingDirectory: _directory);
         status.Stdout.ShouldContain("sqlite:///timetrack.db (embedded default)");
         status.Stdout.ShouldContain("pending:      none");
     }
@@ -181,7 +181,7 @@ public sealed class EmbeddedDefaultTests : IDisposable
     [Fact]
     public async Task The_option_wins_over_DATABASE_URL()
     {
-        var result = await RunnerProcess.RunAsync(
+        var result = await InProcessRunner.RunAsync(
             ["status", "--database-url", "sqlite:///option.db"],
             new Dictionary<string, string?> { ["DATABASE_URL"] = "sqlite:///from-env.db" },
             _directory);

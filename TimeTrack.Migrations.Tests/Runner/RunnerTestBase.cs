@@ -3,7 +3,11 @@ using TimeTrack.Migrations.Tests.Infrastructure;
 
 namespace TimeTrack.Migrations.Tests.Runner;
 
-/// <summary>A fresh database of one provider per test, and the runner run against it as a process.</summary>
+/// <summary>
+/// A fresh database of one provider per test, and the runner run against it: in-process
+/// (<see cref="RunAsync(string[])"/>, the default) or, where the process itself is what is
+/// tested, as the built executable (<see cref="RunProcessAsync"/>).
+/// </summary>
 public abstract class RunnerTestBase(DatabaseKind provider) : IAsyncLifetime
 {
     protected DatabaseKind Provider { get; } = provider;
@@ -14,15 +18,19 @@ public abstract class RunnerTestBase(DatabaseKind provider) : IAsyncLifetime
 
     public virtual async Task DisposeAsync() => await Db.DisposeAsync();
 
-    /// <summary>Runs timetrack-migrate against this test's database.</summary>
+    /// <summary>Runs timetrack-migrate in-process against this test's database.</summary>
     protected Task<ProcessResult> RunAsync(params string[] args) => RunAsync(args, null);
 
     protected Task<ProcessResult> RunAsync(string[] args, IDictionary<string, string?>? environment) =>
+        InProcessRunner.RunAsync([.. args, "--database-url", Db.Url], environment);
+
+    /// <summary>Runs the built timetrack-migrate executable as a process against this test's database.</summary>
+    protected Task<ProcessResult> RunProcessAsync(string[] args, IDictionary<string, string?>? environment = null) =>
         RunnerProcess.RunAsync([.. args, "--database-url", Db.Url], environment);
 
-    /// <summary>Runs the test-only scenario migrations (TimeTrack.Migrations.TestScenarios).</summary>
+    /// <summary>Runs the test-only scenario migrations (TimeTrack.Migrations.TestScenarios), in-process.</summary>
     protected Task<ProcessResult> RunScenarioAsync(string scenario, params string[] args) =>
-        RunAsync([.. args, "--migrations-assembly", RunnerProcess.ScenariosAssembly], new Dictionary<string, string?> { ["TIMETRACK_TEST_SCENARIO"] = scenario });
+        RunAsync([.. args, "--migrations-assembly", RunnerProcess.ScenariosAssembly], new Dictionary<string, string?> { [TestScenarios.Scenario.Variable] = scenario });
 
     protected static void ShouldSucceed(ProcessResult result) => result.ExitCode.ShouldBe(0, result.ToString());
 

@@ -13,7 +13,8 @@ public abstract class SafetyTests(DatabaseKind provider) : RunnerTestBase(provid
     [Fact]
     public async Task Ten_runners_started_at_once_all_succeed_and_apply_each_migration_exactly_once()
     {
-        var runs = Enumerable.Range(0, 10).Select(_ => RunAsync("up")).ToList();
+        // Ten processes, as ten containers would be: the lock is what keeps them apart, nothing shared in a process.
+        var runs = Enumerable.Range(0, 10).Select(_ => RunProcessAsync(["up"])).ToList();
         var results = await Task.WhenAll(runs);
 
         foreach (var result in results)
@@ -195,7 +196,7 @@ public sealed class PostgresSafetyTests() : SafetyTests(DatabaseKind.Postgres)
         await using var proxy = new DelayedTcpProxy(server.Host, server.Port, TimeSpan.FromSeconds(2));
         var lateUrl = Db.Url.Replace($":{server.Port}/", $":{proxy.Port}/", StringComparison.Ordinal);
 
-        var result = await RunnerProcess.RunAsync(["up", "--database-url", lateUrl, "--wait", "30"]);
+        var result = await InProcessRunner.RunAsync(["up", "--database-url", lateUrl, "--wait", "30"]);
 
         result.ExitCode.ShouldBe(0, result.ToString());
         proxy.Dropped.ShouldBeGreaterThan(0);
@@ -210,7 +211,7 @@ public sealed class PostgresSafetyTests() : SafetyTests(DatabaseKind.Postgres)
         await using var proxy = new DelayedTcpProxy(server.Host, server.Port, TimeSpan.FromHours(1));
         var url = Db.Url.Replace($":{server.Port}/", $":{proxy.Port}/", StringComparison.Ordinal);
 
-        var result = await RunnerProcess.RunAsync(["up", "--database-url", url, "--wait", "2"]);
+        var result = await InProcessRunner.RunAsync(["up", "--database-url", url, "--wait", "2"]);
 
         result.ExitCode.ShouldBe(3, result.ToString());
         proxy.Dropped.ShouldBeGreaterThan(1);

@@ -38,17 +38,17 @@ public sealed partial class SecretsAndMaskingTests() : RunnerTestBase(DatabaseKi
         var (server, withoutPassword) = await ServerAsync(Db);
         withoutPassword.ShouldNotContain(server.Password);
 
-        var fromUrlFile = await RunnerProcess.RunAsync(["up", "--to", Versions[0].ToString()], new Dictionary<string, string?> { ["DATABASE_URL_FILE"] = SecretFile(Db.Url + "\n") });
+        var fromUrlFile = await InProcessRunner.RunAsync(["up", "--to", Versions[0].ToString()], new Dictionary<string, string?> { ["DATABASE_URL_FILE"] = SecretFile(Db.Url + "\n") });
         ShouldSucceed(fromUrlFile);
 
-        var fromPasswordFile = await RunnerProcess.RunAsync(["up", "--to", Versions[1].ToString()], new Dictionary<string, string?>
+        var fromPasswordFile = await InProcessRunner.RunAsync(["up", "--to", Versions[1].ToString()], new Dictionary<string, string?>
         {
             ["DATABASE_URL"] = withoutPassword,
             ["DATABASE_PASSWORD_FILE"] = SecretFile(server.Password + "\r\n"),
         });
         ShouldSucceed(fromPasswordFile);
 
-        var fromPassword = await RunnerProcess.RunAsync(["up"], new Dictionary<string, string?> { ["DATABASE_URL"] = withoutPassword, ["DATABASE_PASSWORD"] = server.Password });
+        var fromPassword = await InProcessRunner.RunAsync(["up"], new Dictionary<string, string?> { ["DATABASE_URL"] = withoutPassword, ["DATABASE_PASSWORD"] = server.Password });
         ShouldSucceed(fromPassword);
         (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
     }
@@ -58,13 +58,13 @@ public sealed partial class SecretsAndMaskingTests() : RunnerTestBase(DatabaseKi
     {
         var (server, withoutPassword) = await ServerAsync(Db);
 
-        ShouldFailWithOneLine(await RunnerProcess.RunAsync(["status"], new Dictionary<string, string?> { ["DATABASE_URL"] = Db.Url, ["DATABASE_URL_FILE"] = SecretFile(Db.Url) }), 2,
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["status"], new Dictionary<string, string?> { ["DATABASE_URL"] = Db.Url, ["DATABASE_URL_FILE"] = SecretFile(Db.Url) }), 2,
             "both DATABASE_URL and DATABASE_URL_FILE are set; set only one");
-        ShouldFailWithOneLine(await RunnerProcess.RunAsync(["status"], new Dictionary<string, string?> { ["DATABASE_URL_FILE"] = "/run/secrets/nope" }), 2,
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["status"], new Dictionary<string, string?> { ["DATABASE_URL_FILE"] = "/run/secrets/nope" }), 2,
             "DATABASE_URL_FILE: cannot read '/run/secrets/nope': it does not exist (is the secret mounted?)");
-        ShouldFailWithOneLine(await RunnerProcess.RunAsync(["status"], new Dictionary<string, string?> { ["DATABASE_URL"] = withoutPassword, ["DATABASE_PASSWORD_FILE"] = SecretFile("\n") }), 2,
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["status"], new Dictionary<string, string?> { ["DATABASE_URL"] = withoutPassword, ["DATABASE_PASSWORD_FILE"] = SecretFile("\n") }), 2,
             "is empty");
-        ShouldFailWithOneLine(await RunnerProcess.RunAsync(["status"], new Dictionary<string, string?> { ["DATABASE_URL"] = withoutPassword, ["DATABASE_PASSWORD"] = "wrong" }), 3,
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["status"], new Dictionary<string, string?> { ["DATABASE_URL"] = withoutPassword, ["DATABASE_PASSWORD"] = "wrong" }), 3,
             $"authentication failed for user '{server.User}'");
     }
 
@@ -74,7 +74,7 @@ public sealed partial class SecretsAndMaskingTests() : RunnerTestBase(DatabaseKi
     [InlineData("postgresql://u:p%zz@127.0.0.1/x")]
     public async Task A_url_with_an_unencoded_password_exits_2_and_prints_none_of_it(string url)
     {
-        var result = await RunnerProcess.RunAsync(["up", "--json", "--database-url", url]);
+        var result = await InProcessRunner.RunAsync(["up", "--json", "--database-url", url]);
 
         ShouldFailWithOneLine(result, 2, "percent-encod");
         foreach (var fragment in new[] { "p@ss", "w#rd", "rd@db", "p%zz" })
@@ -95,7 +95,7 @@ public sealed partial class SecretsAndMaskingTests() : RunnerTestBase(DatabaseKi
     [Fact]
     public async Task Every_output_is_the_same_whatever_the_password_and_shows_none_of_it()
     {
-        // Each password on a role and a database of its own, all at once (the runs wait on processes).
+        // Each password on a role and a database of its own, all at once (the runs wait on the database).
         var transcripts = await Task.WhenAll(((string[])["innocuous-reference", .. Passwords]).Select(TranscriptAsync));
 
         foreach (var (password, transcript) in transcripts.Skip(1))
@@ -119,19 +119,19 @@ public sealed partial class SecretsAndMaskingTests() : RunnerTestBase(DatabaseKi
         {
             var outputs = new List<ProcessResult>
             {
-                await RunnerProcess.RunAsync(["status", "--database-url", url]),
-                await RunnerProcess.RunAsync(["up", "--to", Versions[1].ToString(), "--database-url", url]),
-                await RunnerProcess.RunAsync(["script", "rollback", "--database-url", url]),
-                await RunnerProcess.RunAsync(["rollback", "--steps", "1", "--database-url", url]),
-                await RunnerProcess.RunAsync(["stamp", Versions[0].ToString(), "--json", "--database-url", url]),
-                await RunnerProcess.RunAsync(["check", "--database-url", url]),
-                await RunnerProcess.RunAsync(["status", "--json", "--database-url", url]),
-                await RunnerProcess.RunAsync(["up", "--json", "--bogus", "--database-url", url]),
-                await RunnerProcess.RunAsync(["status", "--markdown", "--database-url", url]),
+                await InProcessRunner.RunAsync(["status", "--database-url", url]),
+                await InProcessRunner.RunAsync(["up", "--to", Versions[1].ToString(), "--database-url", url]),
+                await InProcessRunner.RunAsync(["script", "rollback", "--database-url", url]),
+                await InProcessRunner.RunAsync(["rollback", "--steps", "1", "--database-url", url]),
+                await InProcessRunner.RunAsync(["stamp", Versions[0].ToString(), "--json", "--database-url", url]),
+                await InProcessRunner.RunAsync(["check", "--database-url", url]),
+                await InProcessRunner.RunAsync(["status", "--json", "--database-url", url]),
+                await InProcessRunner.RunAsync(["up", "--json", "--bogus", "--database-url", url]),
+                await InProcessRunner.RunAsync(["status", "--markdown", "--database-url", url]),
             };
             await db.ExecuteAsync("DROP TABLE \"VersionInfo\"; DROP TABLE system_settings");
-            outputs.Add(await RunnerProcess.RunAsync(["init", "--database-url", url])); // refused: lists what is missing
-            outputs.Add(await RunnerProcess.RunAsync(["status", "--database-url", UrlWith(password + "-wrong")]));
+            outputs.Add(await InProcessRunner.RunAsync(["init", "--database-url", url])); // refused: lists what is missing
+            outputs.Add(await InProcessRunner.RunAsync(["status", "--database-url", UrlWith(password + "-wrong")]));
 
             foreach (var output in outputs)
             {

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Runtime.CompilerServices;
+using TimeTrack.Migrations.Runner.Output;
+
+namespace TimeTrack.Migrations.Runner.Commands;
+
+/// <summary>
+/// timetrack-migrate as a function: builds the commands, parses, maps parse errors to exit code 2
+/// and runs the command, with every input and output through a <see cref="Terminal"/>. Program.cs
+/// calls it with the real process; the tests call it in-process with their own terminal.
+/// </summary>
+public static class Cli
+{
+    public const string Description = """
+        timetrack-migrate: TimeTrack's database migrations (PostgreSQL and SQLite).
+
+        Exit codes: 0 success, 1 a migration failed (rolled back), 2 usage or invalid input,
+        3 could not connect, 4 migration lock not acquired in time, 5 refused for safety,
+        130 stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM (the step in progress rolled back).
+        """;
+
+    // The command tree is built once and only read afterwards: parsing does not change it, so
+    // concurrent invocations (in-process tests) share it. Building it again per call would add
+    // validators to the static options again and again (BaselineCommand's --from, say).
+    private static readonly Lazy<RootCommand> Root = new(Build);
+
+    // The terminal of each invocation, found by the command handlers from their ParseResult.
+    private static readonly ConditionalWeakTable<ParseResult, Terminal> Terminals = [];
+
+    /// <summary>
+    /// Runs one invocation. <paramref name="cancel"/> is what stops it (Program.cs passes the
+    /// SIGTERM/SIGINT token of <see cref="Interruption"/>, whose handlers it alone installs).
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, Terminal terminal, CancellationToken cancel)
+    {
+        var parse = Root.Value.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // System.CommandLine would print the whole help and return 1; one line and 2 is the contract.
+            var messages = parse.Errors.Select(e => string.Join(' ', e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))).Distinct();
+            var message = $"{string.Join("; ", messages)} (see timetrack-migrate --help)";
+            await terminal.Err.WriteLineAsync($"error: {message}");
+            if (args.Contains("--json"))
+            {
+                Handler.WriteJsonError(terminal.Out, ExitCode.InvalidInput, message);
+            }
+
+            await terminal.Out.FlushAsync(CancellationToken.None);
+            await terminal.Err.FlushAsync(CancellationToken.None);
+            return (int)ExitCode.InvalidInput;
+        }
+
+        Terminals.Add(parse, terminal);
+        try
+        {
+            // --help and --version write to the configuration's Output, so to the terminal's.
+            var configuration = new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null, // SIGTERM/SIGINT: our own handling (Output/Interruption.cs)
+                Output = terminal.Out,
+                Error = terminal.Err,
+            };
+            return await parse.InvokeAsync(configuration, cancel);
+        }
+        finally
+        {
+            Terminals.Remove(parse);
+            await terminal.Out.FlushAsync(CancellationToken.None);
+            await terminal.Err.FlushAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>The terminal of the invocation <paramref name="parse"/> belongs to.</summary>
+    public static Terminal TerminalOf(ParseResult parse) =>
+        Terminals.TryGetValue(parse, out var terminal)
+            ? terminal
+            : throw new InvalidOperationException("a command was invoked other than through Cli.RunAsync");
+
+    private static RootCommand Build()
+    {
+        var root = new RootCommand(Description)
+        {
+            StatusCommand.Create(),
+            InitCommand.Create(),
+            UpCommand.Create(),
+            RollbackCommand.Create(),
+            StampCommand.Create(),
+            StampCommand.CreateMarkCurrent(),
+            ScriptCommand.Create(),
+            NewCommand.Create(),
+            BaselineCommand.Create(),
+            CheckCommand.Create(),
+            ManifestCommand.Create(),
+        };
+        foreach (var option in GlobalOptions.All)
+        {
+            root.Options.Add(option);
+        }
+
+        VersionOutput.Install(root);
+        return root;
+    }
+}
