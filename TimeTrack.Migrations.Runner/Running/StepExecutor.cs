@@ -457,7 +457,8 @@ public sealed class StepExecutor : IDisposable
                 Doing(step), attempt, DdlRetryPolicy.Seconds(lockTimeout), who, DdlRetryPolicy.Seconds(TimeSpan.FromSeconds(Math.Round(delay.TotalSeconds, 1))));
             if (interrupted.WaitHandle.WaitOne(delay))
             {
-                throw new MigrationInterruptedException($"{Doing(step)} was cancelled while waiting to retry (its last attempt had been rolled back)");
+                // Between two attempts: the last one was rolled back, as a cancelled one would be.
+                throw new MigrationInterruptedException($"{Doing(step)} was cancelled and its transaction rolled back");
             }
         }
     }
