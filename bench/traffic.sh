@@ -107,6 +107,7 @@ else
   MAINTENANCE_URL="$BASE_URL/postgres"
 fi
 PG_VERSION="$(psql "$MAINTENANCE_URL" -qAt -c 'SHOW server_version')"
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 new_database() {
   local db="timetrack_traffic_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
@@ -209,6 +210,6 @@ SQL
 B1="$(alter_behind_a_long_transaction "lock timeout 3 s (the default)")"
 B2="$(alter_behind_a_long_transaction "no lock timeout (--ddl-lock-timeout 0)" --ddl-lock-timeout 0)"
 
-log "results ($SOURCE_REVISION, PostgreSQL $PG_VERSION, $(nproc) CPU(s), load before/after: see above)"
+log "results ($SOURCE_REVISION, PostgreSQL $PG_VERSION, $(nproc) CPU(s), load average at the start: $LOAD_BEFORE)"
 printf '%s\n%s\n%s\n%s\n' "$A1" "$A2" "$B1" "$B2"
 printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
