@@ -71,7 +71,7 @@ public sealed class StepExecutor : IDisposable
     private readonly HistoryRecorder? _recorder;
 
     /// <summary>Lock and statement timeouts of transactional steps, and their retries (Apply only).</summary>
-    private readonly DdlRetryPolicy _policy = DdlRetryPolicy.Default;
+    private readonly DdlRetryPolicy _policy;
 
     /// <summary>The statements the processor logged (Render only).</summary>
     private readonly List<string> _rendered = [];
