@@ -41,6 +41,34 @@ public static class GlobalOptions
         Recursive = true,
     };
 
+    public static readonly Option<int?> DdlLockTimeout = new("--ddl-lock-timeout")
+    {
+        HelpName = "seconds",
+        Description = "PostgreSQL: seconds a transactional migration step may wait for a table lock (queries queue behind it meanwhile) before it is rolled back and retried; 0: no limit (default 3; env TIMETRACK_DDL_LOCK_TIMEOUT)",
+        Recursive = true,
+    };
+
+    public static readonly Option<int?> DdlRetries = new("--ddl-retries")
+    {
+        HelpName = "count",
+        Description = "Retries of a step whose lock wait timed out, with growing jittered delays (default 8; env TIMETRACK_DDL_RETRIES)",
+        Recursive = true,
+    };
+
+    public static readonly Option<int?> DdlRetryFor = new("--ddl-retry-for")
+    {
+        HelpName = "seconds",
+        Description = "No retry starts that could end later than this many seconds after the step's first attempt; 0: only --ddl-retries bounds them (default 60; env TIMETRACK_DDL_RETRY_FOR)",
+        Recursive = true,
+    };
+
+    public static readonly Option<int?> StatementTimeout = new("--statement-timeout")
+    {
+        HelpName = "seconds",
+        Description = "PostgreSQL: seconds any one statement of a transactional migration step may run; 0: no limit (default 0; env TIMETRACK_STATEMENT_TIMEOUT)",
+        Recursive = true,
+    };
+
     public static readonly Option<int?> Wait = new("--wait")
     {
         HelpName = "seconds",
@@ -61,7 +89,7 @@ public static class GlobalOptions
         Recursive = true,
     };
 
-    public static IEnumerable<Option> All => [DatabaseUrl, Json, LogFormat, LockTimeout, Wait, MigrationsAssembly, Verbose];
+    public static IEnumerable<Option> All => [DatabaseUrl, Json, LogFormat, LockTimeout, DdlLockTimeout, DdlRetries, DdlRetryFor, StatementTimeout, Wait, MigrationsAssembly, Verbose];
 
     /// <summary>The settings of one invocation, resolved from options, environment and defaults.</summary>
     /// <param name="FallbackPassword">DATABASE_PASSWORD(_FILE): used when the URL carries no password.</param>
@@ -74,7 +102,8 @@ public static class GlobalOptions
         TimeSpan LockTimeout,
         TimeSpan Wait,
         string? MigrationsAssemblyPath,
-        bool Verbose);
+        bool Verbose,
+        Running.DdlRetryPolicy Ddl);
 
     public static Settings Resolve(ParseResult parse, Terminal terminal)
     {
@@ -104,7 +133,12 @@ public static class GlobalOptions
             TimeSpan.FromSeconds(Seconds(parse.GetValue(LockTimeout), environment["LOCK_TIMEOUT"], "--lock-timeout", 300)),
             TimeSpan.FromSeconds(Seconds(parse.GetValue(Wait), environment["WAIT"], "--wait", 0)),
             parse.GetValue(MigrationsAssembly) ?? environment["MIGRATIONS_ASSEMBLY"],
-            parse.GetValue(Verbose));
+            parse.GetValue(Verbose),
+            new Running.DdlRetryPolicy(
+                TimeSpan.FromSeconds(Seconds(parse.GetValue(DdlLockTimeout), environment["DDL_LOCK_TIMEOUT"], "--ddl-lock-timeout", 3)),
+                Count(parse.GetValue(DdlRetries), environment["DDL_RETRIES"], "--ddl-retries", Running.DdlRetryPolicy.Default.Retries),
+                TimeSpan.FromSeconds(Seconds(parse.GetValue(DdlRetryFor), environment["DDL_RETRY_FOR"], "--ddl-retry-for", 60)),
+                TimeSpan.FromSeconds(Seconds(parse.GetValue(StatementTimeout), environment["STATEMENT_TIMEOUT"], "--statement-timeout", 0))));
     }
 
     /// <summary>
@@ -167,6 +201,13 @@ public static class GlobalOptions
         {
             throw UserError.Invalid($"{full} is not a .NET assembly");
         }
+    }
+
+    /// <summary>A count of at most 100 (more retries than that is a mistake, not a policy).</summary>
+    private static int Count(int? option, string? environment, string name, int fallback)
+    {
+        var value = option ?? (environment is null ? fallback : int.TryParse(environment, out var e) ? e : throw UserError.Invalid($"{name}: '{environment}' from the environment is not a whole number"));
+        return value is >= 0 and <= 100 ? value : throw UserError.Invalid($"{name} must be from 0 to 100, not {value}");
     }
 
     private static int Seconds(int? option, string? environment, string name, int fallback)

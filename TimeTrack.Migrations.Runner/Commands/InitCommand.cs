@@ -92,7 +92,7 @@ public static class InitCommand
                     string.Join(", ", state.Unknown));
             }
 
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new

@@ -21,7 +21,7 @@ public static class RollbackCommand
         ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var plan = state.PlanRollback(to, steps);
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new

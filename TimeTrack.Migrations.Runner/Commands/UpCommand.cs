@@ -39,7 +39,7 @@ public static class UpCommand
             }
 
             // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, steps, ctx.Progress, cancel);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, steps, ctx.Progress, cancel, ctx.Settings.Ddl);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new

@@ -83,6 +83,14 @@ public abstract class Database : IAsyncDisposable
     /// </summary>
     public abstract Task CancelStatementAsync(System.Data.IDbConnection stepConnection);
 
+    /// <summary>
+    /// The sessions the statement running on <paramref name="stepConnection"/> waits for (they hold
+    /// or queue ahead for a lock it needs), asked from this connection; empty when it waits for
+    /// nobody, or the database cannot tell.
+    /// </summary>
+    public virtual Task<IReadOnlyList<LockBlocker>> FindBlockersAsync(System.Data.IDbConnection stepConnection) =>
+        Task.FromResult<IReadOnlyList<LockBlocker>>([]);
+
     /// <summary>The open connection (idle while the steps run on FluentMigrator's).</summary>
     public abstract System.Data.Common.DbConnection DbConnection { get; }
 

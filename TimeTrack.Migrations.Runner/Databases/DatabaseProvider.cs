@@ -70,6 +70,19 @@ public abstract class DatabaseProvider
     /// <summary>A connection string that is never opened: rendering SQL offline (checksums, recorded Downs).</summary>
     public abstract string OfflineConnectionString { get; }
 
+    // ---- Migrating under traffic ------------------------------------------------------------
+
+    /// <summary>
+    /// Statements run first in each transactional step's transaction that bound, for that
+    /// transaction only, how long it waits for a lock and how long a statement runs (null: left
+    /// as the session has it; zero: no bound). None where the database has no such settings (SQLite waits for its file lock
+    /// as long as <see cref="Database.BusyTimeout"/>).
+    /// </summary>
+    public virtual IReadOnlyList<string> StepTimeoutStatements(TimeSpan? lockTimeout, TimeSpan? statementTimeout) => [];
+
+    /// <summary>True when <paramref name="e"/> says a step gave up waiting for a lock after its lock timeout (worth retrying).</summary>
+    public virtual bool IsLockTimeout(Exception e) => false;
+
     // ---- Errors -----------------------------------------------------------------------------
 
     /// <summary>The database's own words for a failed statement (error code and message), or null when <paramref name="e"/> is not this database's.</summary>

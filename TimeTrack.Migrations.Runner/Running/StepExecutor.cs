@@ -70,13 +70,17 @@ public sealed class StepExecutor : IDisposable
     /// <summary>What is recorded with each applied step (Apply only).</summary>
     private readonly HistoryRecorder? _recorder;
 
+    /// <summary>Lock and statement timeouts of transactional steps, and their retries (Apply only).</summary>
+    private readonly DdlRetryPolicy _policy;
+
     /// <summary>The statements the processor logged (Render only).</summary>
     private readonly List<string> _rendered = [];
 
     private StepExecutor(StepMode mode, DatabaseProvider provider, string connectionString, MigrationCatalog catalog,
-        FluentMigratorServices.Options options, Database? database, ILoggerFactory? logs, HistoryRecorder? recorder = null)
+        FluentMigratorServices.Options options, Database? database, ILoggerFactory? logs, HistoryRecorder? recorder = null, DdlRetryPolicy? policy = null)
     {
         _mode = mode;
+        _policy = policy ?? DdlRetryPolicy.Default;
         _catalog = catalog;
         _database = database;
         _recorder = recorder;
@@ -94,9 +98,10 @@ public sealed class StepExecutor : IDisposable
     }
 
     /// <summary>Runs steps on <paramref name="database"/>, recording each with <paramref name="recorder"/>. The caller holds the migration lock.</summary>
-    public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder) =>
+    /// <param name="policy">How transactional steps wait for their locks (default <see cref="DdlRetryPolicy.Default"/>).</param>
+    public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, DdlRetryPolicy? policy = null) =>
         new(StepMode.Apply, database.Provider, database.StepConnectionString, catalog,
-            new FluentMigratorServices.Options { Logs = logs }, database, logs, recorder);
+            new FluentMigratorServices.Options { Logs = logs }, database, logs, recorder, policy);
 
     /// <summary>Renders steps as <paramref name="provider"/> would run them, connecting nowhere.</summary>
     public static StepExecutor ForRendering(DatabaseProvider provider, MigrationCatalog catalog) =>
@@ -110,14 +115,15 @@ public sealed class StepExecutor : IDisposable
     /// is built with) is even loaded.
     /// </summary>
     public static async Task<IReadOnlyList<StepResult>> ApplyAsync(
-        Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan, Action<StepResult> onStep, CancellationToken cancel)
+        Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan, Action<StepResult> onStep, CancellationToken cancel,
+        DdlRetryPolicy? policy = null)
     {
         if (plan.Count == 0)
         {
             return [];
         }
 
-        using var executor = ForApply(database, catalog, logs, recorder);
+        using var executor = ForApply(database, catalog, logs, recorder, policy);
         return await executor.RunAsync(plan, step =>
         {
             onStep(step);
@@ -297,7 +303,8 @@ public sealed class StepExecutor : IDisposable
     }
 
     /// <summary>One step: its transaction (unless it declares it cannot run in one, or an outer one is open), its statements, its version row.</summary>
-    private StepResult Run(PreparedStep prepared)
+    /// <param name="sessionSettings">Run first in the step's own transaction (its lock and statement timeouts).</param>
+    private StepResult Run(PreparedStep prepared, IReadOnlyList<string>? sessionSettings = null)
     {
         var step = prepared.Step;
         // A recorded Down runs in a transaction unless its migration's could not.
@@ -318,6 +325,14 @@ public sealed class StepExecutor : IDisposable
 
         try
         {
+            if (ownTransaction)
+            {
+                foreach (var setting in sessionSettings ?? [])
+                {
+                    ExecuteSql(setting);
+                }
+            }
+
             foreach (var expression in prepared.Expressions)
             {
                 expression.ExecuteWith(_processor);
@@ -354,7 +369,14 @@ public sealed class StepExecutor : IDisposable
         return new StepResult(step.Migration.Version, step.Migration.Description, step.Direction, clock.Elapsed);
     }
 
-    /// <summary><see cref="Run"/> with the log, the signal handling and the errors of a real run.</summary>
+    /// <summary>
+    /// <see cref="Run"/> with the log, the signal handling and the errors of a real run. A
+    /// transactional step runs with its lock timeout (and statement timeout, if any); an attempt
+    /// that times out waiting for a lock is rolled back and retried (<see cref="DdlRetryPolicy"/>),
+    /// each attempt logged with the sessions it waited for. A step outside a transaction (CREATE
+    /// INDEX CONCURRENTLY, which waits out older transactions by design) gets no lock timeout: the
+    /// log says what it waits for.
+    /// </summary>
     private StepResult RunApplying(PreparedStep prepared, int done)
     {
         var step = prepared.Step;
@@ -368,32 +390,76 @@ public sealed class StepExecutor : IDisposable
         _log.LogInformation("{Verb} {Version} {Description}{Note}",
             step.Direction == Direction.Up ? "applying" : "rolling back", step.Migration.Version, step.Migration.Description,
             (transactional ? "" : " (not in a transaction)") + (step.RecordedDown is null ? "" : " with the Down recorded when it was applied"));
-        try
+
+        var lockTimeout = step.Migration.LockTimeoutSeconds is { } ownLock ? TimeSpan.FromSeconds(ownLock) : _policy.LockTimeout;
+        var statementTimeout = step.Migration.StatementTimeoutSeconds is { } ownStatement ? TimeSpan.FromSeconds(ownStatement) : _policy.StatementTimeout;
+        var settings = transactional
+            ? _database!.Provider.StepTimeoutStatements(
+                step.Migration.LockTimeoutSeconds is not null || lockTimeout > TimeSpan.Zero ? lockTimeout : null,
+                step.Migration.StatementTimeoutSeconds is not null || statementTimeout > TimeSpan.Zero ? statementTimeout : null)
+            : [];
+        var retrying = transactional && lockTimeout > TimeSpan.Zero && settings.Count > 0;
+        var after = done == 0 ? "" : $" after {done} successful step(s)";
+        var clock = Stopwatch.StartNew();
+        for (var attempt = 1; ; attempt++)
         {
-            using var canceller = new StatementCanceller(_database!, StepConnection, interrupted);
-            return Run(prepared);
-        }
-        catch (Exception e) when (interrupted.IsCancellationRequested)
-        {
-            throw new MigrationInterruptedException(
-                $"{Doing(step)} was cancelled and " +
-                (transactional ? "its transaction rolled back" : "left to the next run (it runs outside a transaction and is written to be re-run safely)"),
-                e);
-        }
-        catch (Exception e)
-        {
-            var after = done == 0 ? "" : $" after {done} successful step(s)";
-            if (_database!.IsLockedByAnotherProcess(e))
+            IReadOnlyList<LockBlocker> blockers;
+            try
             {
-                throw new UserError(ExitCode.LockTimeout,
-                    $"migration {step.Migration.Version} ({step.Migration.Description}) could not start{after}: another process held a write lock on the database " +
-                    $"for more than {_database.BusyTimeout.TotalSeconds:0} s (--lock-timeout). It was rolled back", e);
+                using var canceller = new StatementCanceller(_database!, StepConnection, interrupted);
+                using var monitor = new LockWaitMonitor(_database!, StepConnection, retrying ? null : (waitingFor, waited) =>
+                    _log.LogWarning("{Doing} is waiting for {Blockers} (waiting {Seconds} s; {Why})",
+                        Doing(step), LockBlocker.Describe(waitingFor), DdlRetryPolicy.Seconds(TimeSpan.FromSeconds(Math.Round(waited.TotalSeconds))),
+                        transactional ? "no lock timeout for this step" : "it runs outside a transaction and is not timed out: it waits for older transactions by design"));
+                try
+                {
+                    return Run(prepared, settings);
+                }
+                catch (Exception e) when (retrying && !interrupted.IsCancellationRequested && _database!.Provider.IsLockTimeout(e))
+                {
+                    blockers = monitor.LastBlockers;
+                }
+            }
+            catch (Exception e) when (interrupted.IsCancellationRequested)
+            {
+                throw new MigrationInterruptedException(
+                    $"{Doing(step)} was cancelled and " +
+                    (transactional ? "its transaction rolled back" : "left to the next run (it runs outside a transaction and is written to be re-run safely)"),
+                    e);
+            }
+            catch (Exception e)
+            {
+                if (_database!.IsLockedByAnotherProcess(e))
+                {
+                    throw new UserError(ExitCode.LockTimeout,
+                        $"migration {step.Migration.Version} ({step.Migration.Description}) could not start{after}: another process held a write lock on the database " +
+                        $"for more than {_database.BusyTimeout.TotalSeconds:0} s (--lock-timeout). It was rolled back", e);
+                }
+
+                throw new UserError(ExitCode.MigrationFailed,
+                    $"migration {step.Migration.Version} ({step.Migration.Description}) failed{after}: {_database.Provider.DescribeError(e).TrimEnd('.')}. " +
+                    (transactional ? "It was rolled back" : "It does not run in a transaction; it is written to be re-run safely"),
+                    e);
             }
 
-            throw new UserError(ExitCode.MigrationFailed,
-                $"migration {step.Migration.Version} ({step.Migration.Description}) failed{after}: {_database.Provider.DescribeError(e).TrimEnd('.')}. " +
-                (transactional ? "It was rolled back" : "It does not run in a transaction; it is written to be re-run safely"),
-                e);
+            // The attempt waited lock_timeout for a lock and was rolled back: nothing of it stays.
+            var who = blockers.Count > 0 ? $"blocked by {LockBlocker.Describe(blockers)}" : "the blocking session was not seen (it ended as the lock timed out)";
+            var delay = DdlRetryPolicy.Delay(attempt, Random.Shared);
+            if (!_policy.MayRetry(attempt, clock.Elapsed, delay, lockTimeout))
+            {
+                throw new UserError(ExitCode.MigrationFailed,
+                    $"migration {step.Migration.Version} ({step.Migration.Description}) failed{after}: could not get its lock in {attempt} attempt(s) " +
+                    $"over {DdlRetryPolicy.Seconds(TimeSpan.FromSeconds(Math.Round(clock.Elapsed.TotalSeconds)))} s " +
+                    $"({_policy.Describe(lockTimeout)}); {who}. Every attempt was rolled back: nothing of it was applied");
+            }
+
+            _log.LogWarning("{Doing}: attempt {Attempt} waited {LockTimeout} s for a lock (lock timeout) and was rolled back; {Who}; retrying in {Delay} s",
+                Doing(step), attempt, DdlRetryPolicy.Seconds(lockTimeout), who, DdlRetryPolicy.Seconds(TimeSpan.FromSeconds(Math.Round(delay.TotalSeconds, 1))));
+            if (interrupted.WaitHandle.WaitOne(delay))
+            {
+                // Between two attempts: the last one was rolled back, as a cancelled one would be.
+                throw new MigrationInterruptedException($"{Doing(step)} was cancelled and its transaction rolled back");
+            }
         }
     }
 

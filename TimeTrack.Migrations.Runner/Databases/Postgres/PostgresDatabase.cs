@@ -100,19 +100,78 @@ public sealed class PostgresDatabase : Database
         return (bool)(await command.ExecuteScalarAsync(cancel))!;
     }
 
+    /// <summary>
+    /// While a step runs, this connection is shared by the statement canceller (a signal) and the
+    /// lock-wait monitor, each from a task of its own: one command at a time.
+    /// </summary>
+    private readonly SemaphoreSlim _busy = new(1, 1);
+
     /// <summary>pg_cancel_backend on the step's backend, sent from this (idle) connection.</summary>
     public override async Task CancelStatementAsync(System.Data.IDbConnection stepConnection)
     {
         if (stepConnection is NpgsqlConnection { State: System.Data.ConnectionState.Open } step)
         {
-            await using var command = new NpgsqlCommand("SELECT pg_cancel_backend(@pid)", Connection);
+            await _busy.WaitAsync();
+            try
+            {
+                await using var command = new NpgsqlCommand("SELECT pg_cancel_backend(@pid)", Connection);
+                command.Parameters.AddWithValue("pid", step.ProcessID);
+                await command.ExecuteScalarAsync();
+            }
+            finally
+            {
+                _busy.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// pg_blocking_pids of the step's backend (the sessions holding a lock it waits for, or queued
+    /// ahead of it; for CREATE INDEX CONCURRENTLY the transactions it waits out), with what
+    /// pg_stat_activity says of them: never the query text, which can carry literal values.
+    /// </summary>
+    public override async Task<IReadOnlyList<LockBlocker>> FindBlockersAsync(System.Data.IDbConnection stepConnection)
+    {
+        if (stepConnection is not NpgsqlConnection { State: System.Data.ConnectionState.Open } step)
+        {
+            return [];
+        }
+
+        await _busy.WaitAsync();
+        try
+        {
+            await using var command = new NpgsqlCommand(
+                """
+                SELECT a.pid, a.application_name::text, a.usename::text, a.state::text,
+                       extract(epoch FROM clock_timestamp() - a.xact_start)::float8
+                FROM unnest(pg_blocking_pids(@pid)) AS b(pid)
+                JOIN pg_stat_activity a ON a.pid = b.pid
+                ORDER BY a.xact_start NULLS LAST, a.pid
+                """, Connection);
             command.Parameters.AddWithValue("pid", step.ProcessID);
-            await command.ExecuteScalarAsync();
+            var blockers = new List<LockBlocker>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                blockers.Add(new LockBlocker(
+                    reader.GetInt32(0),
+                    reader.IsDBNull(1) ? null : reader.GetString(1),
+                    reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : TimeSpan.FromSeconds(reader.GetDouble(4))));
+            }
+
+            return blockers;
+        }
+        finally
+        {
+            _busy.Release();
         }
     }
 
     public override async ValueTask DisposeAsync()
     {
+        _busy.Dispose();
         await Connection.DisposeAsync();
         await _source.DisposeAsync();
     }

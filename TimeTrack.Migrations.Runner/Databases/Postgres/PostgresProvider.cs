@@ -62,6 +62,18 @@ public sealed class PostgresProvider : DatabaseProvider
 
     public override void AddFluentMigrator(IMigrationRunnerBuilder runner) => runner.AddPostgres15_0();
 
+    /// <summary>SET LOCAL: the settings end with the step's transaction, on commit or rollback. Zero turns one off.</summary>
+    public override IReadOnlyList<string> StepTimeoutStatements(TimeSpan? lockTimeout, TimeSpan? statementTimeout) =>
+    [
+        .. lockTimeout is { } l ? [$"SET LOCAL lock_timeout = '{Milliseconds(l)}ms'"] : Array.Empty<string>(),
+        .. statementTimeout is { } s ? [$"SET LOCAL statement_timeout = '{Milliseconds(s)}ms'"] : Array.Empty<string>(),
+    ];
+
+    private static long Milliseconds(TimeSpan t) => t <= TimeSpan.Zero ? 0 : Math.Max(1, (long)t.TotalMilliseconds);
+
+    public override bool IsLockTimeout(Exception e) =>
+        PostgresErrors.Find<PostgresException>(e)?.SqlState == PostgresErrorCodes.LockNotAvailable;
+
     public override string? DescribeStatementError(Exception e) =>
         PostgresErrors.Find<PostgresException>(e) is { } pg ? $"{pg.SqlState}: {pg.MessageText}" : null;
 
