@@ -22,6 +22,7 @@ var root = new RootCommand("""
     BaselineCommand.Create(),
     CheckCommand.Create(),
     ManifestCommand.Create(),
+    LintCommand.Create(),
 };
 foreach (var option in GlobalOptions.All)
 {

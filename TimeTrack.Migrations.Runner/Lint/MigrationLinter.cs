@@ -1,0 +1,215 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using FluentMigrator;
+using FluentMigrator.Expressions;
+using FluentMigrator.Model;
+using TimeTrack.Migrations.Migrations;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Running;
+using TimeTrack.Migrations.Runner.Schema;
+
+namespace TimeTrack.Migrations.Runner.Lint;
+
+/// <summary>
+/// The lint of unsafe PostgreSQL changes: each migration's Up, as FluentMigrator expressions built
+/// for PostgreSQL (<see cref="StepExecutor.Expressions"/>, no connection), checked against the
+/// schema before it — the previous release's, built by the step executor's scratch mode on SQLite
+/// (<see cref="StepExecutor.BuildExpectedSchemasAsync"/>, no server). A table missing from that
+/// schema is new in the migration (empty), so nothing on it can lock anyone out.
+/// The rules are listed in <see cref="LintRules"/>; squawk adds what it knows of the rendered SQL.
+/// </summary>
+public static partial class MigrationLinter
+{
+    public static int RuleCount => LintRules.All.Count;
+
+    public static async Task<IReadOnlyList<LintFinding>> LintAsync(MigrationCatalog catalog, string? squawk, string? repositoryRoot, CancellationToken cancel)
+    {
+        var migrations = catalog.Migrations.Where(m => m.Type is not null).ToList();
+        if (migrations.Count == 0)
+        {
+            return [];
+        }
+
+        var sqlite = DatabaseProvider.For(DatabaseKind.Sqlite);
+        var schemas = (await StepExecutor.BuildExpectedSchemasAsync(sqlite, live: null, catalog, catalog.Head, cancel)).ToDictionary(s => s.Version, s => s.Schema);
+        var postgres = DatabaseProvider.For(DatabaseKind.Postgres);
+        using var renderer = StepExecutor.ForRendering(postgres, catalog);
+        var sources = new SourceFiles(repositoryRoot);
+        var findings = new List<LintFinding>();
+        var before = sqlite.EmptySchema;
+        foreach (var migration in migrations)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var after = schemas[migration.Version];
+            var step = new PlannedStep(migration, Running.Direction.Up);
+            var own = Check(renderer.Expressions(step), before, after).ToList();
+            var all = own.Concat(squawk is null ? [] : Squawk.Check(squawk, migration, renderer.Render(step)));
+            var allows = migration.Type!.GetCustomAttributes<AllowLintAttribute>().ToList();
+            var (file, line) = sources.Find(migration.Type!);
+            findings.AddRange(all.Select(f => Finish(f, migration, allows, file, line)));
+            before = after;
+        }
+
+        return findings;
+    }
+
+    private static LintFinding Finish(Finding f, KnownMigration migration, List<AllowLintAttribute> allows, string? file, int line)
+    {
+        var allow = allows.FirstOrDefault(a => a.RuleId == f.Rule.Id || Squawk.SameRule(a.RuleId, f.Rule.Id));
+        return new LintFinding(f.Rule.Id, f.Rule.Explanation, f.Rule.SafeAlternative, migration.Version, migration.Type!.Name, f.Subject,
+            allow?.Reason, file, line);
+    }
+
+    /// <summary>A rule that fired, on what.</summary>
+    internal sealed record Finding(LintRule Rule, string Subject);
+
+    /// <summary>Our rules over one migration's expressions; <paramref name="before"/> is the previous release's schema, <paramref name="after"/> this one's.</summary>
+    internal static IEnumerable<Finding> Check(IReadOnlyList<IMigrationExpression> expressions, DatabaseSchema before, DatabaseSchema after)
+    {
+        bool Existing(string? table) => table is not null && before.Table(table) is not null;
+        var rawSql = expressions.OfType<ExecuteSqlStatementExpression>().Select(e => e.SqlStatement).ToList();
+        var changes = SchemaComparer.Compare(before, after).Changes;
+
+        foreach (var expression in expressions)
+        {
+            switch (expression)
+            {
+                case CreateIndexExpression index when Existing(index.Index.TableName):
+                    yield return new(LintRules.IndexNotConcurrent, $"index {index.Index.Name} on {index.Index.TableName}");
+                    break;
+
+                case CreateColumnExpression add when Existing(add.TableName):
+                    var column = add.Column;
+                    var hasDefault = column.DefaultValue is not ColumnDefinition.UndefinedDefaultValue and not null;
+                    if (column.IsNullable == false && !hasDefault && !column.IsIdentity && !IsSerial(column))
+                    {
+                        yield return new(LintRules.NotNullWithoutDefault, $"column {add.TableName}.{column.Name}");
+                    }
+
+                    if (IsVolatile(column))
+                    {
+                        yield return new(LintRules.VolatileDefault, $"column {add.TableName}.{column.Name}");
+                    }
+
+                    if (column.ForeignKey is { } inline)
+                    {
+                        yield return new(LintRules.ConstraintNotValid, $"foreign key {inline.Name} on {add.TableName}({column.Name})");
+                    }
+
+                    break;
+
+                case AlterColumnExpression alter when Existing(alter.TableName):
+                    var changed = changes.OfType<AlterColumn>().FirstOrDefault(c => c.Table == alter.TableName && c.New.Name == alter.Column.Name);
+                    if (changed is null)
+                    {
+                        break;
+                    }
+
+                    if (changed.Old.Type != changed.New.Type && changed.Risk.HasFlag(ChangeRisk.RewritesTable))
+                    {
+                        yield return new(LintRules.TypeChangeRewrites, $"column {alter.TableName}.{alter.Column.Name}: {changed.Old.Type} -> {changed.New.Type}");
+                    }
+
+                    if (changed.Old.Nullable && !changed.New.Nullable && !ValidatesNotNullCheck(rawSql, alter.Column.Name))
+                    {
+                        yield return new(LintRules.SetNotNull, $"column {alter.TableName}.{alter.Column.Name}");
+                    }
+
+                    break;
+
+                case CreateForeignKeyExpression key when Existing(key.ForeignKey.ForeignTable):
+                    yield return new(LintRules.ConstraintNotValid, $"foreign key {key.ForeignKey.Name} on {key.ForeignKey.ForeignTable}");
+                    break;
+
+                case DeleteTableExpression drop when Existing(drop.TableName):
+                    yield return new(LintRules.DropStillUsed, $"table {drop.TableName}");
+                    break;
+
+                case DeleteColumnExpression drop when Existing(drop.TableName):
+                    foreach (var name in drop.ColumnNames.Where(n => before.Table(drop.TableName)!.Column(n) is not null))
+                    {
+                        yield return new(LintRules.DropStillUsed, $"column {drop.TableName}.{name}");
+                    }
+
+                    break;
+
+                case RenameTableExpression rename when Existing(rename.OldName):
+                    yield return new(LintRules.RenameStillUsed, $"table {rename.OldName} -> {rename.NewName}");
+                    break;
+
+                case RenameColumnExpression rename when before.Table(rename.TableName)?.Column(rename.OldName) is not null:
+                    yield return new(LintRules.RenameStillUsed, $"column {rename.TableName}.{rename.OldName} -> {rename.NewName}");
+                    break;
+
+                case ExecuteSqlStatementExpression sql:
+                    foreach (var finding in CheckSql(sql.SqlStatement, Existing))
+                    {
+                        yield return finding;
+                    }
+
+                    break;
+            }
+        }
+
+        // Enum types change through Execute.Sql (ReplaceEnumType): the schemas show what was lost.
+        foreach (var old in before.Enums)
+        {
+            if (after.Enums.FirstOrDefault(e => e.Name == old.Name) is { } now && old.Values.Except(now.Values).ToList() is { Count: > 0 } gone)
+            {
+                yield return new(LintRules.EnumValueRemoved, $"enum {old.Name}: {string.Join(", ", gone)} removed or renamed");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Raw statements, for what only our rules know (the table is an existing one). squawk reads
+    /// the same statements for everything else.
+    /// </summary>
+    private static IEnumerable<Finding> CheckSql(string sql, Func<string?, bool> existing)
+    {
+        foreach (Match index in CreateIndexSql().Matches(sql))
+        {
+            if (!index.Groups["concurrently"].Success && existing(index.Groups["table"].Value))
+            {
+                yield return new(LintRules.IndexNotConcurrent, $"index {index.Groups["name"].Value} on {index.Groups["table"].Value}");
+            }
+        }
+
+        foreach (Match constraint in AddConstraintSql().Matches(sql))
+        {
+            if (!constraint.Groups["notvalid"].Success && existing(constraint.Groups["table"].Value))
+            {
+                yield return new(LintRules.ConstraintNotValid, $"constraint {constraint.Groups["name"].Value} on {constraint.Groups["table"].Value}");
+            }
+        }
+
+        foreach (Match rename in RenameEnumValueSql().Matches(sql))
+        {
+            yield return new(LintRules.EnumValueRemoved, $"enum {rename.Groups["type"].Value}: a value renamed");
+        }
+    }
+
+    private static bool IsSerial(ColumnDefinition column) =>
+        column.CustomType is { } type && type.Trim().ToLowerInvariant() is "serial" or "bigserial" or "smallserial" or "serial4" or "serial8" or "serial2";
+
+    private static readonly string[] VolatileFunctions = ["nextval(", "random(", "gen_random_uuid(", "uuid_generate_v", "clock_timestamp(", "timeofday("];
+
+    private static bool IsVolatile(ColumnDefinition column) =>
+        column.IsIdentity || IsSerial(column)
+        || column.DefaultValue is SystemMethods.NewGuid or SystemMethods.NewSequentialId
+        || (column.DefaultValue is RawSql or string && VolatileFunctions.Any(f => (column.DefaultValue.ToString() ?? "").Contains(f, StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>A CHECK (col IS NOT NULL) validated in the same migration: SET NOT NULL then uses it and does not scan.</summary>
+    private static bool ValidatesNotNullCheck(IReadOnlyList<string> rawSql, string column) =>
+        rawSql.Any(s => s.Contains("VALIDATE CONSTRAINT", StringComparison.OrdinalIgnoreCase))
+        && rawSql.Any(s => Regex.IsMatch(s, $@"CHECK\s*\(\s*""?{Regex.Escape(column)}""?\s+IS\s+NOT\s+NULL", RegexOptions.IgnoreCase));
+
+    [GeneratedRegex(@"\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+(?<concurrently>CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?""?(?<name>\w+)""?\s+ON\s+(?:ONLY\s+)?""?(?:\w+""?\.""?)?(?<table>\w+)""?", RegexOptions.IgnoreCase)]
+    private static partial Regex CreateIndexSql();
+
+    [GeneratedRegex(@"\bALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?""?(?:\w+""?\.""?)?(?<table>\w+)""?\s+ADD\s+CONSTRAINT\s+""?(?<name>\w+)""?\s+(?:FOREIGN\s+KEY|CHECK)\b[^;]*?(?<notvalid>\bNOT\s+VALID\b)?\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
+    private static partial Regex AddConstraintSql();
+
+    [GeneratedRegex(@"\bALTER\s+TYPE\s+""?(?<type>\w+)""?\s+RENAME\s+VALUE\b", RegexOptions.IgnoreCase)]
+    private static partial Regex RenameEnumValueSql();
+}
