@@ -68,7 +68,6 @@ public static partial class MigrationLinter
     {
         bool Existing(string? table) => table is not null && before.Table(table) is not null;
         var rawSql = expressions.OfType<ExecuteSqlStatementExpression>().Select(e => e.SqlStatement).ToList();
-        var changes = SchemaComparer.Compare(before, after).Changes;
 
         foreach (var expression in expressions)
         {
@@ -98,19 +97,16 @@ public static partial class MigrationLinter
 
                     break;
 
-                case AlterColumnExpression alter when Existing(alter.TableName):
-                    var changed = changes.OfType<AlterColumn>().FirstOrDefault(c => c.Table == alter.TableName && c.New.Name == alter.Column.Name);
-                    if (changed is null)
+                case AlterColumnExpression alter when before.Table(alter.TableName)?.Column(alter.Column.Name) is { } old:
+                    // The column as the expression leaves it, judged by the schema engine's own AlterColumn (ChangeRisk).
+                    var type = TypeOf(alter.Column) ?? old.Type;
+                    var changed = new AlterColumn(alter.TableName, old, old with { Type = type, Nullable = alter.Column.IsNullable ?? old.Nullable });
+                    if (SameKind(old.Type, type) is false && changed.Risk.HasFlag(ChangeRisk.RewritesTable))
                     {
-                        break;
+                        yield return new(LintRules.TypeChangeRewrites, $"column {alter.TableName}.{alter.Column.Name}: {old.Type} -> {type}");
                     }
 
-                    if (changed.Old.Type != changed.New.Type && changed.Risk.HasFlag(ChangeRisk.RewritesTable))
-                    {
-                        yield return new(LintRules.TypeChangeRewrites, $"column {alter.TableName}.{alter.Column.Name}: {changed.Old.Type} -> {changed.New.Type}");
-                    }
-
-                    if (changed.Old.Nullable && !changed.New.Nullable && !ValidatesNotNullCheck(rawSql, alter.Column.Name))
+                    if (old.Nullable && alter.Column.IsNullable == false && !ValidatesNotNullCheck(rawSql, alter.Column.Name))
                     {
                         yield return new(LintRules.SetNotNull, $"column {alter.TableName}.{alter.Column.Name}");
                     }
@@ -151,10 +147,14 @@ public static partial class MigrationLinter
             }
         }
 
-        // Enum types change through Execute.Sql (ReplaceEnumType): the schemas show what was lost.
-        foreach (var old in before.Enums)
+        // Enum types change through Execute.Sql (ReplaceEnumType creates the type again with its new
+        // values, on PostgreSQL only): that statement, or the schemas, show what was lost.
+        var replaced = rawSql.SelectMany(s => CreateEnumSql().Matches(s))
+            .Select(m => new EnumSchema(m.Groups["type"].Value, m.Groups["value"].Captures.Select(c => c.Value.Replace("''", "'", StringComparison.Ordinal)).ToList()));
+        var reported = new HashSet<string>();
+        foreach (var now in replaced.Concat(after.Enums))
         {
-            if (after.Enums.FirstOrDefault(e => e.Name == old.Name) is { } now && old.Values.Except(now.Values).ToList() is { Count: > 0 } gone)
+            if (before.Enums.FirstOrDefault(e => e.Name == now.Name) is { } old && old.Values.Except(now.Values).ToList() is { Count: > 0 } gone && reported.Add(now.Name))
             {
                 yield return new(LintRules.EnumValueRemoved, $"enum {old.Name}: {string.Join(", ", gone)} removed or renamed");
             }
@@ -189,6 +189,57 @@ public static partial class MigrationLinter
         }
     }
 
+    /// <summary>The type an Alter.Column gives, in the schema's terms; null when it is not one this tool models.</summary>
+    internal static ColumnType? TypeOf(ColumnDefinition column)
+    {
+        var spelled = (column.CustomType ?? column.Type switch
+        {
+            System.Data.DbType.Int32 => "integer",
+            System.Data.DbType.Int64 => "bigint",
+            System.Data.DbType.Int16 => "smallint",
+            System.Data.DbType.Boolean => "boolean",
+            System.Data.DbType.String or System.Data.DbType.AnsiString => column.Size is { } n ? $"varchar({n})" : "text",
+            System.Data.DbType.Decimal => column.Size is { } p ? $"numeric({p},{column.Precision ?? 0})" : "numeric",
+            System.Data.DbType.DateTime or System.Data.DbType.DateTime2 => "timestamp",
+            System.Data.DbType.DateTimeOffset => "timestamptz",
+            System.Data.DbType.Date => "date",
+            _ => null,
+        })?.Trim().ToLowerInvariant();
+        if (spelled is null)
+        {
+            return null;
+        }
+
+        var match = TypeSql().Match(spelled);
+        if (!match.Success)
+        {
+            return new ColumnType(TypeKind.Other, Name: spelled);
+        }
+
+        int? Number(string group) => match.Groups[group].Success ? int.Parse(match.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+        return match.Groups["name"].Value switch
+        {
+            "integer" or "int" or "int4" or "serial" => new ColumnType(TypeKind.Integer),
+            "bigint" or "int8" or "bigserial" => new ColumnType(TypeKind.BigInt),
+            "smallint" or "int2" => new ColumnType(TypeKind.SmallInt),
+            "boolean" or "bool" => new ColumnType(TypeKind.Boolean),
+            "text" => new ColumnType(TypeKind.Text),
+            "varchar" or "character varying" => ColumnType.Varchar(Number("a")),
+            "numeric" or "decimal" => ColumnType.Numeric(Number("a"), Number("b")),
+            "timestamp" or "timestamp without time zone" or "datetime" => new ColumnType(TypeKind.Timestamp),
+            "timestamptz" or "timestamp with time zone" => new ColumnType(TypeKind.TimestampTz),
+            "date" => new ColumnType(TypeKind.Date),
+            var other => new ColumnType(TypeKind.Other, Name: other),
+        };
+    }
+
+    /// <summary>False when the types differ; null when one of them is not modelled (an enum, say: no finding on a guess).</summary>
+    private static bool? SameKind(ColumnType old, ColumnType now) =>
+        old.Kind is TypeKind.Other or TypeKind.Enum || now.Kind is TypeKind.Other or TypeKind.Enum ? (old == now ? true : null) : old == now;
+
+    [GeneratedRegex(@"^(?<name>[a-z][a-z ]*?)\s*(?:\(\s*(?<a>\d+)\s*(?:,\s*(?<b>\d+)\s*)?\))?$")]
+    private static partial Regex TypeSql();
+
     private static bool IsSerial(ColumnDefinition column) =>
         column.CustomType is { } type && type.Trim().ToLowerInvariant() is "serial" or "bigserial" or "smallserial" or "serial4" or "serial8" or "serial2";
 
@@ -197,7 +248,8 @@ public static partial class MigrationLinter
     private static bool IsVolatile(ColumnDefinition column) =>
         column.IsIdentity || IsSerial(column)
         || column.DefaultValue is SystemMethods.NewGuid or SystemMethods.NewSequentialId
-        || (column.DefaultValue is RawSql or string && VolatileFunctions.Any(f => (column.DefaultValue.ToString() ?? "").Contains(f, StringComparison.OrdinalIgnoreCase)));
+        || (column.DefaultValue switch { RawSql raw => raw.Value, string text => text, _ => null }) is { } sql
+            && VolatileFunctions.Any(f => sql.Contains(f, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>A CHECK (col IS NOT NULL) validated in the same migration: SET NOT NULL then uses it and does not scan.</summary>
     private static bool ValidatesNotNullCheck(IReadOnlyList<string> rawSql, string column) =>
@@ -209,6 +261,9 @@ public static partial class MigrationLinter
 
     [GeneratedRegex(@"\bALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?""?(?:\w+""?\.""?)?(?<table>\w+)""?\s+ADD\s+CONSTRAINT\s+""?(?<name>\w+)""?\s+(?:FOREIGN\s+KEY|CHECK)\b[^;]*?(?<notvalid>\bNOT\s+VALID\b)?\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex AddConstraintSql();
+
+    [GeneratedRegex(@"\bCREATE\s+TYPE\s+""?(?<type>\w+)""?\s+AS\s+ENUM\s*\(\s*(?:'(?<value>(?:[^']|'')*)'\s*,?\s*)*\)", RegexOptions.IgnoreCase)]
+    private static partial Regex CreateEnumSql();
 
     [GeneratedRegex(@"\bALTER\s+TYPE\s+""?(?<type>\w+)""?\s+RENAME\s+VALUE\b", RegexOptions.IgnoreCase)]
     private static partial Regex RenameEnumValueSql();
