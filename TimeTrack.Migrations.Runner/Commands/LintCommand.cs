@@ -52,13 +52,9 @@ public static class LintCommand
                 command = "lint",
                 squawk = squawk is not null,
                 passed = failing == 0,
-                findings = findings.Select(f => new
-                {
-                    rule = f.RuleId, version = f.Version, migration = f.MigrationClass, subject = f.Subject, explanation = f.Explanation,
-                    safeAlternative = f.SafeAlternative, allowed = f.Allowed, reason = f.AllowedBecause, file = f.File, line = f.Line,
-                }),
+                findings = findings.Select(ToJson),
             },
-            format == "github" ? [Summary(findings, failing, squawk)] : [.. findings.Select(Text), Summary(findings, failing, squawk)]);
+            format == "github" ? [Summary(findings, squawk)] : [.. findings.Select(Text), Summary(findings, squawk)]);
         return failing == 0 ? 0 : (int)Output.ExitCode.Refused;
     }
 
@@ -87,6 +83,14 @@ public static class LintCommand
         var escaped = value.Replace("%", "%25", StringComparison.Ordinal).Replace("\r", "%0D", StringComparison.Ordinal).Replace("\n", "%0A", StringComparison.Ordinal);
         return property ? escaped.Replace(":", "%3A", StringComparison.Ordinal).Replace(",", "%2C", StringComparison.Ordinal) : escaped;
     }
+
+    public static object ToJson(LintFinding f) => new
+    {
+        rule = f.RuleId, version = f.Version, migration = f.MigrationClass, subject = f.Subject, explanation = f.Explanation,
+        safeAlternative = f.SafeAlternative, allowed = f.Allowed, reason = f.AllowedBecause, file = f.File, line = f.Line,
+    };
+
+    public static string Summary(IReadOnlyList<LintFinding> findings, string? squawk) => Summary(findings, findings.Count(f => !f.Allowed), squawk);
 
     private static string Summary(IReadOnlyList<LintFinding> findings, int failing, string? squawk) =>
         (failing == 0 ? "lint passed" : $"lint failed: {failing} unsafe change(s)") +
