@@ -90,10 +90,7 @@ public static partial class MigrationLinter
                         yield return new(LintRules.VolatileDefault, $"column {add.TableName}.{column.Name}");
                     }
 
-                    if (column.ForeignKey is { } inline)
-                    {
-                        yield return new(LintRules.ConstraintNotValid, $"foreign key {inline.Name} on {add.TableName}({column.Name})");
-                    }
+                    // A .ForeignKey(...) on the column comes as its own CreateForeignKeyExpression (below).
 
                     break;
 

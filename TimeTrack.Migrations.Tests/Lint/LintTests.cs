@@ -130,6 +130,8 @@ public sealed class LintTests : IDisposable
         (await RulesAsync("""if (!IsSqlite) Create.ForeignKey("widgets_owner_id_fkey").FromTable("widgets").ForeignColumn("owner_id").ToTable("owners").PrimaryColumn("id");"""))
             .ShouldBe(["constraint-not-valid"]);
         (await RulesAsync("""if (!IsSqlite) Execute.Sql("ALTER TABLE widgets ADD CONSTRAINT widgets_qty_positive CHECK (qty > 0)");""")).ShouldBe(["constraint-not-valid"]);
+        (await RulesAsync("""if (!IsSqlite) Alter.Table("widgets").AddColumn("maker_id").AsCustom(Sql.Integer).Nullable().ForeignKey("widgets_maker_id_fkey", "owners", "id");"""))
+            .ShouldBe(["constraint-not-valid"]);
         (await RulesAsync("""AddForeignKeyNotValid("widgets_owner_id_fkey", "widgets", ["owner_id"], "owners", ["id"]);""", transactional: false)).ShouldBeEmpty();
     }
 
