@@ -44,8 +44,19 @@ public static partial class MigrationLinter
             var step = new PlannedStep(migration, Running.Direction.Up);
             var own = Check(renderer.Expressions(step), before, after).ToList();
             var all = own.Concat(squawk is null ? [] : Squawk.Check(squawk, migration, renderer.Render(step)));
-            var allows = migration.Type!.GetCustomAttributes<AllowLintAttribute>().ToList();
-            var (file, line) = sources.Find(migration.Type!);
+            var type = migration.Type!;
+            var allows = type.GetCustomAttributes<AllowLintAttribute>().ToList();
+            if (allows.FirstOrDefault(a => !LintRules.All.Any(r => r.Id == a.RuleId) && !a.RuleId.StartsWith(Squawk.Prefix, StringComparison.Ordinal)) is { } unknown)
+            {
+                throw Output.UserError.Invalid($"[AllowLint(\"{unknown.RuleId}\", ...)] on {type.Name} names no lint rule: ours are {string.Join(", ", LintRules.All.Select(r => r.Id))}, squawk's are squawk/RULE");
+            }
+
+            if (allows.FirstOrDefault(a => string.IsNullOrWhiteSpace(a.Reason)) is { } unexplained)
+            {
+                throw Output.UserError.Invalid($"[AllowLint(\"{unexplained.RuleId}\", ...)] on {type.Name} gives no reason: say why the change is safe there");
+            }
+
+            var (file, line) = sources.Find(type);
             findings.AddRange(all.Select(f => Finish(f, migration, allows, file, line)));
             before = after;
         }
@@ -55,7 +66,7 @@ public static partial class MigrationLinter
 
     private static LintFinding Finish(Finding f, KnownMigration migration, List<AllowLintAttribute> allows, string? file, int line)
     {
-        var allow = allows.FirstOrDefault(a => a.RuleId == f.Rule.Id || Squawk.SameRule(a.RuleId, f.Rule.Id));
+        var allow = allows.FirstOrDefault(a => a.RuleId == f.Rule.Id);
         return new LintFinding(f.Rule.Id, f.Rule.Explanation, f.Rule.SafeAlternative, migration.Version, migration.Type!.Name, f.Subject,
             allow?.Reason, file, line);
     }

@@ -25,7 +25,7 @@ public static class Squawk
         "prefer-text-field", "prefer-timestamp-tz", "require-lock-timeout", "require-statement-timeout", "require-timeout-settings",
     ];
 
-    /// <summary>squawk's rule for the same thing as one of ours: only ours is reported (it knows whether the table is new, and it is allowed by our id).</summary>
+    /// <summary>squawk's rules for the same things as ours: only ours are reported (they know whether the table is new, and what the previous release has).</summary>
     private static readonly Dictionary<string, string> SameAsOurs = new()
     {
         ["require-concurrent-index-creation"] = LintRules.IndexNotConcurrent.Id,
@@ -39,10 +39,6 @@ public static class Squawk
         ["renaming-column"] = LintRules.RenameStillUsed.Id,
         ["renaming-table"] = LintRules.RenameStillUsed.Id,
     };
-
-    /// <summary>An [AllowLint] id that also allows <paramref name="findingId"/>: ours allows squawk's rule for the same thing.</summary>
-    public static bool SameRule(string allowed, string findingId) =>
-        findingId.StartsWith(Prefix, StringComparison.Ordinal) && SameAsOurs.TryGetValue(findingId[Prefix.Length..], out var ours) && ours == allowed;
 
     /// <summary>
     /// squawk's findings on one migration's rendered Up. Those of a rule that is one of ours are

@@ -171,6 +171,16 @@ public sealed class LintTests : IDisposable
     }
 
     [Fact]
+    public async Task An_allow_attribute_naming_no_rule_or_giving_no_reason_is_refused_as_invalid_input()
+    {
+        var typo = await RunLintAsync(Case("""Delete.Table("owners");""", """[AllowLint("drop-still-in-use", "typo")]"""));
+        RunnerTestBase.ShouldFailWithOneLine(typo, 2, "[AllowLint(\"drop-still-in-use\", ...)] on M2_Change names no lint rule");
+
+        var empty = await RunLintAsync(Case("""Delete.Table("owners");""", """[AllowLint("drop-still-used", " ")]"""));
+        RunnerTestBase.ShouldFailWithOneLine(empty, 2, "gives no reason");
+    }
+
+    [Fact]
     public async Task Json_lists_every_finding_with_its_rule_reason_and_alternative()
     {
         var result = await RunLintAsync(Case("""
