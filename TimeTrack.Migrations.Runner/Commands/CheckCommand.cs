@@ -31,8 +31,8 @@ public static class CheckCommand
         var diff = SchemaComparer.Compare(history, model);
 
         // The lint of unsafe changes too (squawk when it is on PATH): the same gate in CI and on a laptop.
-        var squawk = Squawk.Locate(null);
-        var lint = await MigrationLinter.LintAsync(ctx.Catalog, squawk, repositoryRoot: null, cancel);
+        var squawk = Squawk.Locate(null, Environment.GetEnvironmentVariable("PATH"));
+        var lint = await MigrationLinter.LintAsync(ctx.Catalog, squawk, Directory.GetCurrentDirectory(), cancel);
         var lintPassed = lint.All(f => f.Allowed);
         ctx.Result(
             new

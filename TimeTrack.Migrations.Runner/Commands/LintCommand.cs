@@ -30,13 +30,13 @@ public static class LintCommand
             Format, SquawkPath, NoSquawk,
         };
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
-            RunAsync(ctx, parse.GetValue(Format)!, parse.GetValue(NoSquawk) ? null : Squawk.Locate(parse.GetValue(SquawkPath)), cancel)));
+            RunAsync(ctx, parse.GetValue(Format)!, parse.GetValue(NoSquawk) ? null : Squawk.Locate(parse.GetValue(SquawkPath), Environment.GetEnvironmentVariable("PATH")), cancel)));
         return command;
     }
 
     public static async Task<int> RunAsync(CommandContext ctx, string format, string? squawk, CancellationToken cancel)
     {
-        var findings = await MigrationLinter.LintAsync(ctx.Catalog, squawk, repositoryRoot: null, cancel);
+        var findings = await MigrationLinter.LintAsync(ctx.Catalog, squawk, Directory.GetCurrentDirectory(), cancel);
         var failing = findings.Count(f => !f.Allowed);
         if (format == "github" && !ctx.Settings.Json)
         {

@@ -12,9 +12,10 @@ internal sealed class SourceFiles
     private readonly string? _root;
     private readonly Lazy<IReadOnlyList<(string Path, string[] Lines)>> _files;
 
-    public SourceFiles(string? root)
+    /// <param name="workingDirectory">Where to start looking, upwards, for the repository root.</param>
+    public SourceFiles(string workingDirectory)
     {
-        _root = root ?? FindRoot(Directory.GetCurrentDirectory());
+        _root = FindRoot(workingDirectory);
         _files = new(() => _root is null || !Directory.Exists(Path.Combine(_root, Folder))
             ? []
             : Directory.GetFiles(Path.Combine(_root, Folder), "*.cs", SearchOption.AllDirectories).Order(StringComparer.Ordinal)

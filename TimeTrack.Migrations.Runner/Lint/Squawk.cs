@@ -122,15 +122,15 @@ public static class Squawk
 
     private static string Shorten(string sql) => sql.Length <= 120 ? sql : sql[..117] + "...";
 
-    /// <summary>The squawk to run: <paramref name="explicitPath"/>, else <c>squawk</c> on PATH, else none.</summary>
-    public static string? Locate(string? explicitPath)
+    /// <summary>The squawk to run: <paramref name="explicitPath"/>, else <c>squawk</c> on <paramref name="path"/> (the PATH variable), else none.</summary>
+    public static string? Locate(string? explicitPath, string? path)
     {
         if (explicitPath is not null)
         {
             return explicitPath;
         }
 
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var dir in (path ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(dir, "squawk");
             if (File.Exists(candidate))

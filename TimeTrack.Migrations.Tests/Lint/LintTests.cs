@@ -71,7 +71,7 @@ public sealed class LintTests : IDisposable
         """;
 
     private static async Task<IReadOnlyList<LintFinding>> LintAsync(string source) =>
-        await MigrationLinter.LintAsync(MigrationCatalog.FromAssembly(MigrationCompiler.Compile(source)), squawk: null, repositoryRoot: null, default);
+        await MigrationLinter.LintAsync(MigrationCatalog.FromAssembly(MigrationCompiler.Compile(source)), squawk: null, Directory.GetCurrentDirectory(), default);
 
     private static async Task<IReadOnlyList<string>> RulesAsync(string up, bool transactional = true) =>
         (await LintAsync(Case(up, transactional: transactional))).Select(f => f.RuleId).ToList();
@@ -280,7 +280,7 @@ public sealed class LintTests : IDisposable
         var candidates = new[]
         {
             Environment.GetEnvironmentVariable("TIMETRACK_TEST_SQUAWK"),
-            Squawk.Locate(null),
+            Squawk.Locate(null, Environment.GetEnvironmentVariable("PATH")),
             Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "timetrack-ci-tools", "node_modules", ".bin", "squawk"),
         };
         return candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && File.Exists(c));
