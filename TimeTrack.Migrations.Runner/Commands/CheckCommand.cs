@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Generation;
+using TimeTrack.Migrations.Runner.Lint;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Running;
 using TimeTrack.Migrations.Runner.Schema;
@@ -10,7 +11,7 @@ namespace TimeTrack.Migrations.Runner.Commands;
 
 /// <summary>
 /// `check`: without --database-url, do the migrations produce the model (a CI gate like
-/// `alembic check`)? With it, does the live database have the schema its applied version should
+/// `alembic check`), and do they pass the lint of unsafe changes (Lint/)? With it, does the live database have the schema its applied version should
 /// have (hand-made drift)? Exit 0 when they agree, 5 with the differences when not.
 /// </summary>
 public static class CheckCommand
@@ -28,13 +29,26 @@ public static class CheckCommand
         var model = ModelReader.Read(ctx.Catalog.Assembly.GetTypes());
         var history = await MigrationGenerator.HistoryHeadAsync(ctx.Catalog, cancel);
         var diff = SchemaComparer.Compare(history, model);
+
+        // The lint of unsafe changes too (squawk when it is on PATH): the same gate in CI and on a laptop.
+        var squawk = Squawk.Locate(null, ctx.Terminal.Variable("PATH"));
+        var lint = await MigrationLinter.LintAsync(ctx.Catalog, squawk, ctx.Terminal.WorkingDirectory, cancel);
+        var lintPassed = lint.All(f => f.Allowed);
         ctx.Result(
-            new { command = "check", mode = "model", matches = diff.IsEmpty, differences = diff.Changes.Select(c => c.Describe()) },
-            diff.IsEmpty
-                ? [$"the migrations (up to {ctx.Catalog.Head}) produce the model: no differences"]
-                : ["the model has changes no migration makes (what a new migration would do):", .. diff.Changes.Select(c => "  " + c.Describe()),
-                   "generate one with: timetrack-migrate new \"what changed\""]);
-        return diff.IsEmpty ? 0 : (int)ExitCode.Refused;
+            new
+            {
+                command = "check", mode = "model", matches = diff.IsEmpty, differences = diff.Changes.Select(c => c.Describe()),
+                lint = new { passed = lintPassed, findings = lint.Select(LintCommand.ToJson) },
+            },
+            [
+                .. diff.IsEmpty
+                    ? [$"the migrations (up to {ctx.Catalog.Head}) produce the model: no differences"]
+                    : new[] { "the model has changes no migration makes (what a new migration would do):" }.Concat(diff.Changes.Select(c => "  " + c.Describe()))
+                        .Append("generate one with: timetrack-migrate new \"what changed\""),
+                .. lint.Select(LintCommand.Text),
+                LintCommand.Summary(lint, squawk),
+            ]);
+        return diff.IsEmpty && lintPassed ? 0 : (int)ExitCode.Refused;
     }
 
     public static async Task<int> LiveAsync(CommandContext ctx, CancellationToken cancel)

@@ -92,6 +92,7 @@ public static class Cli
             BaselineCommand.Create(),
             CheckCommand.Create(),
             ManifestCommand.Create(),
+            LintCommand.Create(),
         };
         foreach (var option in GlobalOptions.All)
         {

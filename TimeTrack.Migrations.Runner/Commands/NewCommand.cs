@@ -48,7 +48,7 @@ public static class NewCommand
         }
 
         ctx.Result(new { command = "new", written = path, version = migration.Spec.Version, warnings = migration.Warnings },
-            [$"wrote {Path.GetRelativePath(ctx.Terminal.WorkingDirectory, path)}: review it, then apply it with 'timetrack-migrate up'"]);
+            [$"wrote {Path.GetRelativePath(ctx.Terminal.WorkingDirectory, path)}: review it, build, run 'timetrack-migrate lint' (CI runs it too), then apply it with 'timetrack-migrate up'"]);
         return 0;
     }
 }

@@ -26,6 +26,12 @@ public sealed partial class CSharpMigrationWriter
 {
     private readonly List<string> _warnings = [];
 
+    /// <summary>The schema the current direction starts from: a table in it is in use, and gets the safe forms (the lint's rules).</summary>
+    private DatabaseSchema _from = null!;
+
+    /// <summary>Set when a statement must commit on its own (CREATE INDEX CONCURRENTLY, a foreign key NOT VALID then VALIDATE).</summary>
+    private bool _outsideTransaction;
+
     /// <summary>The values of an enum in the schema the current direction builds.</summary>
     private Func<string, IReadOnlyList<string>> _enumValues = name => throw new InvalidOperationException($"enum {name} unknown");
 
@@ -47,7 +53,15 @@ public sealed partial class CSharpMigrationWriter
         code.AppendLine();
         code.AppendLine($"namespace {spec.Namespace};");
         code.AppendLine();
-        code.AppendLine($"[Migration({spec.Version.ToString(CultureInfo.InvariantCulture)}, {CSharpSyntax.Literal(spec.Description)})]");
+        if (writer._outsideTransaction)
+        {
+            code.AppendLine("// Not in a transaction: an index or a foreign key on a table in use is built without blocking its");
+            code.AppendLine("// writes (CREATE INDEX CONCURRENTLY; NOT VALID, then VALIDATE), and each statement commits on its own.");
+            code.AppendLine("// A run that stops half-way is continued by the next one only if every statement can run again:");
+            code.AppendLine("// move the other changes into a migration of their own.");
+        }
+
+        code.AppendLine($"[Migration({spec.Version.ToString(CultureInfo.InvariantCulture)}, {(writer._outsideTransaction ? "TransactionBehavior.None, " : "")}{CSharpSyntax.Literal(spec.Description)})]");
         code.AppendLine($"public sealed class {spec.ClassName} : TimeTrackMigration");
         code.AppendLine("{");
         code.AppendLine("    public override void Up()");
@@ -76,6 +90,7 @@ public sealed partial class CSharpMigrationWriter
     /// <summary>The statements of one direction, in the diff's order.</summary>
     private List<string> Body(SchemaDiff diff, DatabaseSchema from, DatabaseSchema to, string direction)
     {
+        _from = from;
         _enumValues = name => to.Enums.FirstOrDefault(e => e.Name == name)?.Values
             ?? throw new InvalidOperationException($"a column uses enum {name}, which the schema does not define");
         var lines = new List<string>();

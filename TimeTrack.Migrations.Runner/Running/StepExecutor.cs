@@ -274,6 +274,13 @@ public sealed class StepExecutor : IDisposable
     }
 
     /// <summary>
+    /// The step's FluentMigrator expressions, conventions applied and validated, without running
+    /// them (the lint reads them; <see cref="StepMode.Render"/> executor). A Down that cannot undo
+    /// its step has none.
+    /// </summary>
+    public IReadOnlyList<IMigrationExpression> Expressions(PlannedStep step) => BuildExpressions(step).Expressions;
+
+    /// <summary>
     /// The step's statements as this provider renders them (<see cref="StepMode.Render"/>); a step
     /// that runs code against the connection (Execute.WithConnection) or a Down that throws says so.
     /// </summary>

@@ -112,10 +112,33 @@ public sealed class CSharpMigrationWriterTests
         var generated = CSharpMigrationWriter.Write(new MigrationSpec(1, "Task indexes"), Model, changed);
 
         var up = BodyOf(generated.Code, "Up");
-        up.ShouldContain("Create.Index(\"ix_tasks_due\").OnTable(\"tasks\").OnColumn(\"project_id\").Ascending().OnColumn(\"due_date\").Descending();");
+        // tasks is in use: CREATE INDEX CONCURRENTLY, so the migration is not in a transaction (the lint's index-not-concurrent).
+        up.ShouldContain("CreateIndexConcurrently(\"ix_tasks_due\", \"tasks\", [\"project_id\", \"due_date\"], descending: [\"due_date\"]);");
+        generated.Code.ShouldContain("[Migration(1, TransactionBehavior.None, \"Task indexes\")]");
         up.ShouldContain("// REVIEW: index ix_tasks_title_lower on tasks(lower(name)) has an expression or NULLS order key, a method or a predicate: not generated, write it by hand.");
         generated.Warnings.ShouldContain(w => w.Contains("ix_tasks_title_lower", StringComparison.Ordinal));
         up.ShouldContain(l => l.StartsWith("// REVIEW: index ix_tasks_open on tasks(due_date) where (status <> 'DONE'::taskstatus) has", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_foreign_key_on_a_table_in_use_is_added_not_valid_then_validated_outside_a_transaction()
+    {
+        var changed = Model with
+        {
+            Tables = Model.Tables.Select(t => t.Name == "users"
+                ? t with
+                {
+                    Columns = [.. t.Columns, new ColumnSchema("manager_id", new ColumnType(TypeKind.Integer), true)],
+                    ForeignKeys = [.. t.ForeignKeys, new ForeignKeySchema("users_manager_id_fkey", ["manager_id"], "users", ["id"], ReferentialAction.SetNull)],
+                }
+                : t).ToList(),
+        };
+
+        var generated = CSharpMigrationWriter.Write(new MigrationSpec(1, "Managers"), Model, changed);
+
+        generated.Code.ShouldContain("[Migration(1, TransactionBehavior.None, \"Managers\")]");
+        BodyOf(generated.Code, "Up").ShouldContain(
+            "AddForeignKeyNotValid(\"users_manager_id_fkey\", \"users\", [\"manager_id\"], \"users\", [\"id\"], System.Data.Rule.SetNull);");
     }
 
     [Fact]

@@ -50,6 +50,43 @@ public abstract class GenerationRoundTripTests(DatabaseKind provider) : IAsyncLi
     }
 
     [Fact]
+    public async Task An_index_and_a_foreign_key_on_tables_in_use_are_generated_concurrent_and_not_valid_and_reach_the_model()
+    {
+        await _db.MigrateToAsync(MigrationHistoryTests.Versions[0]);
+        await DataSurvivalTests.SeedAsync(_db);
+        await _db.MigrateToAsync();
+        var original = ModelReader.ReadShippedModel();
+        var changed = original with
+        {
+            Tables = original.Tables.Select(t => t.Name switch
+            {
+                "tasks" => t with { Indexes = [.. t.Indexes, new IndexSchema("ix_tasks_due_date", [new IndexKey("due_date", Descending: true)])] },
+                "projects" => t with
+                {
+                    Columns = [.. t.Columns, new ColumnSchema("owner_id", new ColumnType(TypeKind.Integer), true)],
+                    ForeignKeys = [.. t.ForeignKeys, new ForeignKeySchema("projects_owner_id_fkey", ["owner_id"], "users", ["id"], ReferentialAction.SetNull)],
+                },
+                _ => t,
+            }).ToList(),
+        };
+        var rowsBefore = await CountRowsAsync();
+
+        var generated = await MigrationGenerator.NewAsync(Shipped, changed, "Task due dates and project owners", false, DateTime.UtcNow, default);
+        generated.ShouldNotBeNull();
+        generated.Code.ShouldContain("TransactionBehavior.None");
+        generated.Code.ShouldContain("CreateIndexConcurrently(");
+        generated.Code.ShouldContain("AddForeignKeyNotValid(");
+        var assembly = MigrationCompiler.Compile(generated.Code);
+
+        await _db.MigrateToAsync(null, assembly);
+        SchemaComparer.Compare(await _db.ReadSchemaAsync(), changed).Render().ShouldBe("(no differences)", generated.Code);
+        (await CountRowsAsync()).ShouldBe(rowsBefore);
+
+        await _db.MigrateToAsync(Shipped.Head, assembly);
+        SchemaComparer.Compare(await _db.ReadSchemaAsync(), original).Render().ShouldBe("(no differences)", generated.Code);
+    }
+
+    [Fact]
     public async Task A_baseline_from_the_model_creates_exactly_the_model()
     {
         var model = ModelReader.ReadShippedModel();

@@ -94,6 +94,76 @@ public abstract class TimeTrackMigration : Migration
     }
 
     /// <summary>
+    /// An index on a table in use, built without blocking its writes: CREATE INDEX CONCURRENTLY on
+    /// PostgreSQL, which cannot run in a transaction, so the migration must be declared
+    /// <see cref="TransactionBehavior.None"/> (as M202407150900 is). A leftover of an interrupted run
+    /// (an INVALID index, or a complete one without the version row) is dropped first. SQLite, and
+    /// the runner's expected-schema build (<see cref="InOneTransaction"/>), use the plain form.
+    /// </summary>
+    /// <param name="descending">The columns sorted descending.</param>
+    protected void CreateIndexConcurrently(string name, string table, IReadOnlyList<string> columns, IReadOnlyList<string>? descending = null, bool unique = false)
+    {
+        var keys = string.Join(", ", columns.Select(c => SqlTypes.QuoteIdentifier(c) + (descending?.Contains(c) == true ? " DESC" : "")));
+        var index = SqlTypes.QuoteIdentifier(name);
+        var on = $"ON {SqlTypes.QuoteIdentifier(table)} ({keys})";
+        if (IsSqlite || InOneTransaction)
+        {
+            Execute.Sql($"DROP INDEX IF EXISTS {index}");
+            Execute.Sql($"CREATE {(unique ? "UNIQUE " : "")}INDEX {index} {on}");
+            return;
+        }
+
+        RequireNoTransaction(nameof(CreateIndexConcurrently));
+        Execute.Sql($"DROP INDEX CONCURRENTLY IF EXISTS {index}");
+        Execute.Sql($"CREATE {(unique ? "UNIQUE " : "")}INDEX CONCURRENTLY {index} {on}");
+    }
+
+    /// <summary>
+    /// A foreign key on a table in use (PostgreSQL; SQLite adds it by rebuilding the table):
+    /// added NOT VALID (a short lock, no scan), then validated in its own statement, which scans
+    /// the rows under a lock that lets writes go on. The two only help when each commits on its own,
+    /// so the migration must be declared <see cref="TransactionBehavior.None"/>. A rerun after an
+    /// interruption drops a leftover constraint of that name first.
+    /// </summary>
+    protected void AddForeignKeyNotValid(string name, string table, IReadOnlyList<string> columns, string referencedTable, IReadOnlyList<string> referencedColumns,
+        System.Data.Rule onDelete = System.Data.Rule.None)
+    {
+        if (IsSqlite)
+        {
+            return;
+        }
+
+        if (!InOneTransaction)
+        {
+            RequireNoTransaction(nameof(AddForeignKeyNotValid));
+        }
+
+        var t = SqlTypes.QuoteIdentifier(table);
+        var constraint = SqlTypes.QuoteIdentifier(name);
+        var action = onDelete switch
+        {
+            System.Data.Rule.Cascade => " ON DELETE CASCADE",
+            System.Data.Rule.SetNull => " ON DELETE SET NULL",
+            System.Data.Rule.SetDefault => " ON DELETE SET DEFAULT",
+            _ => "",
+        };
+        Execute.Sql($"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {constraint}");
+        Execute.Sql($"ALTER TABLE {t} ADD CONSTRAINT {constraint} FOREIGN KEY ({string.Join(", ", columns.Select(SqlTypes.QuoteIdentifier))}) " +
+            $"REFERENCES {SqlTypes.QuoteIdentifier(referencedTable)} ({string.Join(", ", referencedColumns.Select(SqlTypes.QuoteIdentifier))}){action} NOT VALID");
+        Execute.Sql($"ALTER TABLE {t} VALIDATE CONSTRAINT {constraint}");
+    }
+
+    private void RequireNoTransaction(string helper)
+    {
+        var behavior = (GetType().GetCustomAttributes(typeof(MigrationAttribute), inherit: false).FirstOrDefault() as MigrationAttribute)?.TransactionBehavior;
+        if (behavior != TransactionBehavior.None)
+        {
+            throw new InvalidOperationException(
+                $"{GetType().Name} uses {helper}, which must not run in a transaction: declare it [Migration(version, TransactionBehavior.None, \"...\")]");
+        }
+    }
+
+    /// <summary>
     /// SQLite cannot change a column, a key or a CHECK in place: build the table anew under a
     /// temporary name, copy the rows of <paramref name="copyColumns"/>, drop the old table and
     /// rename the new one (SQLite's documented procedure). The runner migrates SQLite with foreign
