@@ -110,7 +110,8 @@ PG_VERSION="$(psql "$MAINTENANCE_URL" -qAt -c 'SHOW server_version')"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 new_database() {
-  local db="timetrack_traffic_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+  local db
+  db="timetrack_traffic_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
   psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null
   DATABASES+=("$db")
   echo "$db"
