@@ -61,7 +61,7 @@ public sealed record MigrationManifest(IReadOnlyList<ManifestEntry> Migrations)
             var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length < 3 || !long.TryParse(fields[0], System.Globalization.CultureInfo.InvariantCulture, out var version))
             {
-                throw new FormatException($"the migrations manifest has a malformed line: '{raw.Trim()}'");
+                throw Output.UserError.Invalid($"the migrations manifest has a malformed line: '{raw.Trim()}' (write it anew with 'timetrack-migrate manifest')");
             }
 
             var entry = entries.TryGetValue(version, out var known) ? known

@@ -15,6 +15,8 @@ public abstract class BadInputTests(DatabaseKind provider) : RunnerTestBase(prov
     public static TheoryData<string[], string> InvalidVersionArguments => new()
     {
         { ["up", "--to", "1999"], "version 1999 does not exist" },
+        { ["stamp", "--repair", "head"], "--repair takes no version and no --profile" },
+        { ["stamp", "--repair", "--profile", "legacy"], "--repair takes no version and no --profile" },
         { ["rollback", "--to", "1999"], "version 1999 does not exist" },
         { ["rollback", "--to", Versions[4].ToString()], $"version {Versions[4]} is not applied" },
         { ["stamp", "1999"], "version 1999 does not exist" },

@@ -89,6 +89,11 @@ public sealed class ManifestTests
             stale.Stdout.ShouldContain("is out of date (added: " + string.Join(", ", Shipped.Migrations.Select(m => m.Version)));
             File.Exists(file).ShouldBeFalse("--check wrote the manifest");
 
+            await File.WriteAllTextAsync(file, "202406010900 postgres\n");
+            RunnerTestBase.ShouldFailWithOneLine(await RunnerProcess.RunAsync(Args("manifest", "--check"), workingDirectory: source), 2,
+                "the migrations manifest has a malformed line: '202406010900 postgres'");
+            File.Delete(file);
+
             var written = await RunnerProcess.RunAsync(Args("manifest"), workingDirectory: source);
             written.ExitCode.ShouldBe(0, written.ToString());
             MigrationManifest.Parse(await File.ReadAllTextAsync(file)).Migrations.Count.ShouldBe(Shipped.Migrations.Count);
