@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Reflection;
-using Microsoft.Extensions.Configuration;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
 
@@ -107,77 +106,24 @@ public static class GlobalOptions
 
     public static Settings Resolve(ParseResult parse, Terminal terminal)
     {
-        // The TIMETRACK_* variables of the invocation's environment (not the process's), the
-        // prefix dropped and names case-insensitive, as AddEnvironmentVariables("TIMETRACK_") did.
-        const string prefix = "TIMETRACK_";
-        var environment = new ConfigurationBuilder()
-            .AddInMemoryCollection(terminal.Environment
-                .Where(v => v.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-                .Select(v => KeyValuePair.Create(v.Key[prefix.Length..].Replace("__", ":", StringComparison.Ordinal), v.Value)))
-            .Build();
-
-        var url = parse.GetValue(DatabaseUrl)
-            ?? environment["DATABASE_URL"]
-            ?? FromEnvironmentOrFile(terminal, "DATABASE_URL");
+        var environment = new RunnerEnvironment(terminal);
+        var url = environment.DatabaseUrl(parse.GetValue(DatabaseUrl));
         var usingDefault = string.IsNullOrWhiteSpace(url);
-
-        var logFormat = parse.GetValue(LogFormat)
-            ?? (Enum.TryParse<LogFormat>(environment["LOG_FORMAT"], ignoreCase: true, out var f) ? f : Output.LogFormat.Text);
-
         return new Settings(
             usingDefault ? Databases.DatabaseUrl.EmbeddedDefault : url!,
-            environment["DATABASE_PASSWORD"] ?? FromEnvironmentOrFile(terminal, "DATABASE_PASSWORD"),
+            environment.FallbackPassword(),
             usingDefault,
             parse.GetValue(Json),
-            logFormat,
-            TimeSpan.FromSeconds(Seconds(parse.GetValue(LockTimeout), environment["LOCK_TIMEOUT"], "--lock-timeout", 300)),
-            TimeSpan.FromSeconds(Seconds(parse.GetValue(Wait), environment["WAIT"], "--wait", 0)),
+            environment.LogFormat(parse.GetValue(LogFormat)),
+            TimeSpan.FromSeconds(environment.Seconds(parse.GetValue(LockTimeout), "LOCK_TIMEOUT", "--lock-timeout", 300)),
+            TimeSpan.FromSeconds(environment.Seconds(parse.GetValue(Wait), "WAIT", "--wait", 0)),
             parse.GetValue(MigrationsAssembly) ?? environment["MIGRATIONS_ASSEMBLY"],
             parse.GetValue(Verbose),
             new Running.DdlRetryPolicy(
-                TimeSpan.FromSeconds(Seconds(parse.GetValue(DdlLockTimeout), environment["DDL_LOCK_TIMEOUT"], "--ddl-lock-timeout", 3)),
-                Count(parse.GetValue(DdlRetries), environment["DDL_RETRIES"], "--ddl-retries", Running.DdlRetryPolicy.Default.Retries),
-                TimeSpan.FromSeconds(Seconds(parse.GetValue(DdlRetryFor), environment["DDL_RETRY_FOR"], "--ddl-retry-for", 60)),
-                TimeSpan.FromSeconds(Seconds(parse.GetValue(StatementTimeout), environment["STATEMENT_TIMEOUT"], "--statement-timeout", 0))));
-    }
-
-    /// <summary>
-    /// NAME from the environment, or read from the file NAME_FILE names (a trailing newline
-    /// dropped; a relative path from the working directory); both set is ambiguous and refused,
-    /// as the postgres image does.
-    /// </summary>
-    private static string? FromEnvironmentOrFile(Terminal terminal, string name)
-    {
-        var value = terminal.Variable(name);
-        var file = terminal.Variable(name + "_FILE");
-        if (string.IsNullOrEmpty(file))
-        {
-            return value;
-        }
-
-        if (!string.IsNullOrEmpty(value))
-        {
-            throw UserError.Invalid($"both {name} and {name}_FILE are set; set only one");
-        }
-
-        string content;
-        try
-        {
-            content = File.ReadAllText(terminal.FullPath(file));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            var why = e switch
-            {
-                FileNotFoundException or DirectoryNotFoundException => "it does not exist (is the secret mounted?)",
-                UnauthorizedAccessException => "permission denied (is it readable by this user?)",
-                _ => e.Message,
-            };
-            throw UserError.Invalid($"{name}_FILE: cannot read '{file}': {why}");
-        }
-
-        content = content.TrimEnd('\r', '\n');
-        return content.Length > 0 ? content : throw UserError.Invalid($"{name}_FILE: '{file}' is empty");
+                TimeSpan.FromSeconds(environment.Seconds(parse.GetValue(DdlLockTimeout), "DDL_LOCK_TIMEOUT", "--ddl-lock-timeout", 3)),
+                environment.Count(parse.GetValue(DdlRetries), "DDL_RETRIES", "--ddl-retries", Running.DdlRetryPolicy.Default.Retries),
+                TimeSpan.FromSeconds(environment.Seconds(parse.GetValue(DdlRetryFor), "DDL_RETRY_FOR", "--ddl-retry-for", 60)),
+                TimeSpan.FromSeconds(environment.Seconds(parse.GetValue(StatementTimeout), "STATEMENT_TIMEOUT", "--statement-timeout", 0))));
     }
 
     public static Assembly LoadMigrationsAssembly(string? path)
@@ -201,18 +147,5 @@ public static class GlobalOptions
         {
             throw UserError.Invalid($"{full} is not a .NET assembly");
         }
-    }
-
-    /// <summary>A count of at most 100 (more retries than that is a mistake, not a policy).</summary>
-    private static int Count(int? option, string? environment, string name, int fallback)
-    {
-        var value = option ?? (environment is null ? fallback : int.TryParse(environment, out var e) ? e : throw UserError.Invalid($"{name}: '{environment}' from the environment is not a whole number"));
-        return value is >= 0 and <= 100 ? value : throw UserError.Invalid($"{name} must be from 0 to 100, not {value}");
-    }
-
-    private static int Seconds(int? option, string? environment, string name, int fallback)
-    {
-        var value = option ?? (environment is null ? fallback : int.TryParse(environment, out var e) ? e : throw UserError.Invalid($"{name}: '{environment}' from the environment is not a whole number of seconds"));
-        return value >= 0 ? value : throw UserError.Invalid($"{name} must be 0 or more seconds, not {value}");
     }
 }

@@ -2,6 +2,7 @@ using System.Data;
 using FluentMigrator.Runner;
 using TimeTrack.Migrations.Runner.Databases.Postgres;
 using TimeTrack.Migrations.Runner.Databases.Sqlite;
+using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Schema;
 
 namespace TimeTrack.Migrations.Runner.Databases;
@@ -151,4 +152,33 @@ public abstract class ScratchDatabase : IAsyncDisposable
     public abstract Task<DatabaseSchema> ReadAsync(IDbConnection stepConnection, CancellationToken cancel);
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary>The half of <see cref="DatabaseUrl"/> that chooses a provider by the URL's scheme.</summary>
+public static partial class DatabaseUrl
+{
+    public static DatabaseTarget Parse(string url, string? workingDirectory = null, string? fallbackPassword = null)
+    {
+        url = url.Trim();
+        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
+        if (schemeEnd <= 0)
+        {
+            throw UserError.Invalid($"malformed database URL '{Mask(url)}': expected postgresql://user:password@host:port/database or sqlite:///path.db");
+        }
+
+        var scheme = url[..schemeEnd].ToLowerInvariant();
+        var provider = DatabaseProvider.All.FirstOrDefault(p => p.UrlSchemes.Contains(scheme))
+            ?? throw UserError.Invalid($"unsupported database URL scheme '{Mask(scheme)}': use {string.Join(" or ", DatabaseProvider.All.Select(p => p.UrlSchemes[0] + "://"))}");
+        return provider.ParseUrl(url[..schemeEnd], url[(schemeEnd + 3)..], workingDirectory ?? Directory.GetCurrentDirectory(), fallbackPassword);
+    }
+}
+
+/// <summary>The provider of a parsed target (a member here, not in DatabaseUrl.cs, which knows no provider).</summary>
+public static class DatabaseTargetProvider
+{
+    extension(DatabaseTarget target)
+    {
+        /// <summary>The provider that knows this kind of database.</summary>
+        public DatabaseProvider Provider => DatabaseProvider.For(target.Kind);
+    }
 }

@@ -27,9 +27,6 @@ public sealed record DatabaseTarget(DatabaseKind Kind, string ConnectionString, 
     /// </summary>
     public bool UsesGss { get; init; }
 
-    /// <summary>The provider that knows this kind of database.</summary>
-    public DatabaseProvider Provider => DatabaseProvider.For(Kind);
-
     public override string ToString() => Display;
 }
 
@@ -38,26 +35,16 @@ public sealed record DatabaseTarget(DatabaseKind Kind, string ConnectionString, 
 /// (<see cref="Postgres.PostgresUrl"/>, <see cref="Sqlite.SqliteUrl"/>). Also the strict
 /// percent-decoding and masking every provider's URLs share.
 /// </summary>
-public static class DatabaseUrl
+/// <remarks>
+/// This half knows no provider (<c>Parse</c>, which chooses one, is in DatabaseProvider.cs): the
+/// NativeAOT front (TimeTrack.Migrations.FastStart) compiles it with PostgresUrl.cs, without
+/// FluentMigrator.
+/// </remarks>
+public static partial class DatabaseUrl
 {
     public const string EmbeddedDefault = "sqlite:///timetrack.db";
 
     internal const string EncodeAdvice = "percent-encode the user name and password (or use DATABASE_PASSWORD_FILE)";
-
-    public static DatabaseTarget Parse(string url, string? workingDirectory = null, string? fallbackPassword = null)
-    {
-        url = url.Trim();
-        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
-        if (schemeEnd <= 0)
-        {
-            throw UserError.Invalid($"malformed database URL '{Mask(url)}': expected postgresql://user:password@host:port/database or sqlite:///path.db");
-        }
-
-        var scheme = url[..schemeEnd].ToLowerInvariant();
-        var provider = DatabaseProvider.All.FirstOrDefault(p => p.UrlSchemes.Contains(scheme))
-            ?? throw UserError.Invalid($"unsupported database URL scheme '{Mask(scheme)}': use {string.Join(" or ", DatabaseProvider.All.Select(p => p.UrlSchemes[0] + "://"))}");
-        return provider.ParseUrl(url[..schemeEnd], url[(schemeEnd + 3)..], workingDirectory ?? Directory.GetCurrentDirectory(), fallbackPassword);
-    }
 
     internal static UserError Unencoded() =>
         UserError.Invalid($"the database URL is malformed (a host, port or database name that cannot be one): {EncodeAdvice}");

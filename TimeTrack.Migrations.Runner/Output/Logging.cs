@@ -1,14 +1,6 @@
-using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 namespace TimeTrack.Migrations.Runner.Output;
-
-public enum LogFormat
-{
-    Text,
-    Json,
-}
 
 /// <summary>
 /// Logs and progress go to stderr (stdout is for results): one readable line each, or one JSON
@@ -22,7 +14,7 @@ public enum LogFormat
 /// </remarks>
 public static class Logging
 {
-    public const string Category = "timetrack-migrate";
+    public const string Category = LogLine.Category;
 
     /// <param name="stderr">The invocation's stderr (the process's, or a test's writer).</param>
     public static ILoggerFactory Create(LogFormat format, bool verbose, Redactor redactor, TextWriter stderr)
@@ -44,45 +36,22 @@ public static class Logging
         internal void Write(string category, LogLevel level, string message, Exception? exception)
         {
             message = redactor.Redact(message);
-            string line;
-            if (format == LogFormat.Json)
-            {
-                using var buffer = new MemoryStream();
-                using (var json = new Utf8JsonWriter(buffer))
-                {
-                    json.WriteStartObject();
-                    json.WriteString("Timestamp", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
-                    json.WriteString("LogLevel", level.ToString());
-                    json.WriteString("Category", category);
-                    json.WriteString("Message", message);
-                    if (exception is not null)
-                    {
-                        json.WriteString("Exception", redactor.Redact(exception.ToString()));
-                    }
-
-                    json.WriteEndObject();
-                }
-
-                line = Encoding.UTF8.GetString(buffer.ToArray());
-            }
-            else
-            {
-                var prefix = level switch
-                {
-                    LogLevel.Warning => "warning: ",
-                    LogLevel.Error or LogLevel.Critical => "error: ",
-                    LogLevel.Debug or LogLevel.Trace => "debug: ",
-                    _ => "",
-                };
-                line = prefix + message + (exception is null ? "" : Environment.NewLine + redactor.Redact(exception.ToString()));
-            }
-
+            var line = LogLine.Format(format, level.ToString(), LevelPrefix(level), category, message,
+                exception is null ? null : redactor.Redact(exception.ToString()));
             lock (_gate)
             {
                 stderr.WriteLine(line);
             }
         }
     }
+
+    private static string LevelPrefix(LogLevel level) => level switch
+    {
+        LogLevel.Warning => "warning: ",
+        LogLevel.Error or LogLevel.Critical => "error: ",
+        LogLevel.Debug or LogLevel.Trace => "debug: ",
+        _ => "",
+    };
 
     private sealed class StderrLogger(StderrLoggerProvider provider, string category) : ILogger
     {

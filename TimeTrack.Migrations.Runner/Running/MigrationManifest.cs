@@ -1,7 +1,5 @@
 using System.Reflection;
-using System.Security.Cryptography;
 using System.Text;
-using TimeTrack.Migrations.Runner.Databases;
 
 namespace TimeTrack.Migrations.Runner.Running;
 
@@ -13,13 +11,15 @@ namespace TimeTrack.Migrations.Runner.Running;
 /// rendering its migrations at start instead (slower).
 /// </summary>
 /// <remarks>
+/// This half reads and writes the file and needs no FluentMigrator: the NativeAOT front
+/// (TimeTrack.Migrations.FastStart) compiles it too. Computing it is in MigrationManifest.Compute.cs.
 /// Like Atlas's atlas.sum, the file makes an edit to an applied migration visible in review. Plain
 /// lines, not JSON: reading it is a split per line, no serializer to start on the restart path.
 /// <c>Accepted</c> keeps checksums an earlier rendering gave for the same operations (a
 /// FluentMigrator upgrade that spells the SQL differently): databases that recorded them still
 /// validate.
 /// </remarks>
-public sealed record MigrationManifest(IReadOnlyList<ManifestEntry> Migrations)
+public sealed partial record MigrationManifest(IReadOnlyList<ManifestEntry> Migrations)
 {
     /// <summary>The embedded resource's name (LogicalName in the migrations project).</summary>
     public const string ResourceName = "timetrack-migrations.manifest";
@@ -107,28 +107,6 @@ public sealed record MigrationManifest(IReadOnlyList<ManifestEntry> Migrations)
     }
 
     public ManifestEntry? Find(long version) => Migrations.FirstOrDefault(m => m.Version == version);
-
-    /// <summary>The manifest the migrations give now, rendered for every provider (FluentMigrator, no connection).</summary>
-    public static MigrationManifest Compute(MigrationCatalog catalog)
-    {
-        var checksums = new Dictionary<long, Dictionary<string, string>>();
-        foreach (var provider in DatabaseProvider.All)
-        {
-            using var renderer = StepExecutor.ForRendering(provider, catalog);
-            foreach (var migration in catalog.Migrations)
-            {
-                var rendered = renderer.Render(new PlannedStep(migration, Direction.Up));
-                (checksums.TryGetValue(migration.Version, out var entry) ? entry : checksums[migration.Version] = [])[Key(provider)] =
-                    MigrationChecksum.Of(rendered, migration.Transactional);
-            }
-        }
-
-        return new MigrationManifest(catalog.Migrations
-            .Select(m => new ManifestEntry(m.Version, m.Description, checksums[m.Version], null))
-            .ToList());
-    }
-
-    public static string Key(DatabaseProvider provider) => provider.Kind.ToString().ToLowerInvariant();
 }
 
 /// <param name="Checksums">Per provider key ("postgres", "sqlite").</param>
@@ -138,17 +116,3 @@ public sealed record ManifestEntry(
     string Description,
     IReadOnlyDictionary<string, string> Checksums,
     IReadOnlyDictionary<string, IReadOnlyList<string>>? Accepted);
-
-/// <summary>
-/// The checksum of a migration as a provider applies it: SHA-256 of its rendered statements (line
-/// endings normalised) and whether it runs in a transaction. The same source gives the same
-/// checksum on any machine and build; the other provider's branch does not enter it.
-/// </summary>
-public static class MigrationChecksum
-{
-    public static string Of(RenderedStep up, bool transactional)
-    {
-        var text = $"transaction: {(transactional ? "yes" : "no")}\n" + string.Join("\n;\n", up.Statements);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
-    }
-}
