@@ -1,0 +1,193 @@
+using TimeTrack.Migrations.Runner.Commands;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.FastStart;
+using TimeTrack.Migrations.Runner.Running;
+using TimeTrack.Migrations.Tests.Infrastructure;
+
+namespace TimeTrack.Migrations.Tests.Runner;
+
+/// <summary>
+/// The NativeAOT front's decision (FastStart/NoOpStart.cs), in-process against real PostgreSQL
+/// databases and the full runner itself: "nothing to do" exactly where the runner does nothing,
+/// with the runner's own output; every other state is handed over. The published AOT binary is
+/// run end to end by deploy/test-image.sh and bench/run.sh's smoke (.ci/run).
+/// </summary>
+public sealed class NoOpStartTests() : RunnerTestBase(DatabaseKind.Postgres)
+{
+    private static readonly MigrationManifest Manifest =
+        MigrationManifest.Load(typeof(TimeTrack.Migrations.Migrations.TimeTrackMigration).Assembly)!;
+
+    private async Task<string?> DecideAsync()
+    {
+        await using var connection = Db.OpenConnection();
+        var (columns, rows) = await NoOpStart.ReadAsync(connection, CancellationToken.None);
+        return NoOpStart.WhyNotNoOp(columns, rows, Manifest, "postgres");
+    }
+
+    private NoOpStart.Resolved Resolve(params string[] args) =>
+        NoOpStart.Resolve(NoOpStart.Understand([.. args, "--database-url", Db.Url])!, Environment())
+        ?? throw new InvalidOperationException($"not resolved: {string.Join(' ', args)}");
+
+    private static Terminal Environment(Dictionary<string, string?>? variables = null) =>
+        new(TextWriter.Null, TextWriter.Null, variables ?? [], AppContext.BaseDirectory);
+
+    [Fact]
+    public async Task At_head_it_decides_nothing_to_do_and_prints_exactly_what_the_runner_prints()
+    {
+        ShouldSucceed(await RunAsync("init"));
+        (await DecideAsync()).ShouldBeNull();
+        var before = await Db.FingerprintAsync();
+
+        string[][] invocations = [["init"], ["up"], ["apply"], ["init", "--json"], ["up", "--json"], ["init", "--to", "head", "--wait", "60"]];
+        foreach (var args in invocations)
+        {
+            var runner = await RunAsync(args);
+            ShouldSucceed(runner);
+            var (stdout, stderr) = NoOpStart.Print(Resolve(args), Manifest.Migrations[^1].Version);
+            stdout.ShouldBe(runner.Stdout, string.Join(' ', args));
+            stderr.ShouldBe(runner.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), string.Join(' ', args));
+        }
+
+        NoOpStart.Print(Resolve("init"), Manifest.Migrations[^1].Version).Stdout.ShouldContain("nothing to do");
+        (await Db.FingerprintAsync()).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task A_database_below_head_is_handed_over()
+    {
+        ShouldSucceed(await RunAsync("init", "--to", Versions[2].ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        (await DecideAsync()).ShouldStartWith("pending: ");
+    }
+
+    [Fact]
+    public async Task A_changed_migration_is_handed_over_and_the_runner_refuses_it()
+    {
+        ShouldSucceed(await RunAsync("init"));
+        await Db.ExecuteAsync($"UPDATE \"VersionInfo\" SET \"Checksum\" = 'edited' WHERE \"Version\" = {Versions[1]}");
+        (await DecideAsync()).ShouldBe($"{Versions[1]} changed since it was applied");
+        (await RunAsync("init")).ExitCode.ShouldBe(5);
+    }
+
+    [Fact]
+    public async Task An_unknown_version_is_handed_over()
+    {
+        ShouldSucceed(await RunAsync("init"));
+        await Db.ExecuteAsync("INSERT INTO \"VersionInfo\" (\"Version\", \"Description\", \"Checksum\") VALUES (299901010000, 'from a newer image', 'x')");
+        (await DecideAsync()).ShouldBe("unknown to this build: 299901010000");
+    }
+
+    [Fact]
+    public async Task An_incomplete_history_is_handed_over_and_the_runner_completes_it()
+    {
+        ShouldSucceed(await RunAsync("init"));
+        await Db.ExecuteAsync("UPDATE \"VersionInfo\" SET \"Checksum\" = NULL");
+        (await DecideAsync()).ShouldBe($"{Versions[0]} has no recorded checksum");
+
+        await Db.ExecuteAsync("ALTER TABLE \"VersionInfo\" DROP COLUMN \"DownNotCaptured\"");
+        (await DecideAsync()).ShouldBe("the version table lacks DownNotCaptured");
+
+        var runner = await RunAsync("init");
+        ShouldSucceed(runner);
+        runner.Stderr.ShouldContain("gained the columns");
+        (await DecideAsync()).ShouldBeNull(); // completed: the next start is the front's
+    }
+
+    [Fact]
+    public async Task An_empty_database_is_the_runners_own_to_deploy()
+    {
+        await Should.ThrowAsync<Npgsql.PostgresException>(DecideAsync); // no version table: the front hands over
+    }
+
+    [Fact]
+    public async Task The_complete_layout_is_the_table_the_runner_creates()
+    {
+        ShouldSucceed(await RunAsync("init"));
+        await using var connection = Db.OpenConnection();
+        var (columns, _) = await NoOpStart.ReadAsync(connection, CancellationToken.None);
+        columns.ShouldBe(NoOpStart.CompleteLayout);
+    }
+
+    [Fact]
+    public void A_checksum_the_manifest_accepts_is_nothing_to_do()
+    {
+        var manifest = MigrationManifest.Parse("""
+            1 postgres new accepted=old,older  # One
+            1 sqlite   s
+            2 postgres two  # Two
+            """);
+        NoOpStart.WhyNotNoOp(NoOpStart.CompleteLayout, [new(1, "older"), new(2, "two")], manifest, "postgres").ShouldBeNull();
+        NoOpStart.WhyNotNoOp(NoOpStart.CompleteLayout, [new(1, "s"), new(2, "two")], manifest, "postgres").ShouldBe("1 changed since it was applied");
+        NoOpStart.WhyNotNoOp(NoOpStart.CompleteLayout, [new(2, "two")], manifest, "postgres").ShouldBe("pending: 1");
+        NoOpStart.WhyNotNoOp(NoOpStart.CompleteLayout, [], new MigrationManifest([]), "postgres").ShouldBe("the manifest lists no migration");
+    }
+
+    [Theory]
+    [InlineData("init")]
+    [InlineData("up")]
+    [InlineData("apply --json")]
+    [InlineData("--database-url postgresql://h/d init --to HEAD --wait 60 --lock-timeout=5")]
+    [InlineData("init --allow-downgrade --force --allow-changed --log-format json --ddl-retries 3")]
+    [InlineData("up --allow-unknown --allow-out-of-order --statement-timeout 0")]
+    public void Understands_the_no_op_starts(string args) =>
+        NoOpStart.Understand(args.Split(' ')).ShouldNotBeNull();
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("status")]
+    [InlineData("--help")]
+    [InlineData("init --version")]
+    [InlineData("init --verbose")]
+    [InlineData("init -v")]
+    [InlineData("init up")]
+    [InlineData("init --to 202406010900")]
+    [InlineData("up --to head")]
+    [InlineData("up --force")]
+    [InlineData("init --profile legacy")]
+    [InlineData("init --json true")]
+    [InlineData("init --json=true")]
+    [InlineData("init --wait -1")]
+    [InlineData("init --wait x")]
+    [InlineData("init --wait")]
+    [InlineData("init --log-format JSON")]
+    [InlineData("init --migrations-assembly x.dll")]
+    [InlineData("init --database-url a --database-url b")]
+    [InlineData("init @options.rsp")]
+    public void Hands_over_anything_else(string args) =>
+        NoOpStart.Understand(args.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ShouldBeNull();
+
+    [Fact]
+    public void Resolves_the_environment_as_the_runner_does_and_hands_over_what_it_does_not_connect_to()
+    {
+        var init = NoOpStart.Understand(["init"])!;
+        var resolved = NoOpStart.Resolve(init, Environment(new()
+        {
+            ["DATABASE_URL"] = "postgresql://app@db.example:6543/timetrack?sslmode=require",
+            ["DATABASE_PASSWORD"] = "s3cret",
+            ["TIMETRACK_LOG_FORMAT"] = "Json",
+        }))!;
+        resolved.Target.Display.ShouldBe("postgresql://app@db.example:6543/timetrack?sslmode=require");
+        resolved.Target.ConnectionString.ShouldContain("Password=s3cret");
+        resolved.LogFormat.ShouldBe(TimeTrack.Migrations.Runner.Output.LogFormat.Json);
+        resolved.Redactor.Redact("password 's3cret'").ShouldBe("password '***'");
+
+        // TIMETRACK_DATABASE_URL wins over DATABASE_URL, as in GlobalOptions.
+        NoOpStart.Resolve(init, Environment(new() { ["TIMETRACK_DATABASE_URL"] = "postgres://u:p@h/one", ["DATABASE_URL"] = "postgres://u:p@h/two" }))!
+            .Target.Display.ShouldBe("postgres://u:***@h/one");
+
+        Dictionary<string, string?>[] handedOver =
+        [
+            [],                                                                      // the embedded SQLite default
+            new() { ["DATABASE_URL"] = "sqlite:///timetrack.db" },                   // another provider
+            new() { ["DATABASE_URL"] = "postgresql://u:p@h/d?gssencmode=require" },  // GSS
+            new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["TIMETRACK_MIGRATIONS_ASSEMBLY"] = "x.dll" },
+            new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["TIMETRACK_WAIT"] = "soon" },    // the runner says why it refuses
+            new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["TIMETRACK_DDL_RETRIES"] = "101" },
+            new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["DATABASE_URL_FILE"] = "/run/secrets/url" },
+            new() { ["DATABASE_URL"] = "postgresql://u:p@h" },                       // no database: exit 2 from the runner
+        ];
+        foreach (var variables in handedOver)
+        {
+            NoOpStart.Resolve(init, Environment(variables)).ShouldBeNull(string.Join(", ", variables.Select(v => $"{v.Key}={v.Value}")));
+        }
+    }
+}
