@@ -17,14 +17,10 @@ ARG TARGETARCH
 # left to whatever the SDK bundles (SDK 10.0.401 bundles 10.0.12, without three patches).
 ARG DOTNET_RUNTIME_VERSION=10.0.15
 WORKDIR /src
-COPY Directory.Build.props Directory.Packages.props ./
-COPY TimeTrack.Migrations/TimeTrack.Migrations.csproj TimeTrack.Migrations/
-COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Migrations.Runner/
-# The restore must see the publish's properties: with PublishReadyToRun it fetches crossgen2, with
-# the runtime identifier and SelfContained the runtime pack (NETSDK1094 otherwise, from an empty
-# NuGet cache). One property list for both steps, kept in a file so they cannot drift apart.
-# DisableTransitiveFrameworkReferenceDownloads: the runner uses no ASP.NET Core, whose runtime
-# pack the SDK would otherwise fetch too (and which has no release of every runtime patch).
+# The front (timetrack-migrate, TimeTrack.Migrations.FastStart) is compiled by NativeAOT, which
+# links with clang against zlib: only when the image is for the build machine's own architecture.
+# Cross-compiling it needs a sysroot of the target; an image built for another architecture ships
+# the runner alone under the same name (a link), slower to start but the same in every answer.
 RUN set -eu; \
     case "${TARGETARCH:-}" in \
       amd64) rid=linux-x64 ;; \
@@ -32,18 +28,49 @@ RUN set -eu; \
       "") echo "TARGETARCH is empty: build with BuildKit (docker buildx build) or podman build" >&2; exit 1 ;; \
       *) echo "unsupported TARGETARCH '${TARGETARCH}': amd64 or arm64" >&2; exit 1 ;; \
     esac; \
+    echo "$rid" > /src/rid; \
+    if [ "$(dpkg --print-architecture)" = "$TARGETARCH" ]; then \
+      apt-get update -qq; \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang zlib1g-dev >/dev/null; \
+      rm -rf /var/lib/apt/lists/*; \
+      echo yes > /src/native-front; \
+    fi
+COPY Directory.Build.props Directory.Packages.props ./
+COPY TimeTrack.Migrations/TimeTrack.Migrations.csproj TimeTrack.Migrations/
+COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Migrations.Runner/
+COPY TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj TimeTrack.Migrations.FastStart/
+# The restore must see the publish's properties: with PublishReadyToRun it fetches crossgen2, with
+# the runtime identifier and SelfContained the runtime pack (NETSDK1094 otherwise, from an empty
+# NuGet cache), with PublishAot the ILCompiler. One property list per program for both steps,
+# kept in files so they cannot drift apart.
+# DisableTransitiveFrameworkReferenceDownloads: the runner uses no ASP.NET Core, whose runtime
+# pack the SDK would otherwise fetch too (and which has no release of every runtime patch).
+RUN set -eu; rid="$(cat /src/rid)"; \
     printf '%s\n' "-r" "$rid" "-p:SelfContained=true" "-p:PublishReadyToRun=true" \
       "-p:PublishReadyToRunComposite=true" "-p:RuntimeFrameworkVersion=${DOTNET_RUNTIME_VERSION}" \
       "-p:DisableTransitiveFrameworkReferenceDownloads=true" > /src/publish.rsp; \
-    dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj @/src/publish.rsp
+    printf '%s\n' "-r" "$rid" "-p:PublishAot=true" "-p:DisableTransitiveFrameworkReferenceDownloads=true" > /src/front.rsp; \
+    dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj @/src/publish.rsp; \
+    if [ -f /src/native-front ]; then dotnet restore TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj @/src/front.rsp; fi
 COPY TimeTrack.Migrations/ TimeTrack.Migrations/
 COPY TimeTrack.Migrations.Runner/ TimeTrack.Migrations.Runner/
+COPY TimeTrack.Migrations.FastStart/ TimeTrack.Migrations.FastStart/
 # Self-contained composite ReadyToRun: the runner and the .NET libraries precompiled together,
 # so a container start that finds nothing to do spends its time migrating, not compiling
-# (docs/benchmarks.md: about a third faster than framework-dependent ReadyToRun).
-RUN dotnet publish TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj \
-      -c Release --no-restore @/src/publish.rsp -o /out \
- && mkdir -p /empty/data
+# (docs/benchmarks.md: about a third faster than framework-dependent ReadyToRun). It goes to
+# /app/full; /app/timetrack-migrate is the NativeAOT front, which answers a no-op start by itself
+# and execs full/timetrack-migrate for everything else (docs/benchmarks.md, "The no-op start").
+RUN set -eu; \
+    dotnet publish TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj \
+      -c Release --no-restore @/src/publish.rsp -o /out/full; \
+    if [ -f /src/native-front ]; then \
+      dotnet publish TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj \
+        -c Release --no-restore @/src/front.rsp -o /front; \
+      cp /front/timetrack-migrate /out/timetrack-migrate; \
+    else \
+      ln -s full/timetrack-migrate /out/timetrack-migrate; \
+    fi; \
+    mkdir -p /empty/data
 
 # --- runtime: the runner's native dependencies only (it carries its own .NET), a non-root
 # user, no sources (so no migration generation).

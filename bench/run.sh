@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Startup benchmark of timetrack-migrate on the container-restart path.
+# Startup benchmark of timetrack-migrate on the container-restart path (issue 14, cases 0, 4, 5).
 #
 # Measures, with hyperfine, the whole-process wall time of:
+#   (0) timetrack-migrate init     as the image runs it: the NativeAOT front, which answers a no-op
+#                                  start by itself (TimeTrack.Migrations.FastStart), on PostgreSQL at head
+#   (0u) timetrack-migrate up      the same front, no-op up
+#   (p) psql -c 'select 1'         the floor: a process that connects with SCRAM over TCP and asks one thing
 #   (a) timetrack-migrate up       on a PostgreSQL database already at head (a no-op)
 #   (b) fluentmigrator-baseline    FluentMigrator's runner built the plain way
 #   (b') the same baseline         published like (a) (composite ReadyToRun), for a like-for-like comparison
@@ -23,7 +27,10 @@
 # existing server: a database timetrack_bench_* is then created there and dropped on exit.
 #
 # Usage: bash bench/run.sh
-# Knobs (environment): BENCH_WARMUP (default 3), BENCH_RUNS (default 30);
+# Knobs (environment): BENCH_WARMUP (default 3), BENCH_RUNS (default 30), BENCH_MEMORY_RUNS (default 5);
+#   BENCH_SMOKE=1: one run of everything, no warm-up (.ci/run: the script must not rot); with
+#   BENCH_IMAGE it measures the image's own binaries instead of publishing (no NativeAOT compile);
+#   BENCH_IMAGE=<image>: also case 5;
 #   BENCH_COMPARE_REVISION=<commit>: also publish the runner of that commit (from this repository's
 #   history) and measure its no-op up and init beside this tree's, in the same run ("before/after").
 # Results: bench/results/hyperfine-<timestamp>.json (git-ignored by bench/.gitignore).
@@ -32,8 +39,13 @@ set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 RESULTS_DIR="$BENCH_DIR/results"
-WARMUP="${BENCH_WARMUP:-3}"
-RUNS="${BENCH_RUNS:-30}"
+SMOKE="${BENCH_SMOKE:-0}"
+IMAGE="${BENCH_IMAGE:-}"
+if [ "$SMOKE" = 1 ]; then
+  WARMUP=0 RUNS=1 MEMORY_RUNS=1
+else
+  WARMUP="${BENCH_WARMUP:-3}" RUNS="${BENCH_RUNS:-30}" MEMORY_RUNS="${BENCH_MEMORY_RUNS:-5}"
+fi
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
 log() { printf '\n== %s\n' "$*" >&2; }
@@ -57,6 +69,16 @@ missing=()
 command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+[ -x /usr/bin/time ] || missing+=(time)
+# NativeAOT links with clang against zlib (not needed when the binaries come from the image).
+if [ "$SMOKE" != 1 ] || [ -z "$IMAGE" ]; then
+  command -v clang >/dev/null 2>&1 || missing+=(clang)
+  [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+fi
+if [ -n "$IMAGE" ]; then
+  command -v podman >/dev/null 2>&1 || die "BENCH_IMAGE needs podman (deploy/container-env.sh installs and configures it)"
+  podman image exists "$IMAGE" || die "BENCH_IMAGE: no image $IMAGE (bash deploy/test-image.sh builds localhost/timetrack-migrations:test)"
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   apt_install "${missing[@]}"
@@ -96,22 +118,46 @@ SOURCE_REVISION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 
 # --artifacts-path keeps every bin/ and obj/ of this build in the scratch directory: the benchmark
 # leaves the working tree as it found it and does not race a developer's own build.
 # The runner is published as the Dockerfile publishes it (self-contained composite ReadyToRun,
-# linux-x64). The baseline twice: as anyone would publish a small program (plain Release), and
-# with the same settings as the runner, for a like-for-like comparison.
+# linux-x64, in full/), the front beside it with NativeAOT; or, in a smoke run with BENCH_IMAGE,
+# both are copied out of the image. The baseline twice: as anyone would publish a small program
+# (plain Release), and with the same settings as the runner, for a like-for-like comparison (not
+# in a smoke run).
 READY_TO_RUN=(-r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true)
-log "publishing timetrack-migrate (as the image does) and the FluentMigrator baseline (plain and ReadyToRun)"
-dotnet publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release "${READY_TO_RUN[@]}" \
-  -o "$WORK/runner" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
+APP="$WORK/app"
+copy_app_from_image() { # image, directory: the image's /app (front and full runner)
+  local container
+  container="$(podman create "$1")"
+  podman cp "$container:/app" "$2" >/dev/null
+  podman rm "$container" >/dev/null
+}
+if [ "$SMOKE" = 1 ] && [ -n "$IMAGE" ]; then
+  log "smoke: timetrack-migrate from $IMAGE (front and full runner as the image ships them)"
+  copy_app_from_image "$IMAGE" "$APP"
+else
+  log "publishing timetrack-migrate (as the image does: the NativeAOT front and the full runner)"
+  dotnet publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release "${READY_TO_RUN[@]}" \
+    -o "$APP/full" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
+  dotnet publish "$ROOT/TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj" -c Release -r linux-x64 \
+    -p:PublishAot=true -o "$WORK/front" --artifacts-path "$WORK/artifacts-front" --nologo -v quiet >&2
+  cp "$WORK/front/timetrack-migrate" "$APP/timetrack-migrate"
+fi
+log "publishing the FluentMigrator baseline"
 dotnet publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" -c Release \
   -o "$WORK/baseline" --artifacts-path "$WORK/artifacts-plain" --nologo -v quiet >&2
-dotnet publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" -c Release "${READY_TO_RUN[@]}" \
-  -o "$WORK/baseline-r2r" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
-RUNNER="$WORK/runner/timetrack-migrate"
+BASELINE_LIKE_RUNNER=()
+if [ "$SMOKE" != 1 ]; then
+  dotnet publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" -c Release "${READY_TO_RUN[@]}" \
+    -o "$WORK/baseline-r2r" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
+  BASELINE_R2R="$WORK/baseline-r2r/fluentmigrator-baseline"
+  [ -x "$BASELINE_R2R" ] || die "no apphost at $BASELINE_R2R"
+  BASELINE_LIKE_RUNNER=(-n "(b') the same baseline published like (a)" "$BASELINE_R2R")
+fi
+FRONT="$APP/timetrack-migrate"
+RUNNER="$APP/full/timetrack-migrate"
 BASELINE="$WORK/baseline/fluentmigrator-baseline"
-BASELINE_R2R="$WORK/baseline-r2r/fluentmigrator-baseline"
+[ -x "$FRONT" ] || die "no front at $FRONT"
 [ -x "$RUNNER" ] || die "no apphost at $RUNNER"
 [ -x "$BASELINE" ] || die "no apphost at $BASELINE"
-[ -x "$BASELINE_R2R" ] || die "no apphost at $BASELINE_R2R"
 
 COMPARE=()
 if [ -n "${BENCH_COMPARE_REVISION:-}" ]; then
@@ -212,6 +258,14 @@ log "migrating the benchmark databases to head"
 applied_before="$(psql "$DATABASE_URL" -qAt -c 'SELECT count(*), max("Version") FROM "VersionInfo"')"
 "$BASELINE"
 [[ "$("$RUNNER" status)" == *"pending:      none"* ]] || die "the PostgreSQL database is not at head"
+# The front must answer the no-op itself (else (0) would measure the hand-over), with the runner's output.
+[ "$(TIMETRACK_FAST_START=explain "$FRONT" init 2>&1 >/dev/null | head -n 1)" = "fast start: nothing to do" ] \
+  || die "the NativeAOT front does not answer the no-op init by itself: $(TIMETRACK_FAST_START=explain "$FRONT" init 2>&1 | head -n 1)"
+[ "$("$FRONT" init 2>&1)" = "$("$RUNNER" init 2>&1)" ] || die "the front's no-op init does not print what the full runner prints"
+# psql, the floor, connects as the runner does: TCP, SCRAM, the password from the environment.
+export PGPASSWORD="$PG_PASSWORD"
+FLOOR="psql -X -qAt -h $PG_HOST -p $PG_PORT -U $PG_USER -d $BENCH_DB -c 'select 1'"
+[ "$(psql -X -qAt -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$BENCH_DB" -c 'select 1')" = 1 ] || die "psql cannot connect"
 [ "$applied_before" = "$(psql "$DATABASE_URL" -qAt -c 'SELECT count(*), max("Version") FROM "VersionInfo"')" ] \
   || die "the baseline changed the version table"
 
@@ -245,11 +299,13 @@ if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; 
 fi
 log "hyperfine: --warmup $WARMUP --runs $RUNS (no shell between hyperfine and the program)"
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
-  -n "(a) timetrack-migrate up (PostgreSQL, no-op)" "$RUNNER up" \
-  -n "(b) FluentMigrator baseline MigrateUp (PostgreSQL, no-op)" "$BASELINE" \
-  -n "(b') the same baseline published like (a)" "$BASELINE_R2R" \
+  -n "(0) timetrack-migrate init: NativeAOT front (PostgreSQL, no-op: the image's start)" "$FRONT init" \
+  -n "(0u) timetrack-migrate up: NativeAOT front (PostgreSQL, no-op)" "$FRONT up" \
+  -n "(p) psql -c 'select 1': the floor" "$FLOOR" \
+  -n "(a) timetrack-migrate up: full runner (PostgreSQL, no-op)" "$RUNNER up" \
+  -n "(b) FluentMigrator baseline MigrateUp (PostgreSQL, no-op)" "$BASELINE" "${BASELINE_LIKE_RUNNER[@]}" \
   -n "(c) timetrack-migrate status (PostgreSQL)" "$RUNNER status" \
-  -n "(f) timetrack-migrate init (PostgreSQL, no-op: the entrypoint's command)" "$RUNNER init" \
+  -n "(f) timetrack-migrate init: full runner (PostgreSQL, no-op)" "$RUNNER init" \
   -n "(d) timetrack-migrate up (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
   -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" "${COMPARE[@]}" >&2
 
@@ -261,6 +317,64 @@ hyperfine -N --warmup 1 --runs "$(( (RUNS + 2) / 3 ))" --export-json "$ADOPTION_
   -n "(g) timetrack-migrate init (PostgreSQL legacy fixture: adopt + 4 migrations)" "$RUNNER init --database-url $LEGACY_URL" \
   -n "(h) timetrack-migrate stamp --profile legacy (adoption only)" "$RUNNER stamp --profile legacy --database-url $LEGACY_URL" \
   -n "(i) timetrack-migrate check --database-url (at head)" "$RUNNER check --database-url $CHECKED_URL" >&2
+
+# --- memory (case 4): peak resident set, the median of MEMORY_RUNS runs of each -------------------
+
+MEMORY_TABLE="$WORK/memory.md"
+: >"$MEMORY_TABLE"
+FRESH_DB="${BENCH_DB}_fresh"
+FRESH_URL="postgresql://$USER_INFO@$PG_HOST:$PG_PORT/$FRESH_DB"
+FRESH_BASELINE="Host=$PG_HOST;Port=$PG_PORT;Username=$PG_USER;Password=$PG_PASSWORD;Database=$FRESH_DB"
+fresh_database() {
+  psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS \"$FRESH_DB\" WITH (FORCE)" \
+    -c "CREATE DATABASE \"$FRESH_DB\"" >/dev/null
+}
+# label, fresh|same, command...: one table row, in MiB; "fresh" gives every run an empty database.
+peak_memory() {
+  local label="$1" database="$2" values=() i
+  shift 2
+  for ((i = 0; i < MEMORY_RUNS; i++)); do
+    [ "$database" = same ] || fresh_database
+    /usr/bin/time -f '%M' -o "$WORK/time.out" "$@" >"$WORK/memory-run.log" 2>&1 \
+      || { cat "$WORK/memory-run.log" >&2; die "$label failed"; }
+    values+=("$(tail -n 1 "$WORK/time.out")")
+  done
+  printf '%s\n' "${values[@]}" | sort -n | awk -v label="$label" '{ v[NR] = $1 }
+    END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "| %s | %.1f |\n", label, m / 1024 }' >>"$MEMORY_TABLE"
+}
+log "peak memory (/usr/bin/time, median of $MEMORY_RUNS)"
+peak_memory "(0) timetrack-migrate init: NativeAOT front, no-op" same "$FRONT" init
+peak_memory "(f) timetrack-migrate init: full runner, no-op" same "$RUNNER" init
+peak_memory "(p) psql -c 'select 1': the floor" same psql -X -qAt -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$BENCH_DB" -c 'select 1'
+peak_memory "(b) FluentMigrator baseline MigrateUp, no-op" same "$BASELINE"
+if [ "${#BASELINE_LIKE_RUNNER[@]}" -gt 0 ]; then
+  peak_memory "(b') the same baseline published like the runner, no-op" same "$BASELINE_R2R"
+fi
+peak_memory "(m) timetrack-migrate init, empty -> head (front, handing over to the full runner)" fresh env DATABASE_URL="$FRESH_URL" "$FRONT" init
+peak_memory "(n) FluentMigrator baseline MigrateUp, empty -> head" fresh env BASELINE_CONNECTION_STRING="$FRESH_BASELINE" "$BASELINE"
+psql "$MAINTENANCE_URL" -qAt -c "DROP DATABASE IF EXISTS \"$FRESH_DB\" WITH (FORCE)" >/dev/null
+
+# --- the image (case 5): the no-op init inside the container and the same binary outside it -----
+
+IMAGE_JSON=""
+if [ -n "$IMAGE" ]; then
+  IMAGE_APP="$APP"
+  if [ "$SMOKE" != 1 ]; then
+    IMAGE_APP="$WORK/image-app"
+    copy_app_from_image "$IMAGE" "$IMAGE_APP"
+  fi
+  [ "$(TIMETRACK_FAST_START=explain "$IMAGE_APP/timetrack-migrate" init 2>&1 >/dev/null | head -n 1)" = "fast start: nothing to do" ] \
+    || die "the image's timetrack-migrate does not answer the no-op init by itself (an image without the NativeAOT front?)"
+  IMAGE_JSON="${JSON%.json}-image.json"
+  log "hyperfine: the image $IMAGE (podman run, --network host)"
+  hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$IMAGE_JSON" \
+    -n "(5o) the image's timetrack-migrate init, run outside the container" "$IMAGE_APP/timetrack-migrate init" \
+    -n "(5e) podman run IMAGE init: the entrypoint, then the front" "podman run --rm --network host -e DATABASE_URL $IMAGE init" \
+    -n "(5f) podman run --entrypoint /app/timetrack-migrate IMAGE init: the front alone" \
+      "podman run --rm --network host -e DATABASE_URL --entrypoint /app/timetrack-migrate $IMAGE init" \
+    -n "(5t) podman run --entrypoint true IMAGE: the container's own cost" "podman run --rm --network host --entrypoint true $IMAGE" >&2
+  IMAGE_SIZE="$(podman image inspect --format '{{.Size}}' "$IMAGE")"
+fi
 
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -277,10 +391,30 @@ echo "JSON: $JSON"
 echo
 echo "| command | median (ms) | mean (ms) | min (ms) | max (ms) | CPU user+sys, mean (ms) |"
 echo "|---|---:|---:|---:|---:|---:|"
-jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) | \((.user + .system) * 1000 | round) |"' "$JSON" "$ADOPTION_JSON"
+jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) | \((.user + .system) * 1000 | round) |"' "$JSON" "$ADOPTION_JSON" ${IMAGE_JSON:+"$IMAGE_JSON"}
 echo
-jq -r '
-  (.results[0].median) as $a | (.results[1].median) as $b | (.results[2].median) as $r |
-  "(a)/(b) median ratio: \($a / $b * 100 | round / 100) (target: (a) median <= 250 ms and <= 0.5 x (b)): " +
+echo "| peak resident memory (median of $MEMORY_RUNS) | MiB |"
+echo "|---|---:|"
+cat "$MEMORY_TABLE"
+echo
+front_mib="$(sed -nE 's/^\| \(0\) .* \| ([0-9.]+) \|$/\1/p' "$MEMORY_TABLE")"
+floor_mib="$(sed -nE 's/^\| \(p\) .* \| ([0-9.]+) \|$/\1/p' "$MEMORY_TABLE")"
+jq -r --arg front_mib "$front_mib" --arg floor_mib "$floor_mib" '
+  def m(p): [.results[] | select(.command | startswith(p)) | .median][0];
+  def r(x): (x * 100 | round) / 100;
+  m("(0) ") as $front | m("(p) ") as $floor | m("(f) ") as $full | m("(a) ") as $a | m("(b) ") as $b | m("(b'\'') ") as $r |
+  "(0)/(p), the front against the psql floor: \(r($front / $floor)) x (\($front * 1000 | round) ms vs \($floor * 1000 | round) ms), \($front_mib) MiB vs \($floor_mib) MiB peak " +
+  "(target: <= 2 x and < 30 MiB): " + (if ($front <= 2 * $floor and ($front_mib | tonumber) < 30) then "met" else "NOT met" end),
+  "(f)/(0), the full runner against the front: \(r($full / $front)) x",
+  "(a)/(b) median ratio: \(r($a / $b)) (target: (a) median <= 250 ms and <= 0.5 x (b)): " +
   (if ($a <= 0.25 and $a <= 0.5 * $b) then "met" else "NOT met" end) +
-  "; like for like, (a)/(b'\'') = \($a / $r * 100 | round / 100)"' "$JSON"
+  (if $r then "; like for like, (a)/(b'\'') = \(r($a / $r))" else "" end)' "$JSON"
+if [ -n "$IMAGE_JSON" ]; then
+  echo
+  echo "Image $IMAGE: $(awk -v b="$IMAGE_SIZE" 'BEGIN { printf "%.0f MB", b / 1000000 }'); /app: $(du -sb "$IMAGE_APP" | awk '{ printf "%.0f MB", $1 / 1000000 }')" \
+    "(the front $(stat -c %s "$IMAGE_APP/timetrack-migrate" | awk '{ printf "%.1f MB", $1 / 1000000 }'), full/ $(du -sb "$IMAGE_APP/full" | awk '{ printf "%.0f MB", $1 / 1000000 }'))"
+  jq -r '
+    def m(p): [.results[] | select(.command | startswith(p)) | .median][0];
+    "inside/outside, the same binary: (5f)/(5o) = \(m("(5f) ") / m("(5o) ") * 100 | round / 100); " +
+    "(5f) - (5t), the front in the container less the container'\''s own cost: \((m("(5f) ") - m("(5t) ")) * 1000 | round) ms"' "$IMAGE_JSON"
+fi

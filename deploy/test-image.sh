@@ -206,7 +206,7 @@ if ! { runuser -u postgres -- "$pg_bin/initdb" -D "$pgroot/data" -U postgres --p
   show "$work/pg.log"
   exit 1
 fi
-for db in fresh behind slow; do psql_q postgres "CREATE DATABASE $db" >/dev/null; done
+for db in fresh behind slow handover; do psql_q postgres "CREATE DATABASE $db" >/dev/null; done
 
 # empty database -> head
 if run_image fresh "$IMAGE" >"$work/fresh.log" 2>&1 \
@@ -226,6 +226,34 @@ if run_image fresh "$IMAGE" >"$work/restart.log" 2>&1 && grep -q "nothing to do"
 else
   fail "PostgreSQL: restart"
   show "$work/restart.log"
+fi
+
+# The restart is the NativeAOT front's (/app/timetrack-migrate): it answers by itself
+# (TIMETRACK_FAST_START=explain says so on stderr) with the full runner's output and exit code
+# (TIMETRACK_FAST_START=off: the front execs full/timetrack-migrate at once).
+front_cmd=(init --to head --wait 60)
+if run_image fresh -e TIMETRACK_FAST_START=explain "$IMAGE" "${front_cmd[@]}" >"$work/front.out" 2>"$work/front.err" \
+   && grep -qx "fast start: nothing to do" "$work/front.err" \
+   && run_image fresh -e TIMETRACK_FAST_START=off "$IMAGE" "${front_cmd[@]}" >"$work/full.out" 2>"$work/full.err" \
+   && [ -s "$work/front.out" ] && cmp -s "$work/front.out" "$work/full.out" \
+   && [ "$(grep -vx 'fast start: nothing to do' "$work/front.err")" = "$(cat "$work/full.err")" ]; then
+  pass "PostgreSQL: the restart is answered by the NativeAOT front, with the full runner's output ($(tr -d '\n' <"$work/front.out"))"
+else
+  fail "PostgreSQL: the NativeAOT front's restart (front vs TIMETRACK_FAST_START=off)"
+  show "$work/front.err"
+  show "$work/front.out"
+  show "$work/full.out"
+fi
+
+# Work to do is handed over: the front execs the full runner, which migrates.
+if run_image handover "$IMAGE" up --to "$V3" >"$work/handover-up.log" 2>&1 \
+   && run_image handover -e TIMETRACK_FAST_START=explain "$IMAGE" "${front_cmd[@]}" >"$work/handover.log" 2>&1 \
+   && grep -q "fast start: handing over to the full runner: pending: " "$work/handover.log" \
+   && grep -q "migration(s) applied" "$work/handover.log" && [ "$(version_of handover)" = "$head_version" ]; then
+  pass "PostgreSQL: a start with migrations pending is handed over to the full runner, which applies them"
+else
+  fail "PostgreSQL: hand-over from the front (database at $(version_of handover))"
+  show "$work/handover.log"
 fi
 
 # TLS as a managed database requires it (verify-full, the CA mounted), on the image's own
@@ -339,9 +367,10 @@ if podman build --pull=never --platform linux/arm64 --build-arg BUILDPLATFORM="$
    && podman create --name "$PREFIX-arm64" "$BUILD_ARM64" >/dev/null 2>>"$work/arm64.log" \
    && podman cp "$PREFIX-arm64:/out" "$work/arm64" >>"$work/arm64.log" 2>&1; then
   remove_if_untagged "$previous"
-  arch="$(file -b "$work/arm64/timetrack-migrate")"
-  if grep -q "ARM aarch64" <<<"$arch"; then
-    pass "arm64 publish (build stage, TARGETARCH=arm64, $((SECONDS - t)) s): timetrack-migrate is ${arch%%,*}, aarch64"
+  # Cross-built: the runner alone, timetrack-migrate a link to it (no NativeAOT front: Dockerfile).
+  arch="$(file -b "$work/arm64/full/timetrack-migrate")"
+  if grep -q "ARM aarch64" <<<"$arch" && [ "$(readlink "$work/arm64/timetrack-migrate")" = full/timetrack-migrate ]; then
+    pass "arm64 publish (build stage, TARGETARCH=arm64, $((SECONDS - t)) s): full/timetrack-migrate is ${arch%%,*}, aarch64; timetrack-migrate links to it"
     info "arm64 publish output: $(du -sb "$work/arm64" | cut -f1 | awk '{printf "%d MB", $1 / 1000000}')"
   else
     fail "arm64 publish: timetrack-migrate is '$arch'"
