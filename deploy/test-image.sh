@@ -12,6 +12,8 @@
 #                        the NuGet packages of the arm64 publish. The image itself is always
 #                        built with --no-cache, so its restore starts from an empty NuGet cache.
 #   TEST_IMAGE_REUSE=1   skip the build and test the image already tagged (local iteration only)
+#   TEST_IMAGE_TAG=name  the tag of localhost/timetrack-migrations to build and test (default test;
+#                        another one keeps parallel work trees from replacing each other's image)
 #
 # It starts a throwaway PostgreSQL cluster on 127.0.0.1 (as the postgres user, like the .NET
 # tests) and runs the containers with --network host; everything it creates is named
@@ -19,8 +21,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-IMAGE="localhost/timetrack-migrations:test"
-BUILD_ARM64="localhost/timetrack-migrations-build:arm64-test"
+TAG="${TEST_IMAGE_TAG:-test}"
+IMAGE="localhost/timetrack-migrations:$TAG"
+BUILD_ARM64="localhost/timetrack-migrations-build:arm64-$TAG"
 CACHE="${TIMETRACK_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/timetrack-ci}"
 PREFIX="tt-image-test-$$"
 # Versions of the shipped history used below (TimeTrack.Migrations/Migrations).
@@ -66,7 +69,7 @@ cleanup() {
 trap cleanup EXIT
 
 compose() { # the compose file with this run's image tag, secret file and project name
-  TAG=test TIMETRACK_MIGRATIONS_IMAGE=localhost/timetrack-migrations TIMETRACK_WEB_IMAGE="localhost/${PREFIX}-web" \
+  TAG="$TAG" TIMETRACK_MIGRATIONS_IMAGE=localhost/timetrack-migrations TIMETRACK_WEB_IMAGE="localhost/${PREFIX}-web" \
     POSTGRES_PASSWORD_SECRET_FILE="$work/postgres_password" \
     podman-compose -p "$PREFIX" -f deploy/docker-compose.yml "$@"
 }
