@@ -66,7 +66,7 @@ RUN set -eu; \
     if [ -f /src/native-front ]; then \
       dotnet publish TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj \
         -c Release --no-restore @/src/front.rsp -o /front; \
-      cp /front/timetrack-migrate /out/timetrack-migrate; \
+      cp /front/timetrack-migrate /front/libe_sqlite3.so /out/; \
     else \
       ln -s full/timetrack-migrate /out/timetrack-migrate; \
     fi; \

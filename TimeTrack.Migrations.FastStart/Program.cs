@@ -1,11 +1,13 @@
 using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
 using Npgsql;
+using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.FastStart;
 using TimeTrack.Migrations.Runner.Running;
 
 // timetrack-migrate as the image ships it: this NativeAOT front, and the full runner in full/.
-// A container start on a PostgreSQL database at head is answered here — one connection, one
+// A container start on a database at head (PostgreSQL, or an existing SQLite file) is answered here — one connection, one
 // query, the runner's own lines — in a process that starts in milliseconds and needs a fraction
 // of the memory; everything else, and any doubt, is the full runner's, started by exec with the
 // same arguments and environment (same process, so signals and exit codes are the runner's).
@@ -28,7 +30,7 @@ if (request is null)
 var resolved = NoOpStart.Resolve(request, Terminal.FromProcess());
 if (resolved is null)
 {
-    return FullRunner.Exec(full, args, explain, "not a PostgreSQL URL this front connects to, or a setting the runner checks");
+    return FullRunner.Exec(full, args, explain, "no URL, a SQLite file still to create, GSS, or a setting the runner checks");
 }
 
 var manifest = MigrationManifest.Load(typeof(FullRunner).Assembly)
@@ -36,17 +38,9 @@ var manifest = MigrationManifest.Load(typeof(FullRunner).Assembly)
 string? why;
 try
 {
-    // As PostgresProvider connects (slim builder, no type loading), once: a server that is not up
-    // yet is the full runner's to wait for (--wait). Connecting may take 3 s at most here.
-    var connection = new NpgsqlConnectionStringBuilder(resolved.Target.ConnectionString);
-    connection.Timeout = Math.Min(connection.Timeout, 3);
-    await using var source = new NpgsqlSlimDataSourceBuilder(connection.ConnectionString)
-        .EnableTransportSecurity()
-        .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
-        .Build();
-    await using var open = await source.OpenConnectionAsync();
-    var (columns, rows) = await NoOpStart.ReadAsync(open, CancellationToken.None);
-    why = NoOpStart.WhyNotNoOp(columns, rows, manifest, "postgres");
+    await using var connection = await OpenAsync(resolved.Target);
+    var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target.Kind, CancellationToken.None);
+    why = NoOpStart.WhyNotNoOp(columns, rows, manifest, resolved.Target.Kind.ToString().ToLowerInvariant());
 }
 catch (Exception e)
 {
@@ -72,6 +66,31 @@ foreach (var line in stderr)
 Console.Out.Write(stdout);
 Console.Out.Flush();
 return 0;
+
+// As the providers connect, once: a server that is not up yet, or a SQLite file another process
+// holds a write lock on, is the full runner's to wait for. The front never writes.
+static async Task<System.Data.Common.DbConnection> OpenAsync(DatabaseTarget target)
+{
+    if (target.Kind == DatabaseKind.Sqlite)
+    {
+        var sqlite = new SqliteConnection(new SqliteConnectionStringBuilder(target.ConnectionString)
+        {
+            Mode = SqliteOpenMode.ReadOnly,
+            DefaultTimeout = 1,
+        }.ConnectionString);
+        await sqlite.OpenAsync();
+        return sqlite;
+    }
+
+    // PostgresProvider's data source (slim, no type loading); connecting may take 3 s at most here.
+    var settings = new NpgsqlConnectionStringBuilder(target.ConnectionString);
+    settings.Timeout = Math.Min(settings.Timeout, 3);
+    var source = new NpgsqlSlimDataSourceBuilder(settings.ConnectionString)
+        .EnableTransportSecurity()
+        .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
+        .Build();
+    return await source.OpenConnectionAsync(); // the process ends soon after: the data source goes with it
+}
 
 /// <summary>The hand-over: exec(3) of the full runner, which replaces this process.</summary>
 internal static partial class FullRunner

@@ -139,7 +139,7 @@ else
     -o "$APP/full" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
   dotnet publish "$ROOT/TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj" -c Release -r linux-x64 \
     -p:PublishAot=true -o "$WORK/front" --artifacts-path "$WORK/artifacts-front" --nologo -v quiet >&2
-  cp "$WORK/front/timetrack-migrate" "$APP/timetrack-migrate"
+  cp "$WORK/front/timetrack-migrate" "$WORK/front/libe_sqlite3.so" "$APP/"
 fi
 log "publishing the FluentMigrator baseline"
 dotnet publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" -c Release \

@@ -171,9 +171,10 @@ public static class NoOpStart
     }
 
     /// <summary>
-    /// The settings as <see cref="GlobalOptions.Resolve"/> makes them, for a PostgreSQL URL the
-    /// front connects to by itself; null when the runner must decide (no URL: the SQLite default;
-    /// another provider; --migrations-assembly; GSS; any setting the runner would refuse).
+    /// The settings as <see cref="GlobalOptions.Resolve"/> makes them, for a PostgreSQL URL or an
+    /// existing SQLite file the front reads by itself; null when the runner must decide (no URL:
+    /// the embedded default; a SQLite file still to create; --migrations-assembly; GSS; any
+    /// setting the runner would refuse).
     /// </summary>
     public static Resolved? Resolve(Request request, Terminal terminal)
     {
@@ -196,15 +197,16 @@ public static class NoOpStart
 
             url = url.Trim();
             var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
-            if (schemeEnd <= 0 || url[..schemeEnd].ToLowerInvariant() is not ("postgresql" or "postgres"))
+            var (scheme, rest) = schemeEnd <= 0 ? ("", "") : (url[..schemeEnd], url[(schemeEnd + 3)..]);
+            var target = scheme.ToLowerInvariant() switch
             {
-                return null;
-            }
-
-            var target = Databases.Postgres.PostgresUrl.Parse(url[..schemeEnd], url[(schemeEnd + 3)..], password);
-            if (target.UsesGss)
+                "postgresql" or "postgres" => Databases.Postgres.PostgresUrl.Parse(scheme, rest, password),
+                "sqlite" => Databases.Sqlite.SqliteUrl.Parse($"{scheme}://{rest}", rest, terminal.WorkingDirectory),
+                _ => null,
+            };
+            if (target is null || target.UsesGss || (target.SqlitePath is { } file && !File.Exists(file)))
             {
-                return null;
+                return null; // the runner connects with GSS, or creates the SQLite file
             }
 
             var redactor = new Redactor();
@@ -218,14 +220,18 @@ public static class NoOpStart
         }
     }
 
+    /// <summary>The version table as each provider names it (its QualifiedTableName; tested to match).</summary>
+    public static string VersionTableName(DatabaseKind kind) =>
+        kind == DatabaseKind.Postgres ? "\"public\".\"VersionInfo\"" : "\"VersionInfo\"";
+
     /// <summary>
     /// The version table's columns and rows, in one statement (one snapshot); a missing table is
     /// an error here, and so the full runner's (it creates or adopts).
     /// </summary>
-    public static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadAsync(DbConnection connection, CancellationToken cancel)
+    public static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadAsync(DbConnection connection, DatabaseKind kind, CancellationToken cancel)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT * FROM \"public\".\"VersionInfo\" ORDER BY \"Version\"";
+        command.CommandText = $"SELECT * FROM {VersionTableName(kind)} ORDER BY \"Version\"";
         await using var reader = await command.ExecuteReaderAsync(cancel);
         var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
         var version = columns.IndexOf("Version");

@@ -6,13 +6,17 @@ using TimeTrack.Migrations.Tests.Infrastructure;
 
 namespace TimeTrack.Migrations.Tests.Runner;
 
+public sealed class PostgresNoOpStartTests() : NoOpStartTests(DatabaseKind.Postgres);
+
+public sealed class SqliteNoOpStartTests() : NoOpStartTests(DatabaseKind.Sqlite);
+
 /// <summary>
-/// The NativeAOT front's decision (FastStart/NoOpStart.cs), in-process against real PostgreSQL
-/// databases and the full runner itself: "nothing to do" exactly where the runner does nothing,
-/// with the runner's own output; every other state is handed over. The published AOT binary is
-/// run end to end by deploy/test-image.sh and bench/run.sh's smoke (.ci/run).
+/// The NativeAOT front's decision (FastStart/NoOpStart.cs), in-process against real databases of
+/// each provider and the full runner itself: "nothing to do" exactly where the runner does
+/// nothing, with the runner's own output; every other state is handed over. The published AOT
+/// binary is run end to end by deploy/test-image.sh and bench/run.sh's smoke (.ci/run).
 /// </summary>
-public sealed class NoOpStartTests() : RunnerTestBase(DatabaseKind.Postgres)
+public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(provider)
 {
     private static readonly MigrationManifest Manifest =
         MigrationManifest.Load(typeof(TimeTrack.Migrations.Migrations.TimeTrackMigration).Assembly)!;
@@ -20,8 +24,8 @@ public sealed class NoOpStartTests() : RunnerTestBase(DatabaseKind.Postgres)
     private async Task<string?> DecideAsync()
     {
         await using var connection = Db.OpenConnection();
-        var (columns, rows) = await NoOpStart.ReadAsync(connection, CancellationToken.None);
-        return NoOpStart.WhyNotNoOp(columns, rows, Manifest, "postgres");
+        var (columns, rows) = await NoOpStart.ReadAsync(connection, Provider, CancellationToken.None);
+        return NoOpStart.WhyNotNoOp(columns, rows, Manifest, MigrationManifest.Key(Db.Target.Provider));
     }
 
     private NoOpStart.Resolved Resolve(params string[] args) =>
@@ -95,7 +99,7 @@ public sealed class NoOpStartTests() : RunnerTestBase(DatabaseKind.Postgres)
     [Fact]
     public async Task An_empty_database_is_the_runners_own_to_deploy()
     {
-        await Should.ThrowAsync<Npgsql.PostgresException>(DecideAsync); // no version table: the front hands over
+        await Should.ThrowAsync<System.Data.Common.DbException>(DecideAsync); // no version table: the front hands over
     }
 
     [Fact]
@@ -103,9 +107,17 @@ public sealed class NoOpStartTests() : RunnerTestBase(DatabaseKind.Postgres)
     {
         ShouldSucceed(await RunAsync("init"));
         await using var connection = Db.OpenConnection();
-        var (columns, _) = await NoOpStart.ReadAsync(connection, CancellationToken.None);
+        var (columns, _) = await NoOpStart.ReadAsync(connection, Provider, CancellationToken.None);
         columns.ShouldBe(NoOpStart.CompleteLayout);
+        NoOpStart.VersionTableName(Provider).ShouldBe(Db.Target.Provider.QualifiedTableName(VersionTable.Name));
     }
+}
+
+/// <summary>The front's argument whitelist and its reading of the environment (no database).</summary>
+public sealed class NoOpStartArgumentTests
+{
+    private static Terminal Environment(Dictionary<string, string?>? variables = null) =>
+        new(TextWriter.Null, TextWriter.Null, variables ?? [], AppContext.BaseDirectory);
 
     [Fact]
     public void A_checksum_the_manifest_accepts_is_nothing_to_do()
@@ -177,7 +189,7 @@ public sealed class NoOpStartTests() : RunnerTestBase(DatabaseKind.Postgres)
         Dictionary<string, string?>[] handedOver =
         [
             [],                                                                      // the embedded SQLite default
-            new() { ["DATABASE_URL"] = "sqlite:///timetrack.db" },                   // another provider
+            new() { ["DATABASE_URL"] = "sqlite:///no-such.db" },                     // a SQLite file the runner creates
             new() { ["DATABASE_URL"] = "postgresql://u:p@h/d?gssencmode=require" },  // GSS
             new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["TIMETRACK_MIGRATIONS_ASSEMBLY"] = "x.dll" },
             new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["TIMETRACK_WAIT"] = "soon" },    // the runner says why it refuses
@@ -185,6 +197,18 @@ public sealed class NoOpStartTests() : RunnerTestBase(DatabaseKind.Postgres)
             new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["DATABASE_URL_FILE"] = "/run/secrets/url" },
             new() { ["DATABASE_URL"] = "postgresql://u:p@h" },                       // no database: exit 2 from the runner
         ];
+        // An existing SQLite file is read by the front itself.
+        var file = Path.Combine(Path.GetTempPath(), $"noop-start-{Guid.NewGuid():N}.db");
+        File.WriteAllBytes(file, []);
+        try
+        {
+            NoOpStart.Resolve(init, Environment(new() { ["DATABASE_URL"] = "sqlite:///" + file }))!.Target.SqlitePath.ShouldBe(file);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
         foreach (var variables in handedOver)
         {
             NoOpStart.Resolve(init, Environment(variables)).ShouldBeNull(string.Join(", ", variables.Select(v => $"{v.Key}={v.Value}")));
