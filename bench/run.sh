@@ -5,6 +5,7 @@
 #   (0) timetrack-migrate init     as the image runs it: the NativeAOT front, which answers a no-op
 #                                  start by itself (TimeTrack.Migrations.FastStart), on PostgreSQL at head
 #   (0u) timetrack-migrate up      the same front, no-op up
+#   (0s) timetrack-migrate init    the same front on the SQLite file at head ((ds): the full runner's init there)
 #   (p) psql -c 'select 1'         the floor: a process that connects with SCRAM over TCP and asks one thing
 #   (a) timetrack-migrate up       on a PostgreSQL database already at head (a no-op)
 #   (b) fluentmigrator-baseline    FluentMigrator's runner built the plain way
@@ -254,6 +255,8 @@ log "migrating the benchmark databases to head"
 "$RUNNER" up --database-url "$SQLITE_URL" >&2
 [[ "$("$RUNNER" up)" == "nothing to do"* ]] || die "timetrack-migrate up is not a no-op on the PostgreSQL database"
 [[ "$("$RUNNER" up --database-url "$SQLITE_URL")" == "nothing to do"* ]] || die "timetrack-migrate up is not a no-op on the SQLite database"
+[ "$(TIMETRACK_FAST_START=explain "$FRONT" init --database-url "$SQLITE_URL" 2>&1 >/dev/null | head -n 1)" = "fast start: nothing to do" ] \
+  || die "the NativeAOT front does not answer the no-op init on SQLite by itself"
 "$BASELINE" || die "the FluentMigrator baseline failed"
 applied_before="$(psql "$DATABASE_URL" -qAt -c 'SELECT count(*), max("Version") FROM "VersionInfo"')"
 "$BASELINE"
@@ -302,11 +305,13 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
   -n "(0) timetrack-migrate init: NativeAOT front (PostgreSQL, no-op: the image's start)" "$FRONT init" \
   -n "(0u) timetrack-migrate up: NativeAOT front (PostgreSQL, no-op)" "$FRONT up" \
   -n "(p) psql -c 'select 1': the floor" "$FLOOR" \
+  -n "(0s) timetrack-migrate init: NativeAOT front (SQLite, no-op)" "$FRONT init --database-url $SQLITE_URL" \
   -n "(a) timetrack-migrate up: full runner (PostgreSQL, no-op)" "$RUNNER up" \
   -n "(b) FluentMigrator baseline MigrateUp (PostgreSQL, no-op)" "$BASELINE" "${BASELINE_LIKE_RUNNER[@]}" \
   -n "(c) timetrack-migrate status (PostgreSQL)" "$RUNNER status" \
   -n "(f) timetrack-migrate init: full runner (PostgreSQL, no-op)" "$RUNNER init" \
-  -n "(d) timetrack-migrate up (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
+  -n "(d) timetrack-migrate up: full runner (SQLite, no-op)" "$RUNNER up --database-url $SQLITE_URL" \
+  -n "(ds) timetrack-migrate init: full runner (SQLite, no-op)" "$RUNNER init --database-url $SQLITE_URL" \
   -n "(e) timetrack-migrate --help (no database)" "$RUNNER --help" "${COMPARE[@]}" >&2
 
 # Adoption and drift checks: fewer runs (each adoption run restores the fixture first).
@@ -345,6 +350,8 @@ peak_memory() {
 log "peak memory (/usr/bin/time, median of $MEMORY_RUNS)"
 peak_memory "(0) timetrack-migrate init: NativeAOT front, no-op" same "$FRONT" init
 peak_memory "(f) timetrack-migrate init: full runner, no-op" same "$RUNNER" init
+peak_memory "(0s) timetrack-migrate init: NativeAOT front, no-op, SQLite" same "$FRONT" init --database-url "$SQLITE_URL"
+peak_memory "(ds) timetrack-migrate init: full runner, no-op, SQLite" same "$RUNNER" init --database-url "$SQLITE_URL"
 peak_memory "(p) psql -c 'select 1': the floor" same psql -X -qAt -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$BENCH_DB" -c 'select 1'
 peak_memory "(b) FluentMigrator baseline MigrateUp, no-op" same "$BASELINE"
 if [ "${#BASELINE_LIKE_RUNNER[@]}" -gt 0 ]; then
