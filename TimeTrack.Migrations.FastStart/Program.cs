@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.FastStart;
 using TimeTrack.Migrations.Runner.Running;
@@ -13,24 +14,28 @@ using TimeTrack.Migrations.Runner.Running;
 // same arguments and environment (same process, so signals and exit codes are the runner's).
 // The decision and its reasoning: TimeTrack.Migrations.Runner/FastStart/NoOpStart.cs.
 
+// SIGTERM/SIGINT while the front reads: the runner's line and exit code (143/130), as the runner
+// would stop at that point. The handlers go before the exec (FullRunner.Exec): a signal that came
+// first is answered here, one that comes after ends the process by default (never lost).
+var signals = Interruption.Register();
 var full = Path.Combine(AppContext.BaseDirectory, "full", "timetrack-migrate");
 var mode = Environment.GetEnvironmentVariable(NoOpStart.Variable);
 var explain = mode == "explain";
 if (mode == "off")
 {
-    return FullRunner.Exec(full, args, explain, $"{NoOpStart.Variable}=off");
+    return FullRunner.Exec(signals, full, args, explain, $"{NoOpStart.Variable}=off");
 }
 
 var request = NoOpStart.Understand(args);
 if (request is null)
 {
-    return FullRunner.Exec(full, args, explain, "not a no-op start this front knows (arguments)");
+    return FullRunner.Exec(signals, full, args, explain, "not a no-op start this front knows (arguments)");
 }
 
 var resolved = NoOpStart.Resolve(request, Terminal.FromProcess());
 if (resolved is null)
 {
-    return FullRunner.Exec(full, args, explain, "no URL, a SQLite file still to create, GSS, or a setting the runner checks");
+    return FullRunner.Exec(signals, full, args, explain, "no URL, a SQLite file still to create, GSS, or a setting the runner checks");
 }
 
 var manifest = MigrationManifest.Load(typeof(FullRunner).Assembly)
@@ -38,8 +43,8 @@ var manifest = MigrationManifest.Load(typeof(FullRunner).Assembly)
 string? why;
 try
 {
-    await using var connection = await OpenAsync(resolved.Target);
-    var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target.Kind, CancellationToken.None);
+    await using var connection = await OpenAsync(resolved.Target, Interruption.Token);
+    var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target.Kind, Interruption.Token);
     why = NoOpStart.WhyNotNoOp(columns, rows, manifest, resolved.Target.Kind.ToString().ToLowerInvariant());
 }
 catch (Exception e)
@@ -47,9 +52,14 @@ catch (Exception e)
     why = $"reading the version table failed ({e.GetType().Name})";
 }
 
+if (Interruption.Requested)
+{
+    return FullRunner.Interrupted(resolved.LogFormat, request.Json);
+}
+
 if (why is not null)
 {
-    return FullRunner.Exec(full, args, explain, why);
+    return FullRunner.Exec(signals, full, args, explain, why, resolved.LogFormat);
 }
 
 if (explain)
@@ -69,7 +79,7 @@ return 0;
 
 // As the providers connect, once: a server that is not up yet, or a SQLite file another process
 // holds a write lock on, is the full runner's to wait for. The front never writes.
-static async Task<System.Data.Common.DbConnection> OpenAsync(DatabaseTarget target)
+static async Task<System.Data.Common.DbConnection> OpenAsync(DatabaseTarget target, CancellationToken cancel)
 {
     if (target.Kind == DatabaseKind.Sqlite)
     {
@@ -78,7 +88,7 @@ static async Task<System.Data.Common.DbConnection> OpenAsync(DatabaseTarget targ
             Mode = SqliteOpenMode.ReadOnly,
             DefaultTimeout = 1,
         }.ConnectionString);
-        await sqlite.OpenAsync();
+        await sqlite.OpenAsync(cancel);
         return sqlite;
     }
 
@@ -89,14 +99,21 @@ static async Task<System.Data.Common.DbConnection> OpenAsync(DatabaseTarget targ
         .EnableTransportSecurity()
         .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
         .Build();
-    return await source.OpenConnectionAsync(); // the process ends soon after: the data source goes with it
+    return await source.OpenConnectionAsync(cancel); // the process ends soon after: the data source goes with it
 }
 
 /// <summary>The hand-over: exec(3) of the full runner, which replaces this process.</summary>
 internal static partial class FullRunner
 {
-    public static int Exec(string path, string[] args, bool explain, string why)
+    /// <param name="format">The log format, where the front resolved it (text otherwise).</param>
+    public static int Exec(IDisposable signals, string path, string[] args, bool explain, string why, LogFormat format = LogFormat.Text)
     {
+        signals.Dispose(); // the default actions again: the runner installs its own
+        if (Interruption.Requested)
+        {
+            return Interrupted(format, args.Contains("--json"));
+        }
+
         if (explain)
         {
             Console.Error.WriteLine($"fast start: handing over to the full runner: {why}");
@@ -113,6 +130,16 @@ internal static partial class FullRunner
         ExecV(argv[0], argv); // returns only when it failed
         Console.Error.WriteLine($"error: cannot start the full runner {path}: {Marshal.GetLastPInvokeErrorMessage()}");
         return 1;
+    }
+
+    /// <summary>The runner's answer to a signal that came before anything was written.</summary>
+    public static int Interrupted(LogFormat format, bool json)
+    {
+        var (stdout, stderr) = NoOpStart.PrintInterruption(format, json);
+        Console.Error.Write(stderr);
+        Console.Out.Write(stdout);
+        Console.Out.Flush();
+        return (int)(Interruption.Code);
     }
 
     [LibraryImport("libc", EntryPoint = "execv", SetLastError = true)]

@@ -294,6 +294,34 @@ public static class NoOpStart
         return null;
     }
 
+    /// <summary>
+    /// What the full runner prints when SIGTERM or SIGINT stops it before it wrote anything (Handler
+    /// with <see cref="Interruption.Explain"/>): the error line on stderr, and with --json the error
+    /// document on stdout.
+    /// </summary>
+    public static (string Stdout, string Stderr) PrintInterruption(LogFormat format, bool json)
+    {
+        var error = Interruption.Error("nothing was changed");
+        var line = LogLine.Format(format, "Error", "error: ", LogLine.Category, error.Message, null) + "\n";
+        if (!json)
+        {
+            return ("", line);
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("error");
+            writer.WriteNumber("exitCode", (int)error.Code);
+            writer.WriteString("message", error.Message);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return (Encoding.UTF8.GetString(buffer.ToArray()) + "\n", line);
+    }
+
     /// <summary>What the full runner prints for nothing to do at <paramref name="head"/>: the stdout text and the stderr log lines.</summary>
     public static (string Stdout, IReadOnlyList<string> Stderr) Print(Resolved resolved, long head)
     {

@@ -133,6 +133,18 @@ public sealed class NoOpStartArgumentTests
         NoOpStart.WhyNotNoOp(NoOpStart.CompleteLayout, [], new MigrationManifest([]), "postgres").ShouldBe("the manifest lists no migration");
     }
 
+    [Fact]
+    public void A_signal_before_anything_was_written_prints_what_the_runner_prints()
+    {
+        var stdout = new StringWriter();
+        TimeTrack.Migrations.Runner.Commands.Handler.WriteJsonError(stdout, TimeTrack.Migrations.Runner.Output.ExitCode.Terminated,
+            "interrupted by SIGTERM: nothing was changed");
+        var (json, line) = NoOpStart.PrintInterruption(TimeTrack.Migrations.Runner.Output.LogFormat.Text, json: true);
+        json.ShouldBe(stdout.ToString().ReplaceLineEndings("\n"));
+        line.ShouldBe("error: interrupted by SIGTERM: nothing was changed\n");
+        NoOpStart.PrintInterruption(TimeTrack.Migrations.Runner.Output.LogFormat.Text, json: false).Stdout.ShouldBeEmpty();
+    }
+
     [Theory]
     [InlineData("init")]
     [InlineData("up")]
