@@ -1,16 +1,16 @@
 using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
-using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.FastStart;
 using TimeTrack.Migrations.Runner.Running;
 
 // timetrack-migrate as the image ships it: this NativeAOT front, and the full runner in full/.
-// A container start on a database at head (PostgreSQL, or an existing SQLite file) is answered here — one connection, one
-// query, the runner's own lines — in a process that starts in milliseconds and needs a fraction
-// of the memory; everything else, and any doubt, is the full runner's, started by exec with the
+// A container start on a database at head (PostgreSQL, or an existing SQLite file) is answered
+// here — one connection, one query, the runner's own lines — in a process that starts in
+// milliseconds and needs a fraction of the memory; everything else, and any doubt, is the full runner's, started by exec with the
 // same arguments and environment (same process, so signals and exit codes are the runner's).
 // The decision and its reasoning: TimeTrack.Migrations.Runner/FastStart/NoOpStart.cs.
 
@@ -93,13 +93,15 @@ static async Task<System.Data.Common.DbConnection> OpenAsync(DatabaseTarget targ
     }
 
     // PostgresProvider's data source (slim, no type loading); connecting may take 3 s at most here.
-    var settings = new NpgsqlConnectionStringBuilder(target.ConnectionString);
+    // No pool: closing the connection ends the session with a Terminate message (before an exec
+    // too), not with a reset the server would log.
+    var settings = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Pooling = false };
     settings.Timeout = Math.Min(settings.Timeout, 3);
     var source = new NpgsqlSlimDataSourceBuilder(settings.ConnectionString)
         .EnableTransportSecurity()
         .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
         .Build();
-    return await source.OpenConnectionAsync(cancel); // the process ends soon after: the data source goes with it
+    return await source.OpenConnectionAsync(cancel);
 }
 
 /// <summary>The hand-over: exec(3) of the full runner, which replaces this process.</summary>
