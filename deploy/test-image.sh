@@ -349,6 +349,16 @@ else
   show "$work/scenarios.log"
 fi
 
+# The front over TLS with verify-full and the mounted CA: NativeAOT's own TLS stack, on the image's OpenSSL.
+if DATABASE_URL="$(url_of fresh)?sslmode=verify-full&sslrootcert=/certs/ca.crt" podman run --rm --network host -e DATABASE_URL \
+     -e TIMETRACK_FAST_START=explain -v "$pgroot/ca.crt:/certs/ca.crt:ro" "$IMAGE" init >"$work/tls-front.log" 2>&1 \
+   && grep -qx "fast start: nothing to do" "$work/tls-front.log"; then
+  pass "TLS: the front's restart with sslmode=verify-full and a mounted CA"
+else
+  fail "TLS: the front's restart with sslmode=verify-full"
+  show "$work/tls-front.log"
+fi
+
 # SQLite on a /data volume: the image's default database
 podman volume create "$PREFIX-data" >/dev/null
 if podman run --rm -v "$PREFIX-data:/data" "$IMAGE" >"$work/sqlite.log" 2>&1 \
@@ -359,6 +369,16 @@ if podman run --rm -v "$PREFIX-data:/data" "$IMAGE" >"$work/sqlite.log" 2>&1 \
 else
   fail "SQLite on a /data volume"
   show "$work/sqlite.log"
+fi
+
+# The container's restart on that volume: answered by the front (SQLite read-only), through the entrypoint.
+if podman run --rm -v "$PREFIX-data:/data" -e TIMETRACK_FAST_START=explain "$IMAGE" >"$work/sqlite-restart.log" 2>&1 \
+   && grep -qx "fast start: nothing to do" "$work/sqlite-restart.log" \
+   && grep -q "^managed: the database is at .* (head), nothing to do$" "$work/sqlite-restart.log"; then
+  pass "SQLite: the restart on the /data volume is answered by the NativeAOT front"
+else
+  fail "SQLite: the front's restart on the /data volume"
+  show "$work/sqlite-restart.log"
 fi
 
 # --- the arm64 publish: the Dockerfile's build stage cross-compiling for TARGETARCH=arm64 ------
