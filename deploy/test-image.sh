@@ -59,7 +59,7 @@ cleanup() {
     podman volume rm -f "$name" >/dev/null 2>&1 || true
   done
   # image AND name: `podman untag IMAGE` alone would remove every name of the shared placeholder.
-  podman untag "localhost/${PREFIX}-web:test" "localhost/${PREFIX}-web:test" >/dev/null 2>&1 || true
+  podman untag "localhost/${PREFIX}-web:$TAG" "localhost/${PREFIX}-web:$TAG" >/dev/null 2>&1 || true
   if [ -n "$pgroot" ] && [ -f "$pgroot/data/postmaster.pid" ]; then
     runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pgroot/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
@@ -411,7 +411,7 @@ install -m 0644 /dev/null "$work/postgres_password"
 head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/postgres_password"
 printf '\n' >>"$work/postgres_password" # as `echo secret > file` writes it: the newline is ignored
 # The web placeholder (container-env.sh) under a name of this run's own, with the run's TAG.
-podman tag ghcr.io/timetrack/timetrack-web:latest "localhost/${PREFIX}-web:test"
+podman tag ghcr.io/timetrack/timetrack-web:latest "localhost/${PREFIX}-web:$TAG"
 compose_used=1
 c_pg="${PREFIX}_postgres_1" c_migrate="${PREFIX}_migrate_1" c_web="${PREFIX}_web_1"
 if compose up --no-start web >"$work/compose.log" 2>&1 \
