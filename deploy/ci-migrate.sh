@@ -78,6 +78,11 @@ current_version() {
   runner status --json 2>/dev/null | sed -nE 's/^  "current": ([0-9]+),?$/\1/p' || true
 }
 
+# A row of the overview table that opens `status --markdown` (| current version | 202407010900 |,
+# | history | managed |): read from the status the summary shows anyway, instead of asking the
+# runner again (each run is a process start and a connection). Its first word only.
+status_row() { sed -nE "s/^\| $1 \| ([a-z0-9]+).*/\1/p" "$2"; }
+
 # At exit, whatever happened: warnings into the summary (and as annotations), step outputs.
 finish() {
   local to=""
@@ -87,7 +92,11 @@ finish() {
     md ""
     sort -u "$work/warnings" | sed 's/^warning: /::warning title=Database migration::/'
   fi
-  [ -z "$from" ] || to="$(current_version)"
+  if [ -s "$work/after" ]; then
+    to="$(status_row 'current version' "$work/after")"
+  elif [ -n "$from" ]; then
+    to="$(current_version)"
+  fi
   printf 'from=%s\nto=%s\napplied=%s\n' "$from" "$to" "$applied" >>"$outputs"
   rm -rf "$work"
 }
@@ -111,7 +120,8 @@ code=0
 capture status --markdown --wait 30 || code=$?
 [ "$code" -eq 0 ] || fail "$code" "status failed: $(error_line)"
 md "### Status before" "" "$(cat "$work/out")" ""
-from="$(current_version)"
+cp "$work/out" "$work/before"
+from="$(status_row 'current version' "$work/before")"
 [ "$action" = status ] && exit 0
 
 direction=up
@@ -122,13 +132,9 @@ to=()
 # A database with tables but no migration history is adopted as the container start does it
 # (init: verified against the stamping profiles, then stamped), never migrated blindly; an empty
 # one is a fresh deployment. The SQL preview exists only for a database with a history.
-history=managed
-if [ "$direction" = up ]; then
-  runner status --json >"$work/status.json" 2>/dev/null || true
-  history="$(sed -n 's/^ *"history": *"\([a-z]*\)".*/\1/p' "$work/status.json")"
-fi
+history="$(status_row history "$work/before")"
 apply=("$direction")
-if [ "$history" = unmanaged ]; then
+if [ "$direction" = up ] && [ "$history" = none ]; then # "none: tables without migration history"
   apply=(init)
   md "### Adoption" "" "The database has tables but no migration history: it is verified against the stamping profiles and stamped (as the container start does), then migrated." ""
 else
@@ -171,5 +177,5 @@ if [ "$code" -ne 0 ]; then
 fi
 md "### :white_check_mark: Done" "" '```' "$(cat "$work/out")" '```' ""
 
-capture status --markdown >/dev/null || true
+if capture status --markdown >/dev/null; then cp "$work/out" "$work/after"; fi
 md "### Status after" "" "$(cat "$work/out")"
