@@ -93,6 +93,7 @@ public static class Cli
             CheckCommand.Create(),
             ManifestCommand.Create(),
             LintCommand.Create(),
+            RestoreCommand.Create(),
         };
         foreach (var option in GlobalOptions.All)
         {
