@@ -135,14 +135,20 @@ public sealed class TlsAndSocketTests(TlsServerFixture fixture) : IClassFixture<
         }
     }
 
-    [Fact]
-    public async Task A_client_certificate_authenticates_with_sslcert_and_sslkey()
+    /// <summary>A database owned by certuser, whom pg_hba takes only with its client certificate, and the URL that presents it.</summary>
+    private async Task<(string Database, string Url)> CertUserDatabaseAsync(string prefix)
     {
-        var database = await Server.CreateDatabaseAsync("certuser");
+        var database = await Server.CreateDatabaseAsync(prefix);
         await Server.ExecuteOverSocketAsync($"ALTER DATABASE \"{database}\" OWNER TO certuser");
         await Server.ExecuteOverSocketAsync("ALTER SCHEMA public OWNER TO certuser", database);
         var tls = fixture.Tls;
-        var url = $"postgresql://certuser@127.0.0.1:{Server.Port}/{database}?sslmode=verify-full&sslrootcert={tls}/ca.crt&sslcert={tls}/client.crt&sslkey={tls}/client.key";
+        return (database, $"postgresql://certuser@127.0.0.1:{Server.Port}/{database}?sslmode=verify-full&sslrootcert={tls}/ca.crt&sslcert={tls}/client.crt&sslkey={tls}/client.key");
+    }
+
+    [Fact]
+    public async Task A_client_certificate_authenticates_with_sslcert_and_sslkey()
+    {
+        var (database, url) = await CertUserDatabaseAsync("certuser");
 
         var up = await RunAsync(url, "up");
 
@@ -155,11 +161,7 @@ public sealed class TlsAndSocketTests(TlsServerFixture fixture) : IClassFixture<
     {
         // pg_hba takes certuser only with its certificate, and anybody only over TLS: pg_dump and
         // pg_restore connect only if the URL's sslmode, sslrootcert, sslcert and sslkey reach them.
-        var database = await Server.CreateDatabaseAsync("certbackup");
-        await Server.ExecuteOverSocketAsync($"ALTER DATABASE \"{database}\" OWNER TO certuser");
-        await Server.ExecuteOverSocketAsync("ALTER SCHEMA public OWNER TO certuser", database);
-        var tls = fixture.Tls;
-        var url = $"postgresql://certuser@127.0.0.1:{Server.Port}/{database}?sslmode=verify-full&sslrootcert={tls}/ca.crt&sslcert={tls}/client.crt&sslkey={tls}/client.key";
+        var (database, url) = await CertUserDatabaseAsync("certbackup");
         var dir = Directory.CreateTempSubdirectory("timetrack-tls-backups-").FullName;
         try
         {
