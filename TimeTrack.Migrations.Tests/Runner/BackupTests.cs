@@ -102,6 +102,23 @@ public abstract class BackupTests(DatabaseKind kind) : RunnerTestBase(kind)
     }
 
     [Fact]
+    public async Task A_refused_change_writes_no_backup_and_stamp_backs_up_before_it_writes()
+    {
+        ShouldSucceed(await RunScenarioAsync("irreversible", "up"));
+        var refused = await RunScenarioAsync("irreversible", "rollback", "--backup", BackupDir);
+        refused.ExitCode.ShouldBe(5, refused.ToString());
+        Backups().ShouldBeEmpty("an irreversible Down is refused before the backup, as before any change");
+
+        var stamp = await RunScenarioAsync("normal", "stamp", "200", "--backup", BackupDir, "--json");
+
+        ShouldSucceed(stamp);
+        var backup = Backups().ShouldHaveSingleItem();
+        backup.ShouldContain("-v300-");
+        stamp.Stdout.ShouldContain($"\"path\": \"{Path.Combine(BackupDir, backup)}\"");
+        (await Db.AppliedVersionsAsync()).ShouldBe([100L, 200L]);
+    }
+
+    [Fact]
     public async Task Each_change_is_backed_up_at_the_version_before_and_only_the_newest_are_kept()
     {
         var other = $"otherdb-v{Versions[0]}-20200101T000000000Z{(Provider == DatabaseKind.Postgres ? ".dump" : ".db")}";
