@@ -13,6 +13,9 @@
 #                           to upload; the summary shows the SQL inline only when it fits
 #   MIGRATE_SUMMARY_SQL_LIMIT  bytes of SQL shown inline at most (default 900 KiB: GitHub's
 #                           limit is 1 MiB for a step's whole summary)
+#   MIGRATE_BACKUP_DIR      directory (on the runner's side: a volume the operator names) a backup
+#                           of the database is written to before anything changes (--backup); its
+#                           path goes into the summary and the output `backup`. Never uploaded.
 #
 # Writes the status table and the SQL about to run into the summary, then applies. Warnings of
 # the runner (a database ahead of the image, unknown versions, differences tolerated at
@@ -168,8 +171,15 @@ if [ "$dry_run" = true ]; then
   exit 0
 fi
 
+backup=()
+[ -z "${MIGRATE_BACKUP_DIR:-}" ] || backup=(--backup "$MIGRATE_BACKUP_DIR")
 code=0
-capture "${apply[@]}" "${to[@]}" || code=$?
+capture "${apply[@]}" "${to[@]}" "${backup[@]}" || code=$?
+backup_file="$(sed -n 's/^backup written: //p' "$work/err" | head -n 1)"
+if [ -n "$backup_file" ]; then
+  md "Backup before the change: \`${backup_file}\` (on the runner's side; not uploaded)" ""
+  printf 'backup=%s\n' "${backup_file%% (*}" >>"$outputs"
+fi
 applied="$(sed -nE 's/^(applied|rolled back) ([0-9]+) .*/\2/p' "$work/out" | paste -sd, -)"
 if [ "$code" -ne 0 ]; then
   md "### :x: The ${action} failed (exit ${code})" "" "> $(error_line)" "" '```' "$(cat "$work/out")" '```'
