@@ -91,6 +91,9 @@ COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh deploy/ci-migrate.sh de
 # podman copy the ownership). A COPY, not a RUN: this stage runs no command, so the arm64 image
 # builds on an amd64 machine without emulation.
 COPY --from=build --chown=1654:1654 /empty/data /data
+# /backups: where MIGRATE_BACKUP_DIR points in the compose file; owned likewise, so that a named
+# volume mounted there is writable. No pg_dump here (README, "Backups and restore").
+COPY --from=build --chown=1654:1654 /empty/data /backups
 ENV PATH="/app:${PATH}" \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_TieredPGO=1 \

@@ -13,6 +13,9 @@
 #                           to upload; the summary shows the SQL inline only when it fits
 #   MIGRATE_SUMMARY_SQL_LIMIT  bytes of SQL shown inline at most (default 900 KiB: GitHub's
 #                           limit is 1 MiB for a step's whole summary)
+#   MIGRATE_BACKUP_DIR      directory (on the runner's side: a volume the operator names) a backup
+#                           of the database is written to before anything changes (--backup); its
+#                           path goes into the summary and the output `backup`. Never uploaded.
 #
 # Writes the status table and the SQL about to run into the summary, then applies. Warnings of
 # the runner (a database ahead of the image, unknown versions, differences tolerated at
@@ -78,6 +81,11 @@ current_version() {
   runner status --json 2>/dev/null | sed -nE 's/^  "current": ([0-9]+),?$/\1/p' || true
 }
 
+# A row of the overview table that opens `status --markdown` (| current version | 202407010900 |,
+# | history | managed |): read from the status the summary shows anyway, instead of asking the
+# runner again (each run is a process start and a connection). Its first word only.
+status_row() { sed -nE "s/^\| $1 \| ([a-z0-9]+).*/\1/p" "$2"; }
+
 # At exit, whatever happened: warnings into the summary (and as annotations), step outputs.
 finish() {
   local to=""
@@ -87,7 +95,11 @@ finish() {
     md ""
     sort -u "$work/warnings" | sed 's/^warning: /::warning title=Database migration::/'
   fi
-  [ -z "$from" ] || to="$(current_version)"
+  if [ -s "$work/after" ]; then
+    to="$(status_row 'current version' "$work/after")"
+  elif [ -n "$from" ]; then
+    to="$(current_version)"
+  fi
   printf 'from=%s\nto=%s\napplied=%s\n' "$from" "$to" "$applied" >>"$outputs"
   rm -rf "$work"
 }
@@ -111,7 +123,8 @@ code=0
 capture status --markdown --wait 30 || code=$?
 [ "$code" -eq 0 ] || fail "$code" "status failed: $(error_line)"
 md "### Status before" "" "$(cat "$work/out")" ""
-from="$(current_version)"
+cp "$work/out" "$work/before"
+from="$(status_row 'current version' "$work/before")"
 [ "$action" = status ] && exit 0
 
 direction=up
@@ -122,13 +135,9 @@ to=()
 # A database with tables but no migration history is adopted as the container start does it
 # (init: verified against the stamping profiles, then stamped), never migrated blindly; an empty
 # one is a fresh deployment. The SQL preview exists only for a database with a history.
-history=managed
-if [ "$direction" = up ]; then
-  runner status --json >"$work/status.json" 2>/dev/null || true
-  history="$(sed -n 's/^ *"history": *"\([a-z]*\)".*/\1/p' "$work/status.json")"
-fi
+history="$(status_row history "$work/before")"
 apply=("$direction")
-if [ "$history" = unmanaged ]; then
+if [ "$direction" = up ] && [ "$history" = none ]; then # "none: tables without migration history"
   apply=(init)
   md "### Adoption" "" "The database has tables but no migration history: it is verified against the stamping profiles and stamped (as the container start does), then migrated." ""
 else
@@ -162,8 +171,15 @@ if [ "$dry_run" = true ]; then
   exit 0
 fi
 
+backup=()
+[ -z "${MIGRATE_BACKUP_DIR:-}" ] || backup=(--backup "$MIGRATE_BACKUP_DIR")
 code=0
-capture "${apply[@]}" "${to[@]}" || code=$?
+capture "${apply[@]}" "${to[@]}" "${backup[@]}" || code=$?
+backup_file="$(sed -n 's/^backup written: //p' "$work/err" | head -n 1)"
+if [ -n "$backup_file" ]; then
+  md "Backup before the change: \`${backup_file}\` (on the runner's side; not uploaded)" ""
+  printf 'backup=%s\n' "${backup_file%% (*}" >>"$outputs"
+fi
 applied="$(sed -nE 's/^(applied|rolled back) ([0-9]+) .*/\2/p' "$work/out" | paste -sd, -)"
 if [ "$code" -ne 0 ]; then
   md "### :x: The ${action} failed (exit ${code})" "" "> $(error_line)" "" '```' "$(cat "$work/out")" '```'
@@ -171,5 +187,5 @@ if [ "$code" -ne 0 ]; then
 fi
 md "### :white_check_mark: Done" "" '```' "$(cat "$work/out")" '```' ""
 
-capture status --markdown >/dev/null || true
+if capture status --markdown >/dev/null; then cp "$work/out" "$work/after"; fi
 md "### Status after" "" "$(cat "$work/out")"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Container entrypoint. Two ways to use the image:
 #
-#   docker run IMAGE status | up | rollback --to V | init | stamp ... | script ... | check ...
+#   docker run IMAGE status | up | rollback --to V | init | stamp ... | script ... | check ... | restore FILE
 #                    | mark-current | new | baseline | --help | --version | --<runner option> ...
 #                    | timetrack-migrate ... | migrate.sh ... | ci-migrate.sh
 #       runs that runner command (or helper) and nothing else: no start-up migration first.
@@ -16,6 +16,12 @@
 #   MIGRATE_ALLOW_DOWNGRADE  true: allow MIGRATE_TARGET_VERSION below the database's version
 #                            (a rollback at start-up); default false: refused with exit 5
 #   MIGRATE_WAIT_SECONDS     how long to wait for the database to accept connections; default 60
+#   MIGRATE_BACKUP_DIR       a directory (a mounted volume): before the start-up migration changes
+#                            anything, a backup of the database is written there (init --backup);
+#                            none when there is nothing to do. Default: no backup
+#   MIGRATE_BACKUP_KEEP      keep this many newest backups of the database there (--backup-keep)
+#   MIGRATE_BACKUP_OPTIONAL  true: a failed backup is a warning, the migration goes ahead; default
+#                            false: the migration stops (exit 1) with nothing changed
 #
 # The start-up migration runs only before an application command or alone; on failure the
 # runner's exit code is the container's and the application never starts. SIGTERM/SIGINT
@@ -46,7 +52,7 @@ fi
 # stop signal directly). Migrating first would change the database before a `status` or a
 # `script up` preview, and replay a start-up rollback before a manual one.
 case "${1:-}" in
-  status | init | up | rollback | stamp | mark-current | script | check | new | baseline | -*)
+  status | init | up | rollback | stamp | mark-current | script | check | new | baseline | restore | -*)
     exec "$runner" "$@"
     ;;
   timetrack-migrate | migrate.sh | ci-migrate.sh)
@@ -54,7 +60,7 @@ case "${1:-}" in
     ;;
 esac
 
-for pair in "MIGRATE_ON_START=$migrate" "MIGRATE_ALLOW_DOWNGRADE=$allow_downgrade"; do
+for pair in "MIGRATE_ON_START=$migrate" "MIGRATE_ALLOW_DOWNGRADE=$allow_downgrade" "MIGRATE_BACKUP_OPTIONAL=${MIGRATE_BACKUP_OPTIONAL:-false}"; do
   case "${pair#*=}" in
     true | false) ;;
     *)
@@ -91,8 +97,16 @@ if [ "$migrate" = true ]; then
     log "MIGRATE_ALLOW_DOWNGRADE=true: a database above ${target} is rolled back to it (remove both settings after this start)"
   fi
 
+  # A backup before the first change (the runner takes none when there is nothing to do).
+  backup=()
+  if [ -n "${MIGRATE_BACKUP_DIR:-}" ]; then
+    backup=(--backup "$MIGRATE_BACKUP_DIR")
+    [ -z "${MIGRATE_BACKUP_KEEP:-}" ] || backup+=(--backup-keep "$MIGRATE_BACKUP_KEEP")
+    [ "${MIGRATE_BACKUP_OPTIONAL:-false}" = false ] || backup+=(--backup-optional)
+  fi
+
   log "migrating to ${target} (waiting up to ${wait_seconds} s for the database)"
-  run_runner init --to "$target" --wait "$wait_seconds" "${downgrade[@]}"
+  run_runner init --to "$target" --wait "$wait_seconds" "${downgrade[@]}" "${backup[@]}"
   stopped
   if [ "$code" -ne 0 ]; then
     log "migration failed (exit ${code}): not starting the application"

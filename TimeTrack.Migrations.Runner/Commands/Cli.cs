@@ -14,8 +14,8 @@ public static class Cli
     public const string Description = """
         timetrack-migrate: TimeTrack's database migrations (PostgreSQL and SQLite).
 
-        Exit codes: 0 success, 1 a migration failed (rolled back), 2 usage or invalid input,
-        3 could not connect, 4 migration lock not acquired in time, 5 refused for safety,
+        Exit codes: 0 success, 1 a migration failed (rolled back) or a backup or restore failed,
+        2 usage or invalid input, 3 could not connect, 4 migration lock not acquired in time, 5 refused for safety,
         130 stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM (the step in progress rolled back).
         """;
 
@@ -93,6 +93,7 @@ public static class Cli
             CheckCommand.Create(),
             ManifestCommand.Create(),
             LintCommand.Create(),
+            RestoreCommand.Create(),
         };
         foreach (var option in GlobalOptions.All)
         {

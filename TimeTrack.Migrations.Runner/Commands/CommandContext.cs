@@ -53,6 +53,31 @@ public sealed class CommandContext : IDisposable
 
     public string ProviderName => Target.Provider.Name;
 
+    /// <summary>--backup and its companions; null: no backup asked for.</summary>
+    public BackupPolicy? Backup { get; set; }
+
+    /// <summary>The backup this run took before its first change (for the result); null when none was.</summary>
+    public BackupFile? BackupTaken { get; private set; }
+
+    private bool _backupDone;
+
+    /// <summary>
+    /// Called by a command under the lock, once it knows it is about to change the database and
+    /// before it does: takes the --backup (once per run, at the version before). A command that
+    /// finds nothing to do never calls it, so a no-op start writes no backup, and replicas
+    /// starting together back up once (the others find nothing to do once they get the lock).
+    /// </summary>
+    public async Task BeforeFirstChangeAsync(Database database, long versionBefore, CancellationToken cancel)
+    {
+        if (Backup is null || _backupDone)
+        {
+            return;
+        }
+
+        _backupDone = true;
+        BackupTaken = await Backups.TakeAsync(database, Backup, versionBefore, Terminal.Environment, Log, cancel);
+    }
+
     /// <summary>Connects (waiting up to --wait for the server to come up).</summary>
     public Task<Database> ConnectAsync(CancellationToken cancel, bool readOnly = false)
     {

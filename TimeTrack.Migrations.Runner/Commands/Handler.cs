@@ -17,7 +17,7 @@ public static class Handler
         var json = parse.GetValue(GlobalOptions.Json);
         try
         {
-            ctx = new CommandContext(GlobalOptions.Resolve(parse, terminal), terminal);
+            ctx = new CommandContext(GlobalOptions.Resolve(parse, terminal), terminal) { Backup = BackupOptions.Resolve(parse, terminal) };
             return await handler(ctx);
         }
         catch (Exception e)

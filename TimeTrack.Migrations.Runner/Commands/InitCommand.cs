@@ -24,7 +24,10 @@ public static class InitCommand
 
     public static Command Create()
     {
-        var command = new Command("init", "Container start: fresh, managed or adopted database, then up (or down) to --to") { To, Profile, Force, AllowDowngrade, UpCommand.AllowUnknown, UpCommand.AllowOutOfOrder, UpCommand.AllowChanged };
+        var command = BackupOptions.AddTo(new Command("init", "Container start: fresh, managed or adopted database, then up (or down) to --to")
+        {
+            To, Profile, Force, AllowDowngrade, UpCommand.AllowUnknown, UpCommand.AllowOutOfOrder, UpCommand.AllowChanged,
+        });
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(
             ctx, parse.GetValue(To), parse.GetValue(Profile), parse.GetValue(Force), parse.GetValue(AllowDowngrade),
             parse.GetValue(UpCommand.AllowUnknown), parse.GetValue(UpCommand.AllowOutOfOrder), cancel, parse.GetValue(UpCommand.AllowChanged))));
@@ -61,7 +64,8 @@ public static class InitCommand
             {
                 scenario = "adopted";
                 ctx.Log.LogInformation("the database has tables but no migration history: adopting it");
-                (adoptedAt, warnings) = await new Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel);
+                (adoptedAt, warnings) = await new Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel,
+                    () => ctx.BeforeFirstChangeAsync(database, 0, cancel));
                 if (target is { } t && t < adoptedAt.Version)
                 {
                     ctx.Log.LogWarning("--to {Target} is below the adopted version {Version}: staying at {Version}", t, adoptedAt.Version, adoptedAt.Version);
@@ -92,7 +96,8 @@ public static class InitCommand
                     string.Join(", ", state.Unknown));
             }
 
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl,
+                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new
@@ -106,6 +111,7 @@ public static class InitCommand
                     to = now,
                     head = ctx.Catalog.Head,
                     steps = results.Select(r => new { version = r.Version, description = r.Description, direction = r.Direction, durationMs = CommandContext.Milliseconds(r.Duration) }),
+                    backup = ctx.BackupTaken,
                 },
                 [$"{scenario}: the database is at {ctx.DescribeVersion(now)}" + (results.Count == 0 ? ", nothing to do" : $", {results.Count} migration(s) {(plan[0].Direction == Direction.Up ? "applied" : "rolled back")}")]);
             return 0;

@@ -11,7 +11,7 @@ public static class RollbackCommand
 
     public static Command Create()
     {
-        var command = new Command("rollback", "Undo applied migrations (Down), newest first, after checking each has a Down") { To, Steps, UpCommand.AllowChanged };
+        var command = BackupOptions.AddTo(new Command("rollback", "Undo applied migrations (Down), newest first, after checking each has a Down") { To, Steps, UpCommand.AllowChanged });
         command.Aliases.Add("downgrade");
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(To), parse.GetValue(Steps), cancel, parse.GetValue(UpCommand.AllowChanged))));
         return command;
@@ -21,7 +21,8 @@ public static class RollbackCommand
         ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var plan = state.PlanRollback(to, steps);
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl,
+                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new
@@ -31,6 +32,7 @@ public static class RollbackCommand
                     from = state.Current,
                     to = now,
                     rolledBack = results.Select(r => new { version = r.Version, description = r.Description, durationMs = CommandContext.Milliseconds(r.Duration) }),
+                    backup = ctx.BackupTaken,
                 },
                 [results.Count == 0
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"

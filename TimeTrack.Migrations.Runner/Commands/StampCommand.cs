@@ -19,7 +19,7 @@ public static class StampCommand
 
     public static Command Create()
     {
-        var command = new Command("stamp", "Record migrations up to VERSION as applied without running them; remove rows above it") { Version, Profile, InitCommand.Force, Repair };
+        var command = BackupOptions.AddTo(new Command("stamp", "Record migrations up to VERSION as applied without running them; remove rows above it") { Version, Profile, InitCommand.Force, Repair });
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
             parse.GetValue(Repair)
                 ? parse.GetValue(Version) is null && parse.GetValue(Profile) is null
@@ -47,9 +47,10 @@ public static class StampCommand
             }
 
             var (_, live) = await database.ReadHistoryStateAsync(state.Applied, cancel);
-            var (adopted, warnings) = await new Running.Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel);
+            var (adopted, warnings) = await new Running.Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel,
+                () => ctx.BeforeFirstChangeAsync(database, 0, cancel));
             ctx.Result(
-                new { command = "stamp", database = ctx.Target.Display, profile = adopted.Name, to = adopted.Version, warnings },
+                new { command = "stamp", database = ctx.Target.Display, profile = adopted.Name, to = adopted.Version, warnings, backup = ctx.BackupTaken },
                 [$"stamped at {ctx.DescribeVersion(adopted.Version)} (profile '{adopted.Name}'); no migration was run"]);
             return 0;
         }, cancel, adopts: true);
@@ -64,6 +65,7 @@ public static class StampCommand
         {
             var changed = recorder.Changed(state.Records.Values).Select(r => r.Version).ToList();
             var known = state.Applied.Where(ctx.Catalog.Knows).ToList();
+            await ctx.BeforeFirstChangeAsync(database, state.Current, cancel);
             await new Databases.VersionTable(database.Provider).StampAsync(database, [], [], cancel,
                 known.Select(v => (v, recorder.Record(ctx.Catalog.Find(v)!, durationMs: null) with { Provenance = null })).ToList());
             if (changed.Count > 0)
@@ -72,14 +74,14 @@ public static class StampCommand
             }
 
             ctx.Result(
-                new { command = "stamp", mode = "repair", database = ctx.Target.Display, changed, rerecorded = known },
+                new { command = "stamp", mode = "repair", database = ctx.Target.Display, changed, rerecorded = known, backup = ctx.BackupTaken },
                 [$"repaired: {known.Count} applied migration(s) now carry this build's checksum and Down ({changed.Count} had changed); no migration was run"]);
             return 0;
         }, cancel, allowChanged: true);
 
     public static Command CreateMarkCurrent()
     {
-        var command = new Command("mark-current", "Same as 'stamp head': record every migration as applied without running it");
+        var command = BackupOptions.AddTo(new Command("mark-current", "Same as 'stamp head': record every migration as applied without running it"));
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, "head", cancel)));
         return command;
     }
@@ -93,6 +95,7 @@ public static class StampCommand
 
             if (record.Count > 0 || remove.Count > 0)
             {
+                await ctx.BeforeFirstChangeAsync(database, state.Current, cancel);
                 await new Databases.VersionTable(database.Provider).StampAsync(database,
                     record.Select(m => (m.Version, m.Description, (Databases.StepRecord?)recorder.Record(m, durationMs: null))).ToList(), remove, cancel);
             }
@@ -111,6 +114,7 @@ public static class StampCommand
                     to = target,
                     recorded = record.Select(m => m.Version),
                     removed = remove,
+                    backup = ctx.BackupTaken,
                 },
                 [$"stamped at {ctx.DescribeVersion(target)}: {record.Count} version(s) recorded, {remove.Count} removed; no migration was run"]);
             return 0;

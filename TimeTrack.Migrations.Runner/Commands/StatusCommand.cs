@@ -11,7 +11,7 @@ public static class StatusCommand
 
     public static Command Create()
     {
-        var command = new Command("status", "Show the current version, applied and pending migrations (read-only: creates nothing)") { Markdown };
+        var command = new Command("status", "Show the current version, applied and pending migrations (read-only: creates nothing)") { Markdown, BackupOptions.Directory };
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(Markdown), cancel)));
         return command;
     }
@@ -24,6 +24,7 @@ public static class StatusCommand
         var (history, _) = await database.ReadHistoryStateAsync(state.Applied, cancel);
         using var recorder = new HistoryRecorder(database.Provider, ctx.Catalog, ctx.Provenance(database));
         var records = applied.ToDictionary(a => a.Version, a => RecordOf(ctx, recorder, a));
+        var lastBackup = ctx.Backup is { } backups ? Backups.List(backups.Directory, ctx.Target).FirstOrDefault() : null;
 
         var json = new
         {
@@ -50,6 +51,8 @@ public static class StatusCommand
             pending = state.Pending.Select(m => new { version = m.Version, description = m.Description }),
             unknown = state.Unknown,
             outOfOrder = state.OutOfOrder.Select(m => m.Version),
+            backupDirectory = ctx.Backup?.Directory,
+            lastBackup,
         };
 
         var text = new List<string>
@@ -73,9 +76,16 @@ public static class StatusCommand
             text.Add($"unknown:      {string.Join(", ", state.Unknown)} ({(state.DatabaseIsAhead ? "newer than this build: the database is ahead of it" : "not in this build's history")})");
         }
 
-        ctx.Result(json, markdown ? MarkdownLines(ctx, state, applied, history, records) : text);
+        if (ctx.Backup is { } policy)
+        {
+            text.Add($"last backup:  {LastBackup(policy, lastBackup)}");
+        }
+
+        ctx.Result(json, markdown ? MarkdownLines(ctx, state, applied, history, records, lastBackup) : text);
         return 0;
     }
+
+    private static string LastBackup(BackupPolicy policy, BackupFile? last) => last?.Describe() ?? $"none of this database in {policy.Directory}";
 
     /// <summary>What the version table records of one applied version, as status shows it.</summary>
     /// <param name="Checksum">ok, changed, not recorded, or not known to this build.</param>
@@ -102,7 +112,7 @@ public static class StatusCommand
 
     /// <summary>The status as markdown: a summary table and one row a migration.</summary>
     private static IEnumerable<string> MarkdownLines(CommandContext ctx, VersionState state, IReadOnlyList<Databases.AppliedVersion> applied, Databases.HistoryState history,
-        IReadOnlyDictionary<long, RecordView> records)
+        IReadOnlyDictionary<long, RecordView> records, BackupFile? lastBackup)
     {
         static string Cell(string? text) => (text ?? "").Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 
@@ -114,6 +124,10 @@ public static class StatusCommand
         yield return $"| history | {(history == Databases.HistoryState.Unmanaged ? "none: tables without migration history (init adopts it)" : history.ToString().ToLowerInvariant())} |";
         yield return $"| head of this build | {ctx.Catalog.Head} |";
         yield return $"| pending | {state.Pending.Count} |";
+        if (ctx.Backup is { } policy)
+        {
+            yield return $"| last backup | {Cell(LastBackup(policy, lastBackup))} |";
+        }
         yield return "";
         yield return "| version | description | applied on | state | checksum | Down | applied by |";
         yield return "|---|---|---|---|---|---|---|";

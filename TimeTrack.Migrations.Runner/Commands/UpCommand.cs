@@ -17,7 +17,7 @@ public static class UpCommand
 
     public static Command Create()
     {
-        var command = new Command("up", "Apply pending migrations, each in its own transaction, printing each with its duration") { To, AllowUnknown, AllowOutOfOrder, AllowChanged };
+        var command = BackupOptions.AddTo(new Command("up", "Apply pending migrations, each in its own transaction, printing each with its duration") { To, AllowUnknown, AllowOutOfOrder, AllowChanged });
         command.Aliases.Add("apply");
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
             RunAsync(ctx, parse.GetValue(To), parse.GetValue(AllowUnknown), parse.GetValue(AllowOutOfOrder), cancel, parse.GetValue(AllowChanged))));
@@ -39,7 +39,8 @@ public static class UpCommand
             }
 
             // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, steps, ctx.Progress, cancel, ctx.Settings.Ddl);
+            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, steps, ctx.Progress, cancel, ctx.Settings.Ddl,
+                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new
@@ -50,6 +51,7 @@ public static class UpCommand
                     to = now,
                     head = ctx.Catalog.Head,
                     applied = results.Select(r => new { version = r.Version, description = r.Description, durationMs = CommandContext.Milliseconds(r.Duration) }),
+                    backup = ctx.BackupTaken,
                 },
                 [results.Count == 0
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"

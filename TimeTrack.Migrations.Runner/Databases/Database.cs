@@ -114,8 +114,26 @@ public abstract class Database : IAsyncDisposable
         return (live.IsEmpty ? HistoryState.Empty : HistoryState.Unmanaged, live);
     }
 
+    /// <summary>
+    /// Writes a backup of the whole database to <paramref name="file"/> (which does not exist yet),
+    /// consistent even while the application writes, in the form this database's standard tools
+    /// restore. Throws <see cref="BackupException"/> saying why it could not.
+    /// </summary>
+    /// <param name="environment">The invocation's environment: where the database's client programs are (PATH, TIMETRACK_PG_DUMP).</param>
+    public abstract Task BackupAsync(string file, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel);
+
+    /// <summary>
+    /// Restores a backup made by <see cref="BackupAsync"/> into this database. The caller holds
+    /// the migration lock and has checked that the database is empty, or <paramref name="replace"/>
+    /// (--force): then what the database holds is dropped first. Throws <see cref="BackupException"/>.
+    /// </summary>
+    public abstract Task RestoreAsync(string file, bool replace, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel);
+
     public virtual ValueTask DisposeAsync() => DbConnection.DisposeAsync();
 }
+
+/// <summary>A backup or restore that could not be done, in words for the operator (no secret in them).</summary>
+public sealed class BackupException(string message, Exception? inner = null) : Exception(message, inner);
 
 public enum HistoryState
 {

@@ -112,6 +112,14 @@ public abstract class DatabaseProvider
     /// <summary>An empty schema with this database's capabilities (the expected schema at version 0).</summary>
     public abstract DatabaseSchema EmptySchema { get; }
 
+    // ---- Backups ----------------------------------------------------------------------------
+
+    /// <summary>The file name extension of this database's backups (".dump"), which restores with its standard tools.</summary>
+    public abstract string BackupExtension { get; }
+
+    /// <summary>The database's name as backup file names carry it (PostgreSQL: the database; SQLite: the file's name).</summary>
+    public abstract string BackupName(DatabaseTarget target);
+
     public override string ToString() => Name;
 }
 

@@ -50,7 +50,13 @@ public static class NoOpStart
     public sealed record VersionRow(long Version, string? Checksum);
 
     /// <summary>An invocation the front understands: init (to head) or up, and the options that do not change a no-op.</summary>
-    public sealed record Request(string Command, string? DatabaseUrl, LogFormat? LogFormat, bool Json, IReadOnlyDictionary<string, int> Numbers);
+    public sealed record Request(string Command, string? DatabaseUrl, LogFormat? LogFormat, bool Json, IReadOnlyDictionary<string, int> Numbers)
+    {
+        /// <summary>--backup, --backup-keep, --backup-optional: checked as the runner checks them; no backup is taken when nothing changes.</summary>
+        public string? BackupDirectory { get; init; }
+        public int? BackupKeep { get; init; }
+        public bool BackupOptional { get; init; }
+    }
 
     /// <summary>The request, resolved against the environment as the runner resolves it.</summary>
     public sealed record Resolved(Request Request, DatabaseTarget Target, LogFormat LogFormat, Redactor Redactor);
@@ -67,7 +73,7 @@ public static class NoOpStart
     };
 
     // Switches that change nothing on a database at head with every checksum matching.
-    private static readonly HashSet<string> UpSwitches = ["--allow-unknown", "--allow-out-of-order", "--allow-changed"];
+    private static readonly HashSet<string> UpSwitches = ["--allow-unknown", "--allow-out-of-order", "--allow-changed", "--backup-optional"];
     private static readonly HashSet<string> InitSwitches = [.. UpSwitches, "--allow-downgrade", "--force"];
 
     /// <summary>
@@ -78,6 +84,8 @@ public static class NoOpStart
     {
         string? command = null;
         string? url = null;
+        string? backup = null;
+        int? keep = null;
         LogFormat? logFormat = null;
         var json = false;
         var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -114,7 +122,7 @@ public static class NoOpStart
                 return null;
             }
 
-            if (name is "--json" or "--allow-unknown" or "--allow-out-of-order" or "--allow-changed" or "--allow-downgrade" or "--force")
+            if (name is "--json" or "--allow-unknown" or "--allow-out-of-order" or "--allow-changed" or "--allow-downgrade" or "--force" or "--backup-optional")
             {
                 if (eq >= 0)
                 {
@@ -145,13 +153,19 @@ public static class NoOpStart
                 case "--database-url" when !value.StartsWith('-'):
                     url = value;
                     break;
+                case "--backup" when !value.StartsWith('-'):
+                    backup = value;
+                    break;
+                case "--backup-keep" when IsNumber(value):
+                    keep = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
                 case "--log-format" when value is "text" or "json":
                     logFormat = value == "json" ? Output.LogFormat.Json : Runner.Output.LogFormat.Text;
                     break;
                 case "--to" when value.Equals("head", StringComparison.OrdinalIgnoreCase):
                     switches.Add(name); // init only: up's --to takes a version
                     break;
-                case var n when NumberOptions.ContainsKey(n) && value.Length is > 0 and < 10 && value.All(char.IsAsciiDigit):
+                case var n when NumberOptions.ContainsKey(n) && IsNumber(value):
                     numbers[n] = int.Parse(value, CultureInfo.InvariantCulture);
                     break;
                 default:
@@ -166,9 +180,11 @@ public static class NoOpStart
 
         var allowed = command == "init" ? InitSwitches : UpSwitches;
         return switches.All(s => s == "--json" || allowed.Contains(s) || (s == "--to" && command == "init"))
-            ? new Request(command, url, logFormat, json, numbers)
+            ? new Request(command, url, logFormat, json, numbers) { BackupDirectory = backup, BackupKeep = keep, BackupOptional = switches.Contains("--backup-optional") }
             : null;
     }
+
+    private static bool IsNumber(string value) => value.Length is > 0 and < 10 && value.All(char.IsAsciiDigit);
 
     /// <summary>
     /// The settings as <see cref="GlobalOptions.Resolve"/> makes them, for a PostgreSQL URL or an
@@ -189,6 +205,8 @@ public static class NoOpStart
                 int? given = request.Numbers.TryGetValue(option, out var n) ? n : null;
                 _ = isCount ? environment.Count(given, key, option, fallback) : environment.Seconds(given, key, option, fallback);
             }
+
+            _ = BackupPolicy.Resolve(request.BackupDirectory, request.BackupKeep, request.BackupOptional, takesKeep: true, terminal);
 
             if (string.IsNullOrWhiteSpace(url) || environment["MIGRATIONS_ASSEMBLY"] is not null)
             {
@@ -357,6 +375,7 @@ public static class NoOpStart
             json.WriteNumber("head", head);
             json.WriteStartArray(init ? "steps" : "applied");
             json.WriteEndArray();
+            json.WriteNull("backup"); // none is taken when nothing changes
             json.WriteEndObject();
         }
 

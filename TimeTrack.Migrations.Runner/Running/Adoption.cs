@@ -20,7 +20,9 @@ public sealed class Adoption(ProfileMatcher matcher, MigrationCatalog catalog, I
     /// <param name="forced">The profile to verify against (--profile); null: find the best one.</param>
     /// <param name="force">Stamp even when it does not match (loudly).</param>
     /// <param name="recorder">Records each stamped version's checksum and Down, as if it had been applied.</param>
-    public async Task<AdoptionResult> AdoptAsync(Database database, DatabaseSchema live, ProfileCandidate? forced, bool force, HistoryRecorder recorder, CancellationToken cancel)
+    /// <param name="beforeWrite">Runs once the database is verified, before the stamp is written (the --backup).</param>
+    public async Task<AdoptionResult> AdoptAsync(Database database, DatabaseSchema live, ProfileCandidate? forced, bool force, HistoryRecorder recorder, CancellationToken cancel,
+        Func<Task>? beforeWrite = null)
     {
         var best = (await matcher.CompareAsync(database, live, forced, cancel))[0];
 
@@ -53,6 +55,11 @@ public sealed class Adoption(ProfileMatcher matcher, MigrationCatalog catalog, I
 
         var record = catalog.Migrations.Where(m => m.Version <= best.Profile.Version)
             .Select(m => (m.Version, m.Description, (StepRecord?)recorder.Record(m, durationMs: null))).ToList();
+        if (beforeWrite is not null)
+        {
+            await beforeWrite();
+        }
+
         await new VersionTable(database.Provider).StampAsync(database, record, [], cancel);
         log.LogInformation("stamped at {Version}: {Count} migration(s) recorded as applied without running them", best.Profile.Version, record.Count);
         return new AdoptionResult(best.Profile, warnings);

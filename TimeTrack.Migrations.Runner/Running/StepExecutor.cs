@@ -116,7 +116,7 @@ public sealed class StepExecutor : IDisposable
     /// </summary>
     public static async Task<IReadOnlyList<StepResult>> ApplyAsync(
         Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan, Action<StepResult> onStep, CancellationToken cancel,
-        DdlRetryPolicy? policy = null)
+        DdlRetryPolicy? policy = null, Func<Task>? beforeFirstChange = null)
     {
         if (plan.Count == 0)
         {
@@ -128,7 +128,7 @@ public sealed class StepExecutor : IDisposable
         {
             onStep(step);
             return Task.CompletedTask;
-        }, cancel);
+        }, cancel, beforeFirstChange);
     }
 
     /// <summary>Writes the SQL of steps to <paramref name="sql"/>, connecting read-only (SQLite: not even creating the file).</summary>
@@ -179,12 +179,19 @@ public sealed class StepExecutor : IDisposable
     /// Runs the plan in order; <paramref name="afterStep"/> sees each step as it completes.
     /// Apply: the version table is created first if missing.
     /// </summary>
-    public async Task<IReadOnlyList<StepResult>> RunAsync(IReadOnlyList<PlannedStep> plan, Func<StepResult, Task>? afterStep = null, CancellationToken cancel = default)
+    /// <param name="beforeFirstChange">Runs once the plan is known to be runnable, before anything is written (the --backup).</param>
+    public async Task<IReadOnlyList<StepResult>> RunAsync(IReadOnlyList<PlannedStep> plan, Func<StepResult, Task>? afterStep = null, CancellationToken cancel = default,
+        Func<Task>? beforeFirstChange = null)
     {
         var prepared = plan.Select(Prepare).ToList(); // refuses an irreversible Down before anything runs
         if (prepared.Count == 0)
         {
             return [];
+        }
+
+        if (beforeFirstChange is not null)
+        {
+            await beforeFirstChange();
         }
 
         if (_database is not null && await _versions.UpgradeAsync(_database, cancel) is { Count: > 0 } added)

@@ -72,6 +72,31 @@ public sealed class CiMigrateTests : CiMigrateTestBase
     }
 
     [Fact]
+    public async Task MIGRATE_BACKUP_DIR_backs_up_before_the_migration_and_names_the_file_in_the_summary_and_outputs()
+    {
+        await UpInProcessAsync(Versions[1]);
+        var dir = Directory.CreateTempSubdirectory("timetrack-deploy-backups-").FullName;
+        var outputs = Path.GetTempFileName();
+        try
+        {
+            var (result, summary) = await DeployAsync("migrate", extra: new() { ["MIGRATE_BACKUP_DIR"] = dir, ["GITHUB_OUTPUT"] = outputs });
+
+            result.ExitCode.ShouldBe(0, result.ToString());
+            var backup = Directory.GetFiles(dir).ShouldHaveSingleItem();
+            Path.GetFileName(backup).ShouldEndWith(".dump");
+            Path.GetFileName(backup).ShouldContain($"-v{Versions[1]}-");
+            summary.ShouldContain($"Backup before the change: `{backup} (");
+            (await File.ReadAllTextAsync(outputs)).ShouldContain($"backup={backup}\n");
+            (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            File.Delete(outputs);
+        }
+    }
+
+    [Fact]
     public async Task A_dry_run_puts_the_sql_in_the_summary_and_changes_nothing()
     {
         var before = await Db.DumpAsync();

@@ -215,6 +215,38 @@ public abstract class EntrypointTests(DatabaseKind provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MIGRATE_BACKUP_DIR_backs_up_before_the_start_up_migration_and_not_on_a_restart()
+    {
+        var dir = Directory.CreateTempSubdirectory("timetrack-entry-backups-").FullName;
+        try
+        {
+            ShouldSucceed(await InProcessRunner.RunAsync(["up", "--to", Versions[2].ToString(), "--database-url", Db.Url]));
+            var settings = new Dictionary<string, string?> { ["MIGRATE_BACKUP_DIR"] = dir, ["MIGRATE_BACKUP_KEEP"] = "3" };
+
+            var deployment = await EntrypointAsync(App, settings);
+
+            ShouldHaveStartedTheApplication(deployment);
+            var backup = Directory.GetFiles(dir).ShouldHaveSingleItem();
+            Path.GetFileName(backup).ShouldContain($"-v{Versions[2]}-");
+            deployment.Stderr.ShouldContain($"backup written: {backup} (");
+            (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+
+            var restart = await EntrypointAsync(App, settings);
+
+            ShouldHaveStartedTheApplication(restart);
+            Directory.GetFiles(dir).ShouldBe([backup], "a restart with nothing to do writes no backup");
+
+            var bad = await EntrypointAsync(App, new(settings) { ["MIGRATE_BACKUP_OPTIONAL"] = "yes" });
+            bad.ExitCode.ShouldBe(2, bad.ToString());
+            bad.Stderr.ShouldContain("MIGRATE_BACKUP_OPTIONAL must be true or false, not 'yes'");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_failing_migration_stops_the_container_before_the_application()
     {
         var result = await EntrypointAsync(App, new()

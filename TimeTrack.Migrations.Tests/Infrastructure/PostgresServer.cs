@@ -55,10 +55,10 @@ public sealed class PostgresServer
     public string ConnectionStringFor(string database) =>
         new NpgsqlConnectionStringBuilder { Host = Host, Port = Port, Username = User, Password = Password, Database = database, Pooling = false }.ConnectionString;
 
-    public async Task<string> CreateDatabaseAsync(string prefix)
+    public async Task<string> CreateDatabaseAsync(string prefix, string? template = null)
     {
         var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)].ToLowerInvariant();
-        await ExecuteAsync($"CREATE DATABASE \"{name}\"");
+        await ExecuteAsync($"CREATE DATABASE \"{name}\"" + (template is null ? "" : $" TEMPLATE \"{template}\""));
         return name;
     }
 

@@ -31,6 +31,17 @@ public abstract class TestDatabase : IAsyncDisposable
         _ => SqliteTestDatabase.Create(),
     };
 
+    /// <summary>
+    /// A database already at head: a copy of one that the runner's step executor migrated once
+    /// per test run (a PostgreSQL template, a SQLite file). For tests whose subject is what comes
+    /// after head (drift, checks), not the migrating; those that test migrating start empty.
+    /// </summary>
+    public static async Task<TestDatabase> CreateAtHeadAsync(DatabaseKind provider, string prefix = "tt") => provider switch
+    {
+        DatabaseKind.Postgres => await PostgresTestDatabase.CreateAtHeadAsync(prefix),
+        _ => await SqliteTestDatabase.CreateAtHeadAsync(),
+    };
+
     public abstract DbConnection OpenConnection();
 
     /// <summary>Restores the pre-migration database of Fixtures/ into this (empty) database.</summary>
@@ -155,6 +166,26 @@ public sealed class PostgresTestDatabase : TestDatabase
         return new PostgresTestDatabase(server, await server.CreateDatabaseAsync(prefix));
     }
 
+    private static readonly Lazy<Task<string>> HeadTemplate = new(async () =>
+    {
+        var template = await CreateAsync("tt_head_template");
+        await template.MigrateToAsync();
+        NpgsqlConnection.ClearAllPools(); // a template is copied only while nobody is connected to it
+        if (template.Server.Root is null) // a server of the developer's (TIMETRACK_TEST_DATABASE_URL): leave nothing behind
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => template.Server.DropDatabaseAsync(template.Name).GetAwaiter().GetResult();
+        }
+
+        return template.Name;
+    });
+
+    public static async Task<PostgresTestDatabase> CreateAtHeadAsync(string prefix)
+    {
+        var template = await HeadTemplate.Value;
+        var server = await PostgresServer.GetAsync();
+        return new PostgresTestDatabase(server, await server.CreateDatabaseAsync(prefix, template));
+    }
+
     public override DbConnection OpenConnection()
     {
         var connection = new NpgsqlConnection(Server.ConnectionStringFor(Name));
@@ -241,6 +272,23 @@ public sealed class SqliteTestDatabase : TestDatabase
 
     public static SqliteTestDatabase Create() =>
         new(System.IO.Directory.CreateTempSubdirectory("timetrack-sqlite-").FullName);
+
+    private static readonly Lazy<Task<SqliteTestDatabase>> Head = new(async () =>
+    {
+        var head = Create();
+        await head.MigrateToAsync();
+        SqliteConnection.ClearAllPools();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => head.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return head;
+    });
+
+    public static async Task<SqliteTestDatabase> CreateAtHeadAsync()
+    {
+        var head = await Head.Value;
+        var copy = Create();
+        File.Copy(head.Path, copy.Path);
+        return copy;
+    }
 
     public override DbConnection OpenConnection()
     {

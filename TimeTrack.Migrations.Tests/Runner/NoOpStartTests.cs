@@ -42,7 +42,12 @@ public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(pro
         (await DecideAsync()).ShouldBeNull();
         var before = await Db.FingerprintAsync();
 
-        string[][] invocations = [["init"], ["up"], ["apply"], ["init", "--json"], ["up", "--json"], ["init", "--to", "head", "--wait", "60"]];
+        var backups = Directory.CreateTempSubdirectory("noop-start-backups").FullName;
+        string[][] invocations =
+        [
+            ["init"], ["up"], ["apply"], ["init", "--json"], ["up", "--json"], ["init", "--to", "head", "--wait", "60"],
+            ["init", "--json", "--backup", backups, "--backup-keep", "3"], ["up", "--backup", backups, "--backup-optional"],
+        ];
         foreach (var args in invocations)
         {
             var runner = await RunAsync(args);
@@ -54,6 +59,8 @@ public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(pro
 
         NoOpStart.Print(Resolve("init"), Manifest.Migrations[^1].Version).Stdout.ShouldContain("nothing to do");
         (await Db.FingerprintAsync()).ShouldBe(before);
+        Directory.GetFileSystemEntries(backups).ShouldBeEmpty(); // no backup on a no-op start
+        Directory.Delete(backups);
     }
 
     [Fact]
@@ -152,6 +159,7 @@ public sealed class NoOpStartArgumentTests
     [InlineData("--database-url postgresql://h/d init --to HEAD --wait 60 --lock-timeout=5")]
     [InlineData("init --allow-downgrade --force --allow-changed --log-format json --ddl-retries 3")]
     [InlineData("up --allow-unknown --allow-out-of-order --statement-timeout 0")]
+    [InlineData("init --to head --wait 60 --backup /backups --backup-keep 7 --backup-optional")]
     public void Understands_the_no_op_starts(string args) =>
         NoOpStart.Understand(args.Split(' ')).ShouldNotBeNull();
 
@@ -176,6 +184,8 @@ public sealed class NoOpStartArgumentTests
     [InlineData("init --migrations-assembly x.dll")]
     [InlineData("init --database-url a --database-url b")]
     [InlineData("init @options.rsp")]
+    [InlineData("init --backup-keep x")]
+    [InlineData("init --backup")]
     public void Hands_over_anything_else(string args) =>
         NoOpStart.Understand(args.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ShouldBeNull();
 
@@ -208,6 +218,8 @@ public sealed class NoOpStartArgumentTests
             new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["TIMETRACK_DDL_RETRIES"] = "101" },
             new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["DATABASE_URL_FILE"] = "/run/secrets/url" },
             new() { ["DATABASE_URL"] = "postgresql://u:p@h" },                       // no database: exit 2 from the runner
+            new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["TIMETRACK_BACKUP_DIR"] = "/no/such/volume" },
+            new() { ["DATABASE_URL"] = "postgresql://u:p@h/d", ["TIMETRACK_BACKUP_DIR"] = "/tmp", ["TIMETRACK_BACKUP_KEEP"] = "0" },
         ];
         // An existing SQLite file is read by the front itself.
         var file = Path.Combine(Path.GetTempPath(), $"noop-start-{Guid.NewGuid():N}.db");

@@ -12,7 +12,7 @@ public abstract class RunnerTestBase(DatabaseKind provider) : IAsyncLifetime
 {
     protected DatabaseKind Provider { get; } = provider;
 
-    protected TestDatabase Db { get; private set; } = null!;
+    protected TestDatabase Db { get; set; } = null!;
 
     public virtual async Task InitializeAsync() => Db = await TestDatabase.CreateAsync(Provider, "runner");
 

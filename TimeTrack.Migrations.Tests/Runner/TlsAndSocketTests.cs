@@ -135,19 +135,52 @@ public sealed class TlsAndSocketTests(TlsServerFixture fixture) : IClassFixture<
         }
     }
 
-    [Fact]
-    public async Task A_client_certificate_authenticates_with_sslcert_and_sslkey()
+    /// <summary>A database owned by certuser, whom pg_hba takes only with its client certificate, and the URL that presents it.</summary>
+    private async Task<(string Database, string Url)> CertUserDatabaseAsync(string prefix)
     {
-        var database = await Server.CreateDatabaseAsync("certuser");
+        var database = await Server.CreateDatabaseAsync(prefix);
         await Server.ExecuteOverSocketAsync($"ALTER DATABASE \"{database}\" OWNER TO certuser");
         await Server.ExecuteOverSocketAsync("ALTER SCHEMA public OWNER TO certuser", database);
         var tls = fixture.Tls;
-        var url = $"postgresql://certuser@127.0.0.1:{Server.Port}/{database}?sslmode=verify-full&sslrootcert={tls}/ca.crt&sslcert={tls}/client.crt&sslkey={tls}/client.key";
+        return (database, $"postgresql://certuser@127.0.0.1:{Server.Port}/{database}?sslmode=verify-full&sslrootcert={tls}/ca.crt&sslcert={tls}/client.crt&sslkey={tls}/client.key");
+    }
+
+    [Fact]
+    public async Task A_client_certificate_authenticates_with_sslcert_and_sslkey()
+    {
+        var (database, url) = await CertUserDatabaseAsync("certuser");
 
         var up = await RunAsync(url, "up");
 
         up.ExitCode.ShouldBe(0, up.ToString());
         await Server.DropDatabaseAsync(database);
+    }
+
+    [Fact]
+    public async Task Backup_and_restore_carry_the_TLS_settings_and_the_client_certificate_over_to_pg_dump_and_pg_restore()
+    {
+        // pg_hba takes certuser only with its certificate, and anybody only over TLS: pg_dump and
+        // pg_restore connect only if the URL's sslmode, sslrootcert, sslcert and sslkey reach them.
+        var (database, url) = await CertUserDatabaseAsync("certbackup");
+        var dir = Directory.CreateTempSubdirectory("timetrack-tls-backups-").FullName;
+        try
+        {
+            (await RunAsync(url, "up", "--to", RunnerTestBase.Versions[1].ToString())).ExitCode.ShouldBe(0);
+            var up = await RunAsync(url, "up", "--backup", dir);
+            up.ExitCode.ShouldBe(0, up.ToString());
+            var backup = Directory.GetFiles(dir).ShouldHaveSingleItem();
+
+            var restored = Url(query: $"?sslmode=verify-full&sslrootcert={fixture.CaFile}");
+            var restore = await RunAsync(restored, "restore", backup);
+
+            restore.ExitCode.ShouldBe(0, restore.ToString());
+            restore.Stdout.ShouldContain($"current:      {RunnerTestBase.Versions[1]}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            await Server.DropDatabaseAsync(database);
+        }
     }
 
     [Fact]

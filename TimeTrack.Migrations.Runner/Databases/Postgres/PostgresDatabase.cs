@@ -169,6 +169,69 @@ public sealed class PostgresDatabase : Database
         }
     }
 
+    /// <summary>
+    /// pg_dump --format=custom (pg_restore reads it; compressed; one consistent snapshot, so the
+    /// application may keep writing). pg_dump must be at least the server's major version:
+    /// checked first, and refused in words rather than with pg_dump's own abort mid-way.
+    /// </summary>
+    public override async Task BackupAsync(string file, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel)
+    {
+        var server = Connection.PostgreSqlVersion.Major;
+        var pgDump = PostgresClientTools.Find("pg_dump", PostgresClientTools.PgDumpVariable, environment, server);
+        var client = await PostgresClientTools.MajorVersionAsync(pgDump, cancel);
+        if (client < server)
+        {
+            throw new BackupException(
+                $"pg_dump {client} ({pgDump}) is older than the server (PostgreSQL {server}): a backup needs pg_dump {server} or newer. " +
+                $"Install postgresql-client-{server} (or newer), or set {PostgresClientTools.PgDumpVariable} to such a pg_dump");
+        }
+
+        var (code, stdout, stderr) = await PostgresClientTools.RunAsync(pgDump, ["--format=custom", "--no-password", $"--file={file}"],
+            PostgresClientTools.Environment(Target), cancel);
+        if (code != 0)
+        {
+            throw new BackupException($"pg_dump failed (exit {code}): {PostgresClientTools.LastLines(stderr + stdout)}");
+        }
+    }
+
+    /// <summary>
+    /// pg_restore in one transaction that stops at the first error: a restore either completes or
+    /// leaves the database as it found it. Ownership goes to the restoring user (--no-owner), as
+    /// the original owner need not exist where the backup is restored. With <paramref name="replace"/>
+    /// the public schema (everything the migrations create) is dropped and made again first.
+    /// </summary>
+    public override async Task RestoreAsync(string file, bool replace, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel)
+    {
+        var pgRestore = PostgresClientTools.Find("pg_restore", PostgresClientTools.PgRestoreVariable, environment, Connection.PostgreSqlVersion.Major);
+        if (replace)
+        {
+            // PostgreSQL 15's public schema: owned by the database owner, usable by everybody.
+            var recreate = Connection.PostgreSqlVersion.Major >= 14
+                ? "CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC"
+                : "CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC";
+            try
+            {
+                await using var command = new NpgsqlCommand($"BEGIN; DROP SCHEMA IF EXISTS public CASCADE; {recreate}; COMMIT", Connection);
+                await command.ExecuteNonQueryAsync(cancel);
+            }
+            catch (PostgresException e)
+            {
+                throw new BackupException($"could not empty the database before restoring (--force): {e.SqlState}: {e.MessageText}", e);
+            }
+        }
+
+        // The database as a conninfo string: a name with '=' in it is not taken for one.
+        var database = new NpgsqlConnectionStringBuilder(Target.ConnectionString).Database!;
+        var conninfo = $"dbname='{database.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}'";
+        var (code, stdout, stderr) = await PostgresClientTools.RunAsync(pgRestore,
+            ["--no-owner", "--exit-on-error", "--single-transaction", "--no-password", $"--dbname={conninfo}", file],
+            PostgresClientTools.Environment(Target), cancel);
+        if (code != 0)
+        {
+            throw new BackupException($"pg_restore failed (exit {code}); nothing of the backup was restored: {PostgresClientTools.LastLines(stderr + stdout)}");
+        }
+    }
+
     public override async ValueTask DisposeAsync()
     {
         _busy.Dispose();

@@ -90,6 +90,11 @@ public sealed class PostgresProvider : DatabaseProvider
 
     public override DatabaseSchema EmptySchema => new([], [], [], SchemaCapabilities.Postgres);
 
+    /// <summary>pg_dump's custom format, as pg_restore expects it.</summary>
+    public override string BackupExtension => ".dump";
+
+    public override string BackupName(DatabaseTarget target) => new NpgsqlConnectionStringBuilder(target.ConnectionString).Database ?? "postgres";
+
     public override Task<ScratchDatabase> OpenScratchAsync(Database? live, CancellationToken cancel) =>
         Task.FromResult<ScratchDatabase>(new PostgresScratchSchema(
             live ?? throw new InvalidOperationException("PostgreSQL builds expected schemas on the live server")));

@@ -88,6 +88,11 @@ public sealed class SqliteProvider : DatabaseProvider
 
     public override DatabaseSchema EmptySchema => new([], [], [], SchemaCapabilities.Sqlite);
 
+    /// <summary>A backup is a SQLite database file, as the sqlite3 shell and any SQLite library open it.</summary>
+    public override string BackupExtension => ".db";
+
+    public override string BackupName(DatabaseTarget target) => Path.GetFileNameWithoutExtension(target.SqlitePath) ?? "sqlite";
+
     public override async Task<ScratchDatabase> OpenScratchAsync(Database? live, CancellationToken cancel)
     {
         var scratch = new SqliteScratchDatabase();
