@@ -65,7 +65,9 @@ while [ "${#queue[@]}" -gt 0 ]; do
   wanted+=("$pkg")
   while read -r dep; do
     dep="${dep%%:*}"
-    case "$dep" in lib*) ;; *) continue ;; esac
+    # libreadline*: psql's line editing, which pg_dump and pg_restore do not link (test-image.sh's
+    # ldd check would say so if they did).
+    case "$dep" in libreadline*) continue ;; lib*) ;; *) continue ;; esac
     installed "$dep" && continue
     case " ${wanted[*]} ${queue[*]} " in *" $dep "*) continue ;; esac
     queue+=("$dep")
@@ -75,7 +77,8 @@ done
 
 debs="$(mktemp -d)"
 root="$(mktemp -d)"
-chmod 0755 "$debs" && chown _apt "$debs" 2>/dev/null || true # apt downloads as _apt where it can
+chmod 0755 "$debs"
+chown _apt "$debs" 2>/dev/null || true # apt downloads as its _apt user where it can
 (cd "$debs" && apt-get download -q "${wanted[@]/%/:$arch}" >/dev/null)
 for deb in "$debs"/*.deb; do
   dpkg-deb -x "$deb" "$root"
