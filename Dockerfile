@@ -54,6 +54,7 @@ RUN dotnet publish TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.cspro
 # runtime's libraries) and the same installed packages, so what is not installed here is what
 # the runtime lacks. The client is the newest in that distribution's archive: Ubuntu noble's
 # postgresql-client-16 (the local stand-in, Debian bookworm: 15). deploy/stage-pgclient.sh says how.
+# It needs apt and dpkg in the base: a -chiseled runtime-deps would need another source here.
 FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/runtime-deps:10.0.15-noble AS pgclient
 ARG TARGETARCH
 USER root

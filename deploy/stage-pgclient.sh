@@ -40,7 +40,8 @@ if [ "$arch" != "$native" ]; then
     for f in /etc/apt/sources.list.d/*.sources; do
       [ -f "$f" ] && sed -i "/^Types:/a Architectures: $native" "$f"
     done
-    [ ! -f /etc/apt/sources.list ] || sed -i -E "s/^deb[[:space:]]+([^[[:space:]])/deb [arch=$native] \1/" /etc/apt/sources.list
+    [ ! -f /etc/apt/sources.list ] || sed -i -E -e "s/^deb[[:space:]]+\[/deb [arch=$native /" \
+      -e "s/^deb[[:space:]]+([^[[:space:]])/deb [arch=$native] \1/" /etc/apt/sources.list
     printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates %s-security\nComponents: main\nArchitectures: %s\nSigned-By: /usr/share/keyrings/ubuntu-archive-keyring.gpg\n' \
       "$mirror" "$VERSION_CODENAME" "$VERSION_CODENAME" "$VERSION_CODENAME" "$arch" >/etc/apt/sources.list.d/pgclient-target.sources
   fi
@@ -99,4 +100,15 @@ for dir in "$root"/lib/*-linux-gnu* "$root"/usr/lib/*-linux-gnu*; do
   [ -d "$dir" ] && cp -a "$dir" "$out/usr/lib/"
 done
 rm -rf "$debs" "$root" /var/lib/apt/lists/*
+# Built for this machine's own architecture, the binaries can be checked here: every library
+# they need is in the base or was just staged (a dependency the closure above missed, such as one
+# met only through a virtual package, stops the build instead of every backup).
+if [ "$arch" = "$native" ]; then
+  libdir="$(find "$out/usr/lib" -name libpq.so.5 -printf '%h\n' | head -n 1)"
+  missing="$(LD_LIBRARY_PATH="$libdir" ldd "$out$bin/pg_dump" "$out$bin/pg_restore" | grep 'not found' || true)"
+  if [ -n "$missing" ]; then
+    printf 'stage-pgclient: libraries missing:\n%s\n' "$missing" >&2
+    exit 1
+  fi
+fi
 du -sh "$out" | sed 's/^/stage-pgclient: size /'
