@@ -72,6 +72,22 @@ RUN set -eu; \
     fi; \
     mkdir -p /empty/data
 
+# --- pgclient: pg_dump and pg_restore for the backups (README, "Backups and restore"), of the
+# TARGET architecture, with the libraries they need that the runtime image lacks. The runtime
+# stage cannot apt-get them (it runs no command, so that the arm64 image needs no emulation);
+# this stage runs on the build machine's platform and only downloads and unpacks (dpkg-deb -x)
+# the target's packages, nothing of which runs. Its base is the runtime image itself, of the
+# build machine's architecture: the same distribution (the client is built against exactly the
+# runtime's libraries) and the same installed packages, so what is not installed here is what
+# the runtime lacks. The client is the newest in that distribution's archive: Ubuntu noble's
+# postgresql-client-16 (the local stand-in, Debian bookworm: 15). deploy/stage-pgclient.sh says how.
+# It needs apt and dpkg in the base: a -chiseled runtime-deps would need another source here.
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/runtime-deps:10.0.15-noble AS pgclient
+ARG TARGETARCH
+USER root
+COPY deploy/stage-pgclient.sh /usr/local/bin/
+RUN bash /usr/local/bin/stage-pgclient.sh /pgclient
+
 # --- runtime: the runner's native dependencies only (it carries its own .NET), a non-root
 # user, no sources (so no migration generation).
 FROM mcr.microsoft.com/dotnet/runtime-deps:10.0.15-noble AS runtime
@@ -92,8 +108,13 @@ COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh deploy/ci-migrate.sh de
 # builds on an amd64 machine without emulation.
 COPY --from=build --chown=1654:1654 /empty/data /data
 # /backups: where MIGRATE_BACKUP_DIR points in the compose file; owned likewise, so that a named
-# volume mounted there is writable. No pg_dump here (README, "Backups and restore").
+# volume mounted there is writable.
 COPY --from=build --chown=1654:1654 /empty/data /backups
+# The PostgreSQL client for backups and restore (the pgclient stage): pg_dump and pg_restore,
+# also on PATH in /usr/local/bin, and the libraries the base lacks, in /usr/lib/<triplet>.
+COPY --from=pgclient /pgclient/usr/ /usr/
+ENV TIMETRACK_PG_DUMP=/usr/local/bin/pg_dump \
+    TIMETRACK_PG_RESTORE=/usr/local/bin/pg_restore
 ENV PATH="/app:${PATH}" \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_TieredPGO=1 \

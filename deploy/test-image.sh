@@ -12,8 +12,8 @@
 #                        the NuGet packages of the arm64 publish. The image itself is always
 #                        built with --no-cache, so its restore starts from an empty NuGet cache.
 #   TEST_IMAGE_REUSE=1   skip the build and test the image already tagged (local iteration only)
-#   TEST_IMAGE_TAG=name  the tag of localhost/timetrack-migrations to build and test (default test;
-#                        another one keeps parallel work trees from replacing each other's image)
+#   TEST_IMAGE=NAME      the tag built and tested (default localhost/timetrack-migrations:test):
+#                        another name, so that two checkouts on one machine test their own images
 #
 # It starts a throwaway PostgreSQL cluster on 127.0.0.1 (as the postgres user, like the .NET
 # tests) and runs the containers with --network host; everything it creates is named
@@ -21,9 +21,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-TAG="${TEST_IMAGE_TAG:-test}"
-IMAGE="localhost/timetrack-migrations:$TAG"
-BUILD_ARM64="localhost/timetrack-migrations-build:arm64-$TAG"
+IMAGE="${TEST_IMAGE:-localhost/timetrack-migrations:test}"
+IMAGE_TAG="${IMAGE##*:}" # the compose file's TAG
+BUILD_ARM64="localhost/timetrack-migrations-build:arm64-test"
+PGCLIENT_ARM64="localhost/timetrack-migrations-pgclient:arm64-test"
 CACHE="${TIMETRACK_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/timetrack-ci}"
 PREFIX="tt-image-test-$$"
 # Versions of the shipped history used below (TimeTrack.Migrations/Migrations).
@@ -59,7 +60,7 @@ cleanup() {
     podman volume rm -f "$name" >/dev/null 2>&1 || true
   done
   # image AND name: `podman untag IMAGE` alone would remove every name of the shared placeholder.
-  podman untag "localhost/${PREFIX}-web:$TAG" "localhost/${PREFIX}-web:$TAG" >/dev/null 2>&1 || true
+  podman untag "localhost/${PREFIX}-web:${IMAGE_TAG}" "localhost/${PREFIX}-web:${IMAGE_TAG}" >/dev/null 2>&1 || true
   if [ -n "$pgroot" ] && [ -f "$pgroot/data/postmaster.pid" ]; then
     runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pgroot/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
@@ -69,7 +70,7 @@ cleanup() {
 trap cleanup EXIT
 
 compose() { # the compose file with this run's image tag, secret file and project name
-  TAG="$TAG" TIMETRACK_MIGRATIONS_IMAGE=localhost/timetrack-migrations TIMETRACK_WEB_IMAGE="localhost/${PREFIX}-web" \
+  TAG="$IMAGE_TAG" TIMETRACK_MIGRATIONS_IMAGE="${IMAGE%:*}" TIMETRACK_WEB_IMAGE="localhost/${PREFIX}-web" \
     POSTGRES_PASSWORD_SECRET_FILE="$work/postgres_password" \
     podman-compose -p "$PREFIX" -f deploy/docker-compose.yml "$@"
 }
@@ -184,6 +185,20 @@ else
   fail "--version: '$version_line' (want .NET ${runtime_version} and image revision ${revision})"
 fi
 
+# the PostgreSQL client for backups (the Dockerfile's pgclient stage): the programs the runner is
+# pointed at, every library they need found in the image (the stage copies only what the base lacks)
+ldd_out="$(podman run --rm --entrypoint sh "$IMAGE" -c 'ldd "$TIMETRACK_PG_DUMP" "$TIMETRACK_PG_RESTORE"' 2>&1)"
+ldd_code=$?
+pg_dump_version="$(podman run --rm --entrypoint sh "$IMAGE" -c '"$TIMETRACK_PG_DUMP" --version && "$TIMETRACK_PG_RESTORE" --version' 2>&1)"
+if [ "$ldd_code" = 0 ] && grep -qF libpq.so.5 <<<"$ldd_out" && ! grep -q "not found" <<<"$ldd_out" \
+   && grep -qE '^pg_dump \(PostgreSQL\) [0-9]+' <<<"$pg_dump_version" && grep -qE '^pg_restore \(PostgreSQL\) [0-9]+' <<<"$pg_dump_version"; then
+  pass "PostgreSQL client in the image: $(head -n 1 <<<"$pg_dump_version"); ldd of pg_dump and pg_restore: no library missing"
+else
+  fail "PostgreSQL client in the image: ldd exit $ldd_code, missing: $(grep "not found" <<<"$ldd_out" | tr -s ' \t\n' ' ')"
+  printf '%s\n' "$ldd_out" "$pg_dump_version" >"$work/pgclient.log"
+  show "$work/pgclient.log"
+fi
+
 # --- PostgreSQL: a throwaway cluster on 127.0.0.1 ----------------------------------------------
 pgroot="$(mktemp -d /tmp/timetrack-image-pg.XXXXXX)"
 port="$(free_port)"
@@ -291,6 +306,28 @@ else
   fail "'podman run IMAGE status' on a database behind head (now at $(version_of behind), want $V3)"
   show "$work/behind.log" 5
   show "$work/status.log"
+fi
+
+# MIGRATE_BACKUP_DIR on a volume: the start that migrates the database behind head backs it up
+# first, with the image's pg_dump; the backup restores into an empty database, with the image's
+# pg_restore, to exactly the schema and version it had before the migration ($before above).
+podman volume create "$PREFIX-backups" >/dev/null
+backups="$(podman volume inspect --format '{{.Mountpoint}}' "$PREFIX-backups")"
+server_major="$(($(psql_q postgres 'SHOW server_version_num') / 10000))"
+psql_q postgres "CREATE DATABASE restored" >/dev/null
+run_image behind -v "$PREFIX-backups:/backups" -e MIGRATE_BACKUP_DIR=/backups "$IMAGE" >"$work/backup.log" 2>&1
+backup_code=$?
+backup="$(find "$backups" -maxdepth 1 -name "behind-v${V3}-*.dump" -printf '%f\n' | head -n 1)"
+if [ "$backup_code" = 0 ] && [ -n "$backup" ] && grep -qF "backup written: /backups/$backup" "$work/backup.log" \
+   && [ "$(version_of behind)" = "${head_version:-?}" ] \
+   && run_image restored -v "$PREFIX-backups:/backups:ro" "$IMAGE" restore "/backups/$backup" >"$work/restore.log" 2>&1 \
+   && grep -q "current: *$V3" "$work/restore.log" && [ "$(version_of restored)" = "$V3" ] \
+   && [ "$(dump_of restored 2>&1)" = "$before" ]; then
+  pass "PostgreSQL backup (server $server_major): the start that migrated took $backup first; restore into an empty database gives back version $V3 and its schema"
+else
+  fail "PostgreSQL backup and restore: start exit $backup_code, backup '${backup}', behind at $(version_of behind), restored at $(version_of restored) (want $V3)"
+  show "$work/backup.log" 8
+  show "$work/restore.log" 8
 fi
 
 # podman stop while the entrypoint waits for a database that does not answer
@@ -403,6 +440,30 @@ else
   show "$work/arm64.log" 20
 fi
 
+# The pgclient stage for arm64, on this machine's platform too: the arm64 packages downloaded and
+# unpacked, nothing run (no emulation); what the runtime stage copies is aarch64 code.
+t=$SECONDS
+previous="$(podman image inspect --format '{{.Id}}' "$PGCLIENT_ARM64" 2>/dev/null || true)"
+if podman build --pull=never --platform linux/arm64 --build-arg BUILDPLATFORM="$build_platform" --target pgclient \
+     -t "$PGCLIENT_ARM64" . >"$work/pgclient-arm64.log" 2>&1 \
+   && podman create --name "$PREFIX-pgclient-arm64" "$PGCLIENT_ARM64" >/dev/null 2>>"$work/pgclient-arm64.log" \
+   && podman cp "$PREFIX-pgclient-arm64:/pgclient" "$work/pgclient-arm64" >>"$work/pgclient-arm64.log" 2>&1; then
+  remove_if_untagged "$previous"
+  not_arm64=""
+  for f in "$work"/pgclient-arm64/usr/lib/postgresql/*/bin/pg_dump "$work"/pgclient-arm64/usr/lib/postgresql/*/bin/pg_restore \
+           "$work"/pgclient-arm64/usr/lib/aarch64-linux-gnu/libpq.so.5; do
+    file -bL "$f" | grep -q "ARM aarch64" || not_arm64+=" ${f#"$work"/pgclient-arm64}"
+  done
+  if [ -z "$not_arm64" ] && [ -L "$work/pgclient-arm64/usr/local/bin/pg_dump" ]; then
+    pass "arm64 pgclient stage ($((SECONDS - t)) s): client $(ls "$work/pgclient-arm64/usr/lib/postgresql"): pg_dump, pg_restore and libpq are aarch64"
+  else
+    fail "arm64 pgclient stage: not aarch64 (or missing):${not_arm64:- the pg_dump link}"
+  fi
+else
+  fail "arm64 pgclient stage (podman build --platform linux/arm64 --target pgclient)"
+  show "$work/pgclient-arm64.log" 20
+fi
+
 # --- compose: postgres stand-in, migrate from the image, web placeholder ----------------------
 # podman-compose 1.0.3 ignores depends_on conditions (and runs no healthchecks without systemd):
 # the containers are created by podman-compose from the file, then started in the order the
@@ -411,7 +472,7 @@ install -m 0644 /dev/null "$work/postgres_password"
 head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/postgres_password"
 printf '\n' >>"$work/postgres_password" # as `echo secret > file` writes it: the newline is ignored
 # The web placeholder (container-env.sh) under a name of this run's own, with the run's TAG.
-podman tag ghcr.io/timetrack/timetrack-web:latest "localhost/${PREFIX}-web:$TAG"
+podman tag ghcr.io/timetrack/timetrack-web:latest "localhost/${PREFIX}-web:${IMAGE_TAG}"
 compose_used=1
 c_pg="${PREFIX}_postgres_1" c_migrate="${PREFIX}_migrate_1" c_web="${PREFIX}_web_1"
 if compose up --no-start web >"$work/compose.log" 2>&1 \
@@ -427,6 +488,7 @@ if compose up --no-start web >"$work/compose.log" 2>&1 \
   if [ "$migrate_code" = 0 ] && [ "$web_running" = true ] && [ "${finished:-0}" -le "${web_started:-0}" ] \
      && [ "$init" = true ] && [ "$at" = "${head_version:-?}" ]; then
     pass "compose: migrate (init, password from a secret file) took the database to head, then web started"
+    compose_ok=1
   else
     fail "compose: migrate exit '${migrate_code}', database at '${at}', init '${init}', web running '${web_running}'"
     podman logs "$c_migrate" >"$work/migrate.log" 2>&1
@@ -436,6 +498,29 @@ if compose up --no-start web >"$work/compose.log" 2>&1 \
 else
   fail "compose: podman-compose could not create or start the services"
   show "$work/compose.log" 20
+fi
+
+# The compose file's default MIGRATE_BACKUP_DIR=/backups: the fresh deployment above was backed up
+# (an empty database, version 0) into the backups volume before migrate changed anything; the
+# README's restore step (`run --rm -e DATABASE_URL=... tools restore FILE`) restores it into a
+# new database of the postgres stand-in.
+if [ "${compose_ok:-0}" = 1 ]; then
+  compose_backups="$(podman volume inspect --format '{{.Mountpoint}}' "${PREFIX}_backups" 2>/dev/null)"
+  first="$(find "$compose_backups" -maxdepth 1 -name 'timetrack-v0-*.dump' -printf '%f\n' 2>/dev/null | head -n 1)"
+  if [ -n "$first" ] && podman logs "$c_migrate" 2>&1 | grep -F "backup written: /backups/$first" >/dev/null \
+     && podman exec "$c_pg" createdb -U timetrack timetrack_restored >"$work/compose-restore.log" 2>&1 \
+     && compose run --rm --no-deps -T -e DATABASE_URL=postgresql://timetrack@postgres:5432/timetrack_restored \
+          tools restore "/backups/$first" >>"$work/compose-restore.log" 2>&1 \
+     && grep -qF "restored /backups/$first" "$work/compose-restore.log" \
+     && grep -qE "current: +0 \(nothing applied\)" "$work/compose-restore.log" \
+     && podman exec "$c_pg" psql -U timetrack -d timetrack_restored -tAc 'SELECT 1' >/dev/null 2>&1; then
+    pass "compose: the fresh deployment's backup $first in the backups volume; tools restore into a new database: exit 0, status at 0"
+  else
+    fail "compose: backup of the fresh deployment ('${first}' in ${compose_backups:-no volume}) or its restore"
+    podman logs "$c_migrate" >"$work/migrate.log" 2>&1
+    show "$work/migrate.log" 8
+    show "$work/compose-restore.log" 8
+  fi
 fi
 
 printf 'test-image: %d checks in %d s\n' "$checks" $((SECONDS - started))
