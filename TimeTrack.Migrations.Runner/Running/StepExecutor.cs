@@ -203,7 +203,7 @@ public sealed class StepExecutor : IDisposable
         foreach (var step in prepared)
         {
             cancel.ThrowIfCancellationRequested();
-            var result = _mode == StepMode.Apply ? RunApplying(step, results.Count) : Run(step);
+            var result = _mode == StepMode.Apply ? RunApplying(step, results.Count, last: results.Count == prepared.Count - 1) : Run(step);
             results.Add(result);
             if (afterStep is not null)
             {
@@ -391,7 +391,8 @@ public sealed class StepExecutor : IDisposable
     /// INDEX CONCURRENTLY, which waits out older transactions by design) gets no lock timeout: the
     /// log says what it waits for.
     /// </summary>
-    private StepResult RunApplying(PreparedStep prepared, int done)
+    /// <param name="last">The run's last step: its commit is flushed (<see cref="DatabaseProvider.UnflushedCommitStatements"/>).</param>
+    private StepResult RunApplying(PreparedStep prepared, int done, bool last)
     {
         var step = prepared.Step;
         var interrupted = Interruption.Token;
@@ -407,12 +408,13 @@ public sealed class StepExecutor : IDisposable
 
         var lockTimeout = step.Migration.LockTimeoutSeconds is { } ownLock ? TimeSpan.FromSeconds(ownLock) : _policy.LockTimeout;
         var statementTimeout = step.Migration.StatementTimeoutSeconds is { } ownStatement ? TimeSpan.FromSeconds(ownStatement) : _policy.StatementTimeout;
-        var settings = transactional
+        var timeouts = transactional
             ? _database!.Provider.StepTimeoutStatements(
                 step.Migration.LockTimeoutSeconds is not null || lockTimeout > TimeSpan.Zero ? lockTimeout : null,
                 step.Migration.StatementTimeoutSeconds is not null || statementTimeout > TimeSpan.Zero ? statementTimeout : null)
             : [];
-        var retrying = transactional && lockTimeout > TimeSpan.Zero && settings.Count > 0;
+        IReadOnlyList<string> settings = transactional && !last ? [.. timeouts, .. _database!.Provider.UnflushedCommitStatements] : timeouts;
+        var retrying = transactional && lockTimeout > TimeSpan.Zero && timeouts.Count > 0;
         var after = done == 0 ? "" : $" after {done} successful step(s)";
         var clock = Stopwatch.StartNew();
         for (var attempt = 1; ; attempt++)

@@ -69,6 +69,9 @@ public sealed class PostgresProvider : DatabaseProvider
         .. statementTimeout is { } s ? [$"SET LOCAL statement_timeout = '{Milliseconds(s)}ms'"] : Array.Empty<string>(),
     ];
 
+    /// <summary>synchronous_commit off for the step's transaction only (any role may set it).</summary>
+    public override IReadOnlyList<string> UnflushedCommitStatements { get; } = ["SET LOCAL synchronous_commit = off"];
+
     private static long Milliseconds(TimeSpan t) => t <= TimeSpan.Zero ? 0 : Math.Max(1, (long)t.TotalMilliseconds);
 
     public override bool IsLockTimeout(Exception e) =>
