@@ -130,6 +130,14 @@ case_long_history() {
   "$BASELINE" --assembly "$long" "$(npgsql "$empty_db")" || die "FluentMigrator's MigrateUp of the long history failed"
   [ "$(psql "$(url "$empty_db")" -qAt -c 'SELECT count(*) FROM "VersionInfo"')" = "$HISTORY" ] || die "the baseline did not apply $HISTORY migrations"
 
+  # The floor of empty -> head: the same statements (as 'script up' prints them), one transaction
+  # per migration as the runner and FluentMigrator run them, through psql. Its time is PostgreSQL's.
+  recreate_database "$empty_db"
+  "$RUNNER" script up --database-url "$(url "$empty_db")" "${asm[@]}" 2>/dev/null \
+    | sed -E -e 's#^/\* Beginning Transaction \*/#BEGIN;#' -e 's#^/\* Committing Transaction \*/#COMMIT;#' -e '/^(--|\/\*)/! s/([^;])$/\1;/' >"$WORK/long-up.sql"
+  [ "$(grep -c '^COMMIT;' "$WORK/long-up.sql")" -eq "$HISTORY" ] || die "script up did not print $HISTORY migrations"
+  psql "$(url "$empty_db")" -q -v ON_ERROR_STOP=1 -f "$WORK/long-up.sql" >/dev/null || die "the SQL of script up does not run through psql"
+
   local quick="$BENCH_DIR/results/scale-$STAMP-history-quick.json" slow="$BENCH_DIR/results/scale-$STAMP-history-slow.json"
   local variants=()
   [ -n "$no_manifest" ] && variants=(-n "(1b') init, $HISTORY migrations, no embedded manifest (no-op)" "$RUNNER init --database-url $(url "$long_db") --migrations-assembly $no_manifest")
@@ -153,6 +161,8 @@ case_long_history() {
     -n "(1i) init, empty -> head, $HISTORY migrations" "$RUNNER init --database-url $(url "$empty_db") --migrations-assembly $long" \
     --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $empty_db WITH (FORCE)' -c 'CREATE DATABASE $empty_db'" \
     -n "(1j) FluentMigrator MigrateUp, empty -> head, $HISTORY migrations" "$BASELINE --assembly $long $(npgsql "$empty_db")" \
+    --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $empty_db WITH (FORCE)' -c 'CREATE DATABASE $empty_db'" \
+    -n "(1j') psql -f of the same SQL (script up), empty -> head, $HISTORY migrations: the server's floor" "psql $(url "$empty_db") -q -v ON_ERROR_STOP=1 -f $WORK/long-up.sql" \
     --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $legacy_db WITH (FORCE)' -c 'CREATE DATABASE $legacy_db TEMPLATE $LEGACY_TEMPLATE'" \
     -n "(1k) init, adoption of the legacy fixture + 4 migrations (5 in the history)" "$RUNNER init --database-url $(url "$legacy_db")" \
     --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $adopt_db WITH (FORCE)' -c 'CREATE DATABASE $adopt_db TEMPLATE $adopt_template'" \
@@ -167,7 +177,7 @@ case_long_history() {
   i="$(median "(1i)" "$slow")" j="$(median "(1j)" "$slow")" k="$(median "(1k)" "$slow")" l="$(median "(1l)" "$slow")"
   c=$(( HISTORY - 5 ))
   say "  no-op init, $HISTORY vs 5 migrations: $(ratio "$b" "$a")x (target <= 1.2x)"
-  say "  empty -> head, $HISTORY migrations, init vs FluentMigrator's MigrateUp: $(ratio "$i" "$j")x (target <= 0.5x)"
+  say "  empty -> head, $HISTORY migrations, init vs FluentMigrator's MigrateUp: $(ratio "$i" "$j")x (target <= 0.5x); vs psql running the same SQL: $(ratio "$i" "$(median "(1j')" "$slow")")x"
   per100="$(echo "($f - $e) * 100000 / $c" | bc -l)"
   say "  check --database-url: $(printf '%.0f' "$(echo "$e * 1000" | bc -l)") ms with 5, $(printf '%.0f' "$(echo "$f * 1000" | bc -l)") ms with $HISTORY: $(printf '%.0f' "$per100") ms per 100 migrations"
   per100="$(echo "($l - $k) * 100000 / $c" | bc -l)"
