@@ -23,7 +23,9 @@
 #   a third of it), BENCH_GROUP_RUNS (runs of each replica group and of case 3, 5),
 #   BENCH_COMPARE_REVISION=<commit>: case 2 also with the runner of that commit (before/after),
 #   BENCH_SMOKE=1: one run of everything at small sizes (50 migrations, 3 replicas, 10,000 rows;
-#   .ci/run uses it so that the script cannot rot).
+#   .ci/run uses it so that the script cannot rot), BENCH_RUNNER=<timetrack-migrate executable>:
+#   measure that one instead of publishing this tree's (BENCH_BASELINE=<fluentmigrator-baseline>
+#   likewise; BENCH_COMPARE_RUNNER=<executable>: case 2 also with that runner, published already).
 # Database: a throwaway PostgreSQL 15 cluster, or TIMETRACK_BENCH_DATABASE_URL (see bench/lib.sh).
 set -euo pipefail
 
@@ -41,11 +43,25 @@ CASES="${BENCH_CASES:-1 2 3}"
 
 require_tools hyperfine:hyperfine jq:jq psql:postgresql-client /usr/bin/time:time bc:bc
 bench_init timetrack-scale
-log "publishing timetrack-migrate and the FluentMigrator baseline ($HOW) at $SOURCE_REVISION"
-publish_runner "$HOW"
-publish_baseline "$HOW"
+if [ -n "${BENCH_RUNNER:-}" ]; then
+  # An executable built already (.ci/run's smoke: the one the tests built), instead of publishing.
+  RUNNER="$(cd "$(dirname "$BENCH_RUNNER")" && pwd)/$(basename "$BENCH_RUNNER")"
+  [ -x "$RUNNER" ] || die "BENCH_RUNNER=$BENCH_RUNNER is not an executable"
+else
+  log "publishing timetrack-migrate ($HOW) at $SOURCE_REVISION"
+  publish_runner "$HOW"
+fi
+if [ -n "${BENCH_BASELINE:-}" ]; then
+  BASELINE="$BENCH_BASELINE"
+else
+  log "publishing the FluentMigrator baseline ($HOW)"
+  publish_baseline "$HOW"
+fi
 COMPARE_RUNNER=""
-if [ -n "${BENCH_COMPARE_REVISION:-}" ]; then
+if [ -n "${BENCH_COMPARE_RUNNER:-}" ]; then
+  COMPARE_RUNNER="$BENCH_COMPARE_RUNNER"
+  BENCH_COMPARE_REVISION="${BENCH_COMPARE_REVISION:-$("$COMPARE_RUNNER" --version 2>/dev/null | head -n 1)}"
+elif [ -n "${BENCH_COMPARE_REVISION:-}" ]; then
   log "publishing the runner of $BENCH_COMPARE_REVISION for comparison"
   THIS_RUNNER="$RUNNER"
   publish_revision "$BENCH_COMPARE_REVISION" "$HOW"

@@ -160,5 +160,13 @@ public abstract class ScratchDatabase : IAsyncDisposable
     /// <summary>The schema as the steps so far left it, version table excluded.</summary>
     public abstract Task<DatabaseSchema> ReadAsync(IDbConnection stepConnection, CancellationToken cancel);
 
+    /// <summary>
+    /// The (table, column) names the steps so far left, in one cheap query: lets adoption skip
+    /// reading the schema after versions that cannot match. Null where it would cost as much as
+    /// <see cref="ReadAsync"/> (SQLite's in-memory scratch).
+    /// </summary>
+    public virtual Task<IReadOnlySet<(string Table, string Column)>?> ReadColumnNamesAsync(IDbConnection stepConnection, CancellationToken cancel) =>
+        Task.FromResult<IReadOnlySet<(string Table, string Column)>?>(null);
+
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -152,8 +152,11 @@ public sealed class StepExecutor : IDisposable
     /// </summary>
     /// <param name="read">The versions whose schema is read (all when null): reading the catalog
     /// after each of a thousand steps costs far more than applying them.</param>
+    /// <param name="couldMatch">Given the (table, column) names after a version (where the scratch
+    /// reads them cheaply), false when its schema is not worth reading.</param>
     public static async Task<IReadOnlyList<(long Version, DatabaseSchema Schema)>> BuildExpectedSchemasAsync(
-        DatabaseProvider provider, Database? live, MigrationCatalog catalog, long upTo, CancellationToken cancel, Func<long, bool>? read = null)
+        DatabaseProvider provider, Database? live, MigrationCatalog catalog, long upTo, CancellationToken cancel, Func<long, bool>? read = null,
+        Func<IReadOnlySet<(string Table, string Column)>, bool>? couldMatch = null)
     {
         await using var scratch = await provider.OpenScratchAsync(live, cancel);
         using var executor = ForScratch(provider, scratch, catalog);
@@ -169,7 +172,8 @@ public sealed class StepExecutor : IDisposable
             scratch.SetUp(executor.ExecuteSql);
             await executor.RunAsync(plan, async step =>
             {
-                if (read?.Invoke(step.Version) ?? true)
+                if ((read?.Invoke(step.Version) ?? true)
+                    && (couldMatch is null || await scratch.ReadColumnNamesAsync(executor.StepConnection, cancel) is not { } names || couldMatch(names)))
                 {
                     result.Add((step.Version, (await scratch.ReadAsync(executor.StepConnection, cancel)).Without(VersionTable.Name)));
                 }

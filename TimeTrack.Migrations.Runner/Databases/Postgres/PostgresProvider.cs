@@ -146,4 +146,24 @@ internal sealed class PostgresScratchSchema(Database live) : ScratchDatabase
 
     public override Task<DatabaseSchema> ReadAsync(IDbConnection stepConnection, CancellationToken cancel) =>
         PostgresCatalogReader.ReadAsync((NpgsqlConnection)stepConnection, _schema, cancel);
+
+    public override async Task<IReadOnlySet<(string Table, string Column)>?> ReadColumnNamesAsync(IDbConnection stepConnection, CancellationToken cancel)
+    {
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT c.relname::text, a.attname::text FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE n.nspname = @schema AND c.relkind IN ('r', 'p')
+            """, (NpgsqlConnection)stepConnection);
+        command.Parameters.AddWithValue("schema", _schema);
+        var names = new HashSet<(string, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancel);
+        while (await reader.ReadAsync(cancel))
+        {
+            names.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return names;
+    }
 }
