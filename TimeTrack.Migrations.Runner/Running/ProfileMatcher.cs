@@ -20,7 +20,10 @@ public sealed record ProfileMatch(ProfileCandidate Profile, SchemaMatch Match);
 /// </summary>
 public sealed class ProfileMatcher(MigrationCatalog catalog)
 {
-    public IReadOnlyList<ProfileCandidate> Candidates { get; } = FindCandidates(catalog);
+    private IReadOnlyList<ProfileCandidate>? _candidates;
+
+    /// <summary>Found on first use: init makes a matcher at every start, and a managed database never asks it.</summary>
+    public IReadOnlyList<ProfileCandidate> Candidates => _candidates ??= FindCandidates(catalog);
 
     private static List<ProfileCandidate> FindCandidates(MigrationCatalog catalog)
     {
