@@ -279,12 +279,12 @@ case_replicas() {
   say ""
   say "case 2: many replicas ($(nproc) cores)"
   replicas "this tree" "$RUNNER"
+  local dir="$WORK/group"
+  say "  the lock waits as the log of one waiter of this tree's last group shows them:"
+  grep -h -e 'waiting for its lock' -e 'took the migration lock' "$(grep -l 'waiting for its lock' "$dir"/err.* | head -n 1)" | sed 's/^/    /' | tee -a "$SUMMARY" >&2 || true
   if [ -n "$COMPARE_RUNNER" ]; then
     replicas "at $BENCH_COMPARE_REVISION" "$COMPARE_RUNNER"
   fi
-  local dir="$WORK/group"
-  say "  the lock waits as the log of one waiter of the last group shows them:"
-  grep -h -e 'waiting for its lock' -e 'took the migration lock' "$(grep -l 'waiting for its lock' "$dir"/err.* | head -n 1)" | sed 's/^/    /' | tee -a "$SUMMARY" >&2 || true
 }
 
 # --- case 3: big tables -------------------------------------------------------------------------
