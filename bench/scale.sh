@@ -166,18 +166,20 @@ case_long_history() {
     -n "(1d) status, $HISTORY migrations" "$RUNNER status --database-url $(url "$long_db") --migrations-assembly $long" \
     -n "(1e) check --database-url, 5 migrations" "$RUNNER check --database-url $(url "$short_db")" >&2
 
+  local fresh
+  fresh="psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $empty_db WITH (FORCE)' -c 'CREATE DATABASE $empty_db'"
   log "case 1: hyperfine, slow commands (--runs $SLOW_RUNS; databases recreated before each run, not timed)"
   hyperfine -N --runs "$SLOW_RUNS" --export-json "$slow" \
     --prepare "true" -n "(1f) check --database-url, $HISTORY migrations" "$RUNNER check --database-url $(url "$long_db") --migrations-assembly $long" \
-    --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $empty_db WITH (FORCE)' -c 'CREATE DATABASE $empty_db'" \
+    --prepare "$fresh" \
     -n "(1g) init, empty -> head, 5 migrations" "$RUNNER init --database-url $(url "$empty_db")" \
-    --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $empty_db WITH (FORCE)' -c 'CREATE DATABASE $empty_db'" \
+    --prepare "$fresh" \
     -n "(1h) FluentMigrator MigrateUp, empty -> head, 5 migrations" "$BASELINE $(npgsql "$empty_db")" \
-    --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $empty_db WITH (FORCE)' -c 'CREATE DATABASE $empty_db'" \
+    --prepare "$fresh" \
     -n "(1i) init, empty -> head, $HISTORY migrations" "$RUNNER init --database-url $(url "$empty_db") --migrations-assembly $long" \
-    --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $empty_db WITH (FORCE)' -c 'CREATE DATABASE $empty_db'" \
+    --prepare "$fresh" \
     -n "(1j) FluentMigrator MigrateUp, empty -> head, $HISTORY migrations" "$BASELINE --assembly $long $(npgsql "$empty_db")" \
-    --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $empty_db WITH (FORCE)' -c 'CREATE DATABASE $empty_db'" \
+    --prepare "$fresh" \
     -n "(1j') psql -f of the same SQL (script up), empty -> head, $HISTORY migrations: the server's floor" "psql $(url "$empty_db") -q -v ON_ERROR_STOP=1 -f $WORK/long-up.sql" \
     --prepare "psql $(url postgres) -qAt -c 'DROP DATABASE IF EXISTS $legacy_db WITH (FORCE)' -c 'CREATE DATABASE $legacy_db TEMPLATE $LEGACY_TEMPLATE'" \
     -n "(1k) init, adoption of the legacy fixture + 4 migrations (5 in the history)" "$RUNNER init --database-url $(url "$legacy_db")" \
