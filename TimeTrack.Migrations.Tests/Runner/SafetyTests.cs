@@ -259,27 +259,26 @@ public sealed class PostgresSafetyTests() : SafetyTests(DatabaseKind.Postgres)
         var target = DatabaseUrl.Parse(Db.Url);
         await using var holder = await Database.OpenWaitingAsync(target, TimeSpan.Zero, _ => { });
         await using var waiter = (PostgresDatabase)await Database.OpenWaitingAsync(target, TimeSpan.Zero, _ => { });
-        // No polling within the lock timeout: only the holder's notification can hand the lock over in time.
+        // No poll within the hour and a ten-minute lock timeout: only the holder's notification can wake it.
         waiter.LockPollInterval = TimeSpan.FromHours(1);
+        var listening = new TaskCompletionSource();
+        waiter.Waiting = () => listening.TrySetResult();
         var messages = new List<string>();
-        var waiting = new TaskCompletionSource();
 
         var held = await holder.AcquireMigrationLockAsync(TimeSpan.FromSeconds(1), _ => { });
-        var taking = waiter.AcquireMigrationLockAsync(TimeSpan.FromSeconds(60), m =>
+        var taking = waiter.AcquireMigrationLockAsync(TimeSpan.FromMinutes(10), m =>
         {
             lock (messages)
             {
                 messages.Add(m);
             }
-
-            waiting.TrySetResult();
         });
-        await waiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // It listens, has tried again since, found the lock taken, and waits.
+        await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
         taking.IsCompleted.ShouldBeFalse("the waiter took a lock that was held");
         await held.DisposeAsync();
 
-        // Completes when woken; without the notification it would wait out its 60 s lock timeout and fail with exit 4.
-        await using (await taking)
+        await using (await taking.WaitAsync(TimeSpan.FromSeconds(60)))
         {
             lock (messages)
             {
@@ -292,8 +291,8 @@ public sealed class PostgresSafetyTests() : SafetyTests(DatabaseKind.Postgres)
         }
 
         // It listens no more once it holds the lock (a notification would be buffered for nothing).
-        await using var listening = new NpgsqlCommand("SELECT count(*) FROM pg_listening_channels()", waiter.Connection);
-        ((long)(await listening.ExecuteScalarAsync())!).ShouldBe(0);
+        await using var channels = new NpgsqlCommand("SELECT count(*) FROM pg_listening_channels()", waiter.Connection);
+        ((long)(await channels.ExecuteScalarAsync())!).ShouldBe(0);
     }
 
     [Fact]

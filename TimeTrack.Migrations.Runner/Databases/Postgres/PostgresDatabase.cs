@@ -51,6 +51,9 @@ public sealed class PostgresDatabase : Database
     /// </summary>
     public TimeSpan LockPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>For the tests: called when a waiter listens, has found the lock taken since, and is about to wait.</summary>
+    internal Action? Waiting { get; set; }
+
     public override async Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
     {
         // A session-level advisory lock on this connection, which stays idle while the migrations
@@ -103,6 +106,7 @@ public sealed class PostgresDatabase : Database
                 // A notification that came with the last try's reply has been handled already.
                 if (!notified)
                 {
+                    Waiting?.Invoke();
                     var wait = TimeSpan.FromMilliseconds(Math.Max(10, Math.Min(LockPollInterval.TotalMilliseconds, (deadline - DateTime.UtcNow).TotalMilliseconds)));
                     await Connection.WaitAsync(wait, cancel);
                 }
