@@ -20,102 +20,22 @@
 # PG_BIN (default /usr/lib/postgresql/15/bin).
 set -euo pipefail
 
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
-PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROWS="${BENCH_ROWS:-1000000}"
 BLOCK_SECONDS="${BENCH_BLOCK_SECONDS:-30}"
 RATE="${BENCH_RATE:-200}"
 
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-is_root() { [ "$(id -u)" -eq 0 ]; }
-
-command -v dotnet >/dev/null 2>&1 || die "the dotnet SDK is missing"
-command -v psql >/dev/null 2>&1 || die "psql is missing (apt-get install postgresql-client)"
+require_tools psql:postgresql-client
 PGBENCH="$PG_BIN/pgbench"
 [ -x "$PGBENCH" ] || PGBENCH="$(command -v pgbench || true)"
 [ -n "$PGBENCH" ] || die "pgbench is missing (apt-get install postgresql-contrib or postgresql-15)"
 
-WORK="$(mktemp -d -t timetrack-traffic.XXXXXX)"
-PG_DATA=""
-PG_OWNER_RUN=()
-EXISTING_SERVER=""
-DATABASES=()
-BACKGROUND=()
-
-cleanup() {
-  local status=$?
-  set +e
-  for pid in "${BACKGROUND[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  if [ -n "$EXISTING_SERVER" ]; then
-    for db in "${DATABASES[@]}"; do
-      psql "$MAINTENANCE_URL" -qAt -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1
-    done
-  fi
-  if [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
-    "${PG_OWNER_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
-  fi
-  rm -rf "$WORK"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-SOURCE_REVISION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+bench_init timetrack-traffic
 log "publishing timetrack-migrate (Release) at $SOURCE_REVISION"
-dotnet publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release \
-  -o "$WORK/runner" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
-RUNNER="$WORK/runner/timetrack-migrate"
-[ -x "$RUNNER" ] || die "no apphost at $RUNNER"
-
-# --- PostgreSQL (as bench/run.sh) ---------------------------------------------------------------
-
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  die "no free TCP port found"
-}
-
-if [ -n "${TIMETRACK_BENCH_DATABASE_URL:-}" ]; then
-  MAINTENANCE_URL="$TIMETRACK_BENCH_DATABASE_URL"
-  EXISTING_SERVER=1
-  BASE_URL="${MAINTENANCE_URL%/*}"
-else
-  [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15 server binaries not found in $PG_BIN, or set TIMETRACK_BENCH_DATABASE_URL"
-  PG_ROOT="$WORK/pg"; PG_DATA="$PG_ROOT/data"; mkdir -p "$PG_ROOT/sockets"
-  PG_PASSWORD="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-  printf '%s\n' "$PG_PASSWORD" >"$PG_ROOT/pwfile"
-  if is_root; then chmod 755 "$WORK"; chown -R postgres:postgres "$PG_ROOT"; PG_OWNER_RUN=(runuser -u postgres --); else PG_OWNER_RUN=(env); fi
-  log "starting a throwaway PostgreSQL cluster in $PG_ROOT"
-  (cd /tmp && "${PG_OWNER_RUN[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --pwfile "$PG_ROOT/pwfile" \
-    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C --no-sync >"$WORK/initdb.log" 2>&1) \
-    || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
-  started=""
-  for _ in 1 2 3; do
-    PG_PORT="$(free_port)"
-    if (cd /tmp && "${PG_OWNER_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_ROOT/server.log" -w -t 60 start \
-      -o "-p $PG_PORT -k $PG_ROOT/sockets -c listen_addresses=127.0.0.1" >/dev/null); then started=1; break; fi
-  done
-  [ -n "$started" ] || { cat "$PG_ROOT/server.log" >&2; die "pg_ctl start failed"; }
-  BASE_URL="postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT"
-  MAINTENANCE_URL="$BASE_URL/postgres"
-fi
-PG_VERSION="$(psql "$MAINTENANCE_URL" -qAt -c 'SHOW server_version')"
+publish_runner plain
+start_postgres
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-
-new_database() {
-  local db
-  db="timetrack_traffic_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
-  psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null
-  DATABASES+=("$db")
-  echo "$db"
-}
 
 now() { date +%s.%N; }
 
@@ -130,7 +50,7 @@ longest() {
 
 # --- (a) the concurrent index build under inserts and updates -----------------------------------
 
-DB_A="$(new_database)"
+new_database DB_A timetrack_traffic
 URL_A="$BASE_URL/$DB_A"
 log "(a) $DB_A: migrating to 202407010900 and loading $ROWS time_entries rows"
 "$RUNNER" up --to 202407010900 --database-url "$URL_A" >/dev/null 2>&1 || die "migrating $DB_A failed"
@@ -179,7 +99,7 @@ SQL
 # $1 a label, then the runner's extra options.
 alter_behind_a_long_transaction() {
   local label="$1"; shift
-  local db; db="$(new_database)"
+  local db; new_database db timetrack_traffic
   local url="$BASE_URL/$db"
   local prefix="$WORK/b-$label"
   "$RUNNER" up --to 202407150900 --database-url "$url" >/dev/null 2>&1 || die "migrating $db failed"

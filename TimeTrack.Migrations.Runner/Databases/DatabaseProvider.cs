@@ -81,6 +81,16 @@ public abstract class DatabaseProvider
     /// </summary>
     public virtual IReadOnlyList<string> StepTimeoutStatements(TimeSpan? lockTimeout, TimeSpan? statementTimeout) => [];
 
+    /// <summary>
+    /// Statements run first in the transaction of each transactional step but the last of a run
+    /// that let its commit return before the commit record is flushed to disk. Safe because the
+    /// step and its version row commit together: a server crash can only lose the newest such
+    /// commits whole (the database is left at an earlier version, and the next run applies them
+    /// again), and the run's last commit is flushed, with everything before it, before the runner
+    /// reports success. Applying a long history is otherwise one disk flush per migration.
+    /// </summary>
+    public virtual IReadOnlyList<string> UnflushedCommitStatements => [];
+
     /// <summary>True when <paramref name="e"/> says a step gave up waiting for a lock after its lock timeout (worth retrying).</summary>
     public virtual bool IsLockTimeout(Exception e) => false;
 
@@ -158,6 +168,14 @@ public abstract class ScratchDatabase : IAsyncDisposable
 
     /// <summary>The schema as the steps so far left it, version table excluded.</summary>
     public abstract Task<DatabaseSchema> ReadAsync(IDbConnection stepConnection, CancellationToken cancel);
+
+    /// <summary>
+    /// The (table, column) names the steps so far left, in one cheap query: lets adoption skip
+    /// reading the schema after versions that cannot match. Null where it would cost as much as
+    /// <see cref="ReadAsync"/> (SQLite's in-memory scratch).
+    /// </summary>
+    public virtual Task<IReadOnlySet<(string Table, string Column)>?> ReadColumnNamesAsync(IDbConnection stepConnection, CancellationToken cancel) =>
+        Task.FromResult<IReadOnlySet<(string Table, string Column)>?>(null);
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -9,7 +9,8 @@ namespace TimeTrack.Migrations.Runner.Running;
 /// </summary>
 public sealed class HistoryRecorder(DatabaseProvider provider, MigrationCatalog catalog, Provenance provenance) : IDisposable
 {
-    private readonly MigrationManifest? _manifest = MigrationManifest.Load(catalog.Assembly);
+    // The manifest's entries by version: every applied version is looked up on every start.
+    private readonly Dictionary<long, ManifestEntry> _manifest = MigrationManifest.Load(catalog.Assembly)?.Migrations.ToDictionary(m => m.Version) ?? [];
     private readonly Dictionary<long, string> _checksums = [];
     private StepExecutor? _renderer;
 
@@ -25,7 +26,7 @@ public sealed class HistoryRecorder(DatabaseProvider provider, MigrationCatalog 
             return known;
         }
 
-        var checksum = _manifest?.Find(migration.Version)?.Checksums.GetValueOrDefault(MigrationManifest.Key(provider))
+        var checksum = _manifest.GetValueOrDefault(migration.Version)?.Checksums.GetValueOrDefault(MigrationManifest.Key(provider))
             ?? MigrationChecksum.Of(Renderer.Render(new PlannedStep(migration, Direction.Up)), migration.Transactional);
         return _checksums[migration.Version] = checksum;
     }
@@ -33,7 +34,7 @@ public sealed class HistoryRecorder(DatabaseProvider provider, MigrationCatalog 
     /// <summary>True when <paramref name="recorded"/> is this build's checksum, or one the manifest accepts for it.</summary>
     public bool Matches(KnownMigration migration, string recorded) =>
         recorded == Checksum(migration)
-        || (_manifest?.Find(migration.Version)?.Accepted?.GetValueOrDefault(MigrationManifest.Key(provider))?.Contains(recorded) ?? false);
+        || (_manifest.GetValueOrDefault(migration.Version)?.Accepted?.GetValueOrDefault(MigrationManifest.Key(provider))?.Contains(recorded) ?? false);
 
     /// <summary>The record of <paramref name="migration"/> as applied (or stamped) now.</summary>
     /// <param name="durationMs">How long its statements took; null when it was not run (stamped, recorded afterwards).</param>

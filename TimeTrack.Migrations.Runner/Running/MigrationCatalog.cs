@@ -21,7 +21,12 @@ public sealed class MigrationCatalog
     {
         Assembly = assembly;
         Migrations = migrations;
+        // Looked up once per applied version on every start: a list search would make the
+        // restart path quadratic in the length of the history.
+        _byVersion = migrations.ToDictionary(m => m.Version);
     }
+
+    private readonly Dictionary<long, KnownMigration> _byVersion;
 
     public Assembly Assembly { get; }
 
@@ -56,7 +61,7 @@ public sealed class MigrationCatalog
         _ => throw new InvalidOperationException($"[StepTimeouts] takes 0 (off) or more seconds, not {seconds}"),
     };
 
-    public KnownMigration? Find(long version) => Migrations.FirstOrDefault(m => m.Version == version);
+    public KnownMigration? Find(long version) => _byVersion.GetValueOrDefault(version);
 
-    public bool Knows(long version) => Find(version) is not null;
+    public bool Knows(long version) => _byVersion.ContainsKey(version);
 }

@@ -20,7 +20,10 @@ public sealed record ProfileMatch(ProfileCandidate Profile, SchemaMatch Match);
 /// </summary>
 public sealed class ProfileMatcher(MigrationCatalog catalog)
 {
-    public IReadOnlyList<ProfileCandidate> Candidates { get; } = FindCandidates(catalog);
+    private IReadOnlyList<ProfileCandidate>? _candidates;
+
+    /// <summary>Found on first use: init makes a matcher at every start, and a managed database never asks it.</summary>
+    public IReadOnlyList<ProfileCandidate> Candidates => _candidates ??= FindCandidates(catalog);
 
     private static List<ProfileCandidate> FindCandidates(MigrationCatalog catalog)
     {
@@ -39,7 +42,7 @@ public sealed class ProfileMatcher(MigrationCatalog catalog)
         ?? throw UserError.Invalid($"no stamping profile '{name}' (known: {string.Join(", ", Candidates.Select(c => c.Name))})");
 
     /// <summary>
-    /// Every candidate (or only <paramref name="forced"/>) compared with <paramref name="live"/>, best first:
+    /// The candidates (or only <paramref name="forced"/>) compared with <paramref name="live"/>, best first (those whose columns differ are left out when another matches):
     /// matching ones before the others, then the newest version (a database at state 3 also
     /// "matches" state 2 with an extra table tolerated), then shipped profiles before history ones.
     /// </summary>
@@ -47,8 +50,28 @@ public sealed class ProfileMatcher(MigrationCatalog catalog)
     public async Task<IReadOnlyList<ProfileMatch>> CompareAsync(Database database, DatabaseSchema live, ProfileCandidate? forced, CancellationToken cancel)
     {
         var candidates = forced is null ? Candidates : [forced];
-        var expected = (await StepExecutor.BuildExpectedSchemasAsync(database.Provider, database, catalog, candidates.Max(c => c.Version), cancel)).ToDictionary(e => e.Version, e => e.Schema);
+        var versions = candidates.Select(c => c.Version).ToHashSet();
+        var upTo = candidates.Max(c => c.Version);
+
+        // Reading the expected schema after each of a thousand versions costs far more than
+        // building them: first only those whose tables have the live tables' columns (a missing
+        // or extra column never matches; extra tables are tolerated). When none of them matches,
+        // all of them, so that the closest one and its differences are found as before.
+        var liveColumns = live.Tables.ToDictionary(t => t.Name, t => t.Columns.Select(c => c.Name).ToHashSet());
+        bool CouldMatch(IReadOnlySet<(string Table, string Column)> names) =>
+            names.Where(n => n.Table != VersionTable.Name).GroupBy(n => n.Table, n => n.Column)
+                .All(t => liveColumns.TryGetValue(t.Key, out var columns) && columns.SetEquals(t));
+
+        var expected = (await StepExecutor.BuildExpectedSchemasAsync(database.Provider, database, catalog, upTo, cancel, versions.Contains, CouldMatch))
+            .ToDictionary(e => e.Version, e => e.Schema);
+        if (!candidates.Any(c => expected.TryGetValue(c.Version, out var schema) && SchemaMatch.Of(live, schema, VersionTable.Name).Matches))
+        {
+            expected = (await StepExecutor.BuildExpectedSchemasAsync(database.Provider, database, catalog, upTo, cancel, versions.Contains))
+                .ToDictionary(e => e.Version, e => e.Schema);
+        }
+
         return candidates
+            .Where(c => expected.ContainsKey(c.Version))
             .Select((c, order) => (Match: new ProfileMatch(c, SchemaMatch.Of(live, expected[c.Version], VersionTable.Name)), Order: order))
             .OrderByDescending(x => x.Match.Match.Matches)
             .ThenByDescending(x => x.Match.Match.Matches ? x.Match.Profile.Version : -x.Match.Match.Blocking.Count)

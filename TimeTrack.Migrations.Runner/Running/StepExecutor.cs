@@ -150,8 +150,13 @@ public sealed class StepExecutor : IDisposable
     /// the expected side of adoption and drift checks. <paramref name="live"/>: the database
     /// checked, when there is one (PostgreSQL builds its scratch schema there).
     /// </summary>
+    /// <param name="read">The versions whose schema is read (all when null): reading the catalog
+    /// after each of a thousand steps costs far more than applying them.</param>
+    /// <param name="couldMatch">Given the (table, column) names after a version (where the scratch
+    /// reads them cheaply), false when its schema is not worth reading.</param>
     public static async Task<IReadOnlyList<(long Version, DatabaseSchema Schema)>> BuildExpectedSchemasAsync(
-        DatabaseProvider provider, Database? live, MigrationCatalog catalog, long upTo, CancellationToken cancel)
+        DatabaseProvider provider, Database? live, MigrationCatalog catalog, long upTo, CancellationToken cancel, Func<long, bool>? read = null,
+        Func<IReadOnlySet<(string Table, string Column)>, bool>? couldMatch = null)
     {
         await using var scratch = await provider.OpenScratchAsync(live, cancel);
         using var executor = ForScratch(provider, scratch, catalog);
@@ -166,7 +171,13 @@ public sealed class StepExecutor : IDisposable
         {
             scratch.SetUp(executor.ExecuteSql);
             await executor.RunAsync(plan, async step =>
-                result.Add((step.Version, (await scratch.ReadAsync(executor.StepConnection, cancel)).Without(VersionTable.Name))), cancel);
+            {
+                if ((read?.Invoke(step.Version) ?? true)
+                    && (couldMatch is null || await scratch.ReadColumnNamesAsync(executor.StepConnection, cancel) is not { } names || couldMatch(names)))
+                {
+                    result.Add((step.Version, (await scratch.ReadAsync(executor.StepConnection, cancel)).Without(VersionTable.Name)));
+                }
+            }, cancel);
             return result;
         }
         finally
@@ -203,7 +214,7 @@ public sealed class StepExecutor : IDisposable
         foreach (var step in prepared)
         {
             cancel.ThrowIfCancellationRequested();
-            var result = _mode == StepMode.Apply ? RunApplying(step, results.Count) : Run(step);
+            var result = _mode == StepMode.Apply ? RunApplying(step, results.Count, last: results.Count == prepared.Count - 1) : Run(step);
             results.Add(result);
             if (afterStep is not null)
             {
@@ -391,7 +402,8 @@ public sealed class StepExecutor : IDisposable
     /// INDEX CONCURRENTLY, which waits out older transactions by design) gets no lock timeout: the
     /// log says what it waits for.
     /// </summary>
-    private StepResult RunApplying(PreparedStep prepared, int done)
+    /// <param name="last">The run's last step: its commit is flushed (<see cref="DatabaseProvider.UnflushedCommitStatements"/>).</param>
+    private StepResult RunApplying(PreparedStep prepared, int done, bool last)
     {
         var step = prepared.Step;
         var interrupted = Interruption.Token;
@@ -407,12 +419,13 @@ public sealed class StepExecutor : IDisposable
 
         var lockTimeout = step.Migration.LockTimeoutSeconds is { } ownLock ? TimeSpan.FromSeconds(ownLock) : _policy.LockTimeout;
         var statementTimeout = step.Migration.StatementTimeoutSeconds is { } ownStatement ? TimeSpan.FromSeconds(ownStatement) : _policy.StatementTimeout;
-        var settings = transactional
+        var timeouts = transactional
             ? _database!.Provider.StepTimeoutStatements(
                 step.Migration.LockTimeoutSeconds is not null || lockTimeout > TimeSpan.Zero ? lockTimeout : null,
                 step.Migration.StatementTimeoutSeconds is not null || statementTimeout > TimeSpan.Zero ? statementTimeout : null)
             : [];
-        var retrying = transactional && lockTimeout > TimeSpan.Zero && settings.Count > 0;
+        IReadOnlyList<string> settings = transactional && !last ? [.. timeouts, .. _database!.Provider.UnflushedCommitStatements] : timeouts;
+        var retrying = transactional && lockTimeout > TimeSpan.Zero && timeouts.Count > 0;
         var after = done == 0 ? "" : $" after {done} successful step(s)";
         var clock = Stopwatch.StartNew();
         for (var attempt = 1; ; attempt++)

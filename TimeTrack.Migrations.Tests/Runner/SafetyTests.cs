@@ -253,6 +253,131 @@ public sealed class PostgresSafetyTests() : SafetyTests(DatabaseKind.Postgres)
         index.IsValid.ShouldBeTrue();
     }
 
+    [Fact]
+    public async Task A_runner_waiting_for_the_lock_is_woken_by_the_holder_releasing_it_not_by_polling()
+    {
+        var target = DatabaseUrl.Parse(Db.Url);
+        await using var holder = await Database.OpenWaitingAsync(target, TimeSpan.Zero, _ => { });
+        await using var waiter = (PostgresDatabase)await Database.OpenWaitingAsync(target, TimeSpan.Zero, _ => { });
+        // No poll within the hour and a ten-minute lock timeout: only the holder's notification can wake it.
+        waiter.LockPollInterval = TimeSpan.FromHours(1);
+        var listening = new TaskCompletionSource();
+        waiter.Waiting = () => listening.TrySetResult();
+        var messages = new List<string>();
+
+        var held = await holder.AcquireMigrationLockAsync(TimeSpan.FromSeconds(1), _ => { });
+        var taking = waiter.AcquireMigrationLockAsync(TimeSpan.FromMinutes(10), m =>
+        {
+            lock (messages)
+            {
+                messages.Add(m);
+            }
+        });
+        // It listens, has tried again since, found the lock taken, and waits.
+        await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        taking.IsCompleted.ShouldBeFalse("the waiter took a lock that was held");
+        await held.DisposeAsync();
+
+        await using (await taking.WaitAsync(TimeSpan.FromSeconds(60)))
+        {
+            lock (messages)
+            {
+                messages[0].ShouldContain("waiting for its lock");
+                messages[^1].ShouldStartWith("took the migration lock after waiting");
+            }
+
+            // The lock really is held by the waiter now.
+            (await Db.CountAsync($"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = {waiter.Connection.ProcessID}")).ShouldBe(1);
+        }
+
+        // It listens no more once it holds the lock (a notification would be buffered for nothing).
+        await using var channels = new NpgsqlCommand("SELECT count(*) FROM pg_listening_channels()", waiter.Connection);
+        ((long)(await channels.ExecuteScalarAsync())!).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_waiter_takes_the_lock_of_a_holder_that_ended_without_notifying()
+    {
+        // A killed runner (or one of an older build) releases the lock by its session ending, unannounced.
+        var holder = (NpgsqlConnection)Db.OpenConnection();
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresDatabase.MigrationLockKey})", holder))
+        {
+            await take.ExecuteScalarAsync();
+        }
+
+        using var waiter = RunnerProcess.Start(RunnerProcess.Executable, ["up", "--database-url", Db.Url, "--lock-timeout", "120"]);
+        try
+        {
+            await WaitForLineAsync(waiter, "waiting for its lock");
+            await holder.DisposeAsync();
+
+            var stderr = await waiter.StandardError.ReadToEndAsync();
+            await waiter.WaitForExitAsync();
+            waiter.ExitCode.ShouldBe(0, stderr);
+            stderr.ShouldContain("took the migration lock after waiting");
+            (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        }
+        finally
+        {
+            if (!waiter.HasExited)
+            {
+                waiter.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Runners_waiting_for_the_lock_hold_no_snapshot_so_a_concurrent_index_build_of_the_holder_completes()
+    {
+        ShouldSucceed(await RunAsync("up", "--to", Versions[2].ToString()));
+
+        // A writer's open transaction keeps CREATE INDEX CONCURRENTLY (step 4) waiting, long enough
+        // for three more runners to queue for the migration lock behind it.
+        await using var blocker = (NpgsqlConnection)Db.OpenConnection();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE time_entries IN ROW EXCLUSIVE MODE", blocker, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        using var first = RunnerProcess.Start(RunnerProcess.Executable, ["up", "--database-url", Db.Url]);
+        await WaitForLineAsync(first, $"applying {Versions[3]}");
+        var waiters = Enumerable.Range(0, 3).Select(_ => RunnerProcess.Start(RunnerProcess.Executable, ["init", "--database-url", Db.Url, "--lock-timeout", "120"])).ToList();
+        try
+        {
+            foreach (var waiter in waiters)
+            {
+                await WaitForLineAsync(waiter, "waiting for its lock");
+            }
+
+            await transaction.RollbackAsync();
+
+            // A waiter blocked in pg_advisory_lock would hold a snapshot the index build waits for,
+            // and the build would wait until the waiter gave up (exit 4): here everything succeeds.
+            await first.WaitForExitAsync();
+            first.ExitCode.ShouldBe(0);
+            foreach (var waiter in waiters)
+            {
+                var stdout = await waiter.StandardOutput.ReadToEndAsync();
+                var stderr = await waiter.StandardError.ReadToEndAsync();
+                await waiter.WaitForExitAsync();
+                waiter.ExitCode.ShouldBe(0, stderr);
+                stdout.ShouldContain("nothing to do");
+                stderr.ShouldContain("took the migration lock after waiting");
+            }
+        }
+        finally
+        {
+            foreach (var waiter in waiters.Where(w => !w.HasExited))
+            {
+                waiter.Kill();
+            }
+        }
+
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+        (await Db.ReadSchemaAsync()).Table("time_entries")!.Indexes.Single().IsValid.ShouldBeTrue();
+    }
+
     private static async Task PollAsync(Func<Task<bool>> condition)
     {
         for (var i = 0; i < 300; i++)

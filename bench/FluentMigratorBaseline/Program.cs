@@ -4,12 +4,21 @@ using Microsoft.Extensions.DependencyInjection;
 // The plainest way to run TimeTrack's migrations with FluentMigrator: build its runner from a
 // service container and call MigrateUp(). bench/run.sh times this against `timetrack-migrate up`
 // on a database that is already at head (the container-restart path).
-// Usage: fluentmigrator-baseline "Host=...;Port=...;Username=...;Password=...;Database=..."
+// Usage: fluentmigrator-baseline [--assembly PATH] ["Host=...;Port=...;Username=...;Password=...;Database=..."]
 //        (or the connection string in the environment variable BASELINE_CONNECTION_STRING).
-var connectionString = args.Length > 0 ? args[0] : Environment.GetEnvironmentVariable("BASELINE_CONNECTION_STRING");
+//        --assembly: another migrations assembly (bench/scale.sh: the generated long history).
+var arguments = args.ToList();
+var migrations = typeof(TimeTrack.Migrations.Migrations.TimeTrackMigration).Assembly;
+if (arguments.IndexOf("--assembly") is var at and >= 0 && at + 1 < arguments.Count)
+{
+    migrations = System.Reflection.Assembly.LoadFrom(Path.GetFullPath(arguments[at + 1]));
+    arguments.RemoveRange(at, 2);
+}
+
+var connectionString = arguments.Count > 0 ? arguments[0] : Environment.GetEnvironmentVariable("BASELINE_CONNECTION_STRING");
 if (string.IsNullOrWhiteSpace(connectionString))
 {
-    Console.Error.WriteLine("usage: fluentmigrator-baseline <Npgsql connection string>");
+    Console.Error.WriteLine("usage: fluentmigrator-baseline [--assembly PATH] <Npgsql connection string>");
     return 2;
 }
 
@@ -18,7 +27,7 @@ using var services = new ServiceCollection()
     .ConfigureRunner(rb => rb
         .AddPostgres15_0()
         .WithGlobalConnectionString(connectionString)
-        .ScanIn(typeof(TimeTrack.Migrations.Migrations.TimeTrackMigration).Assembly).For.All())
+        .ScanIn(migrations).For.All())
     .BuildServiceProvider(validateScopes: false);
 
 using (var scope = services.CreateScope())

@@ -41,38 +41,94 @@ public sealed class PostgresDatabase : Database
         }
     }
 
+    /// <summary>The channel a runner NOTIFYs when it releases the migration lock; waiters LISTEN on it.</summary>
+    public const string LockReleasedChannel = "timetrack_migrate_lock_released";
+
+    /// <summary>
+    /// How often a waiter tries again without a notification: a killed holder's lock (or an older
+    /// runner's) goes with its session, unannounced. Settable for the tests that prove the
+    /// notification is what wakes a waiter.
+    /// </summary>
+    public TimeSpan LockPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>For the tests: called when a waiter listens, has found the lock taken since, and is about to wait.</summary>
+    internal Action? Waiting { get; set; }
+
     public override async Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
     {
         // A session-level advisory lock on this connection, which stays idle while the migrations
-        // run on FluentMigrator's own connection. Waiters poll pg_try_advisory_lock instead of
-        // blocking in pg_advisory_lock: a blocked waiter holds a snapshot, and CREATE INDEX
-        // CONCURRENTLY in the holder would wait for it forever.
-        var deadline = DateTime.UtcNow + timeout;
-        var told = false;
-        while (true)
+        // run on FluentMigrator's own connection. Waiters do not block in pg_advisory_lock: a
+        // blocked waiter holds a snapshot, and CREATE INDEX CONCURRENTLY in the holder would wait
+        // for it forever. They LISTEN instead (an idle listening session holds no snapshot), the
+        // holder NOTIFYs as it releases the lock, and the next runner takes it at once: ten
+        // replicas starting together take turns without sleeping between them. A holder that was
+        // killed never notifies (the server releases its lock when the session ends): waiters try
+        // again every LockPollInterval as well.
+        var started = DateTime.UtcNow;
+        var deadline = started + timeout;
+        var notified = false;
+        NotificationEventHandler? listener = null;
+        try
         {
-            await using (var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", Connection))
+            while (true)
             {
-                command.Parameters.AddWithValue("key", MigrationLockKey);
-                if ((bool)(await command.ExecuteScalarAsync(cancel))!)
+                notified = false;
+                await using (var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", Connection))
                 {
-                    return new AdvisoryLock(Connection);
+                    command.Parameters.AddWithValue("key", MigrationLockKey);
+                    if ((bool)(await command.ExecuteScalarAsync(cancel))!)
+                    {
+                        if (listener is not null)
+                        {
+                            onWaiting($"took the migration lock after waiting {(DateTime.UtcNow - started).TotalSeconds:0.000} s");
+                        }
+
+                        return new AdvisoryLock(Connection);
+                    }
+                }
+
+                if (DateTime.UtcNow >= deadline)
+                {
+                    throw LockTimeout(timeout);
+                }
+
+                if (listener is null)
+                {
+                    onWaiting($"another runner is migrating this database; waiting for its lock (up to {timeout.TotalSeconds:0} s)");
+                    // Listening from now on, then trying once more: a release between the first
+                    // try and the LISTEN notified nobody.
+                    listener = (_, e) => notified |= e.Channel == LockReleasedChannel;
+                    Connection.Notification += listener;
+                    await ExecuteAsync($"LISTEN {LockReleasedChannel}", cancel);
+                    continue;
+                }
+
+                // A notification that came with the last try's reply has been handled already.
+                if (!notified)
+                {
+                    Waiting?.Invoke();
+                    var wait = TimeSpan.FromMilliseconds(Math.Max(10, Math.Min(LockPollInterval.TotalMilliseconds, (deadline - DateTime.UtcNow).TotalMilliseconds)));
+                    await Connection.WaitAsync(wait, cancel);
                 }
             }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                throw LockTimeout(timeout);
-            }
-
-            if (!told)
-            {
-                onWaiting($"another runner is migrating this database; waiting for its lock (up to {timeout.TotalSeconds:0} s)");
-                told = true;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(500, Math.Max(10, (deadline - DateTime.UtcNow).TotalMilliseconds))), cancel);
         }
+        finally
+        {
+            if (listener is not null)
+            {
+                Connection.Notification -= listener;
+                if (Connection.State == System.Data.ConnectionState.Open && !cancel.IsCancellationRequested)
+                {
+                    await ExecuteAsync($"UNLISTEN {LockReleasedChannel}", CancellationToken.None);
+                }
+            }
+        }
+    }
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancel)
+    {
+        await using var command = new NpgsqlCommand(sql, Connection);
+        await command.ExecuteNonQueryAsync(cancel);
     }
 
     private sealed class AdvisoryLock(NpgsqlConnection connection) : IAsyncDisposable
@@ -81,9 +137,11 @@ public sealed class PostgresDatabase : Database
         {
             if (connection.State == System.Data.ConnectionState.Open)
             {
-                await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", connection);
+                // One statement: the lock is free before the notification is delivered (at commit),
+                // so a woken waiter finds it free.
+                await using var command = new NpgsqlCommand($"SELECT pg_advisory_unlock(@key), pg_notify('{LockReleasedChannel}', '')", connection);
                 command.Parameters.AddWithValue("key", MigrationLockKey);
-                await command.ExecuteScalarAsync();
+                await command.ExecuteNonQueryAsync();
             }
         }
     }

@@ -69,6 +69,9 @@ public sealed class PostgresProvider : DatabaseProvider
         .. statementTimeout is { } s ? [$"SET LOCAL statement_timeout = '{Milliseconds(s)}ms'"] : Array.Empty<string>(),
     ];
 
+    /// <summary>synchronous_commit off for the step's transaction only (any role may set it).</summary>
+    public override IReadOnlyList<string> UnflushedCommitStatements { get; } = ["SET LOCAL synchronous_commit = off"];
+
     private static long Milliseconds(TimeSpan t) => t <= TimeSpan.Zero ? 0 : Math.Max(1, (long)t.TotalMilliseconds);
 
     public override bool IsLockTimeout(Exception e) =>
@@ -148,4 +151,24 @@ internal sealed class PostgresScratchSchema(Database live) : ScratchDatabase
 
     public override Task<DatabaseSchema> ReadAsync(IDbConnection stepConnection, CancellationToken cancel) =>
         PostgresCatalogReader.ReadAsync((NpgsqlConnection)stepConnection, _schema, cancel);
+
+    public override async Task<IReadOnlySet<(string Table, string Column)>?> ReadColumnNamesAsync(IDbConnection stepConnection, CancellationToken cancel)
+    {
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT c.relname::text, a.attname::text FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE n.nspname = @schema AND c.relkind IN ('r', 'p')
+            """, (NpgsqlConnection)stepConnection);
+        command.Parameters.AddWithValue("schema", _schema);
+        var names = new HashSet<(string, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancel);
+        while (await reader.ReadAsync(cancel))
+        {
+            names.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return names;
+    }
 }

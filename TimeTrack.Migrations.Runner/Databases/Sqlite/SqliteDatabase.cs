@@ -47,7 +47,10 @@ public sealed class SqliteDatabase : Database
                     told = true;
                 }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(100), cancel);
+                // flock has no wait with a timeout or a cancel: try again soon. A try is an open and
+                // a flock, nothing else: 20 ms keeps the time between one runner releasing the lock
+                // and the next taking it short (replicas starting together) at no real cost.
+                await Task.Delay(TimeSpan.FromMilliseconds(20), cancel);
             }
             catch (UnauthorizedAccessException e)
             {
