@@ -29,12 +29,13 @@ apt_install() {
   fi
 }
 
-# require_tools COMMAND:PACKAGE ...: installs the Debian packages of the commands that are missing.
+# require_tools COMMAND:PACKAGE ...: installs the Debian packages of the commands that are missing
+# (COMMAND may be a path: a file the package installs, such as a header).
 require_tools() {
   command -v dotnet >/dev/null 2>&1 || die "the dotnet SDK is missing"
   local missing=() pair
   for pair in "$@"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "${pair%%:*}" ] || missing+=("${pair#*:}")
+    command -v "${pair%%:*}" >/dev/null 2>&1 || [ -e "${pair%%:*}" ] || missing+=("${pair#*:}")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]}"

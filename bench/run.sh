@@ -37,8 +37,10 @@
 # Results: bench/results/hyperfine-<timestamp>.json (git-ignored by bench/.gitignore).
 set -euo pipefail
 
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
+# The shared part (tools, scratch space, publishing, the throwaway cluster): bench/lib.sh.
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 RESULTS_DIR="$BENCH_DIR/results"
 SMOKE="${BENCH_SMOKE:-0}"
 IMAGE="${BENCH_IMAGE:-}"
@@ -47,74 +49,20 @@ if [ "$SMOKE" = 1 ]; then
 else
   WARMUP="${BENCH_WARMUP:-3}" RUNS="${BENCH_RUNS:-30}" MEMORY_RUNS="${BENCH_MEMORY_RUNS:-5}"
 fi
-PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-is_root() { [ "$(id -u)" -eq 0 ]; }
-
-# --- tools --------------------------------------------------------------------------------------
-
-apt_install() {
-  is_root || die "$* missing and not running as root: install it (apt-get install -y $*)"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq "$@" >/dev/null 2>&1; then
-    apt-get update -qq
-    apt-get install -y -qq "$@" >/dev/null
-  fi
-}
-
-command -v dotnet >/dev/null 2>&1 || die "the dotnet SDK is missing"
-missing=()
-command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
-command -v jq >/dev/null 2>&1 || missing+=(jq)
-command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
-[ -x /usr/bin/time ] || missing+=(time)
+tools=(hyperfine:hyperfine jq:jq psql:postgresql-client /usr/bin/time:time)
 # NativeAOT links with clang against zlib (not needed when the binaries come from the image).
 if [ "$SMOKE" != 1 ] || [ -z "$IMAGE" ]; then
-  command -v clang >/dev/null 2>&1 || missing+=(clang)
-  [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+  tools+=(clang:clang /usr/include/zlib.h:zlib1g-dev)
 fi
+require_tools "${tools[@]}"
 if [ -n "$IMAGE" ]; then
   command -v podman >/dev/null 2>&1 || die "BENCH_IMAGE needs podman (deploy/container-env.sh installs and configures it)"
   podman image exists "$IMAGE" || die "BENCH_IMAGE: no image $IMAGE (bash deploy/test-image.sh builds localhost/timetrack-migrations:test)"
 fi
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing ${missing[*]}"
-  apt_install "${missing[@]}"
-fi
-
-# --- scratch space and clean-up -----------------------------------------------------------------
-
-WORK="$(mktemp -d -t timetrack-bench.XXXXXX)"
-PG_DATA=""
-PG_OWNER_RUN=()
-BENCH_DB=""
-MAINTENANCE_URL=""
-EXISTING_SERVER=""
-
-cleanup() {
-  local status=$?
-  set +e
-  if [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
-    "${PG_OWNER_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
-  fi
-  if [ -n "$EXISTING_SERVER" ] && [ -n "$BENCH_DB" ]; then
-    psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" \
-      -c "DROP DATABASE IF EXISTS \"${BENCH_DB}_legacy\" WITH (FORCE)" >/dev/null 2>&1
-  fi
-  rm -rf "$WORK"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_init timetrack-bench
 
 # --- build --------------------------------------------------------------------------------------
-
-# What is measured is the working tree as it is now: say which commit, and whether it had changes.
-SOURCE_REVISION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 'unknown (not a git checkout)')"
 
 # --artifacts-path keeps every bin/ and obj/ of this build in the scratch directory: the benchmark
 # leaves the working tree as it found it and does not race a developer's own build.
@@ -123,7 +71,6 @@ SOURCE_REVISION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo 
 # both are copied out of the image. The baseline twice: as anyone would publish a small program
 # (plain Release), and with the same settings as the runner, for a like-for-like comparison (not
 # in a smoke run).
-READY_TO_RUN=(-r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true)
 APP="$WORK/app"
 copy_app_from_image() { # image, directory: the image's /app (front and full runner)
   local container
@@ -176,72 +123,9 @@ fi
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
-urldecode() { printf '%b' "${1//%/\\x}"; }
-
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free TCP port found"
-}
-
-if [ -n "${TIMETRACK_BENCH_DATABASE_URL:-}" ]; then
-  log "using the existing server at TIMETRACK_BENCH_DATABASE_URL"
-  MAINTENANCE_URL="$TIMETRACK_BENCH_DATABASE_URL"
-  EXISTING_SERVER=1
-  url_re='^postgres(ql)?://([^:@/]+)(:([^@]*))?@([^:/?]+)(:([0-9]+))?(/[^?]*)?'
-  [[ "$MAINTENANCE_URL" =~ $url_re ]] || die "TIMETRACK_BENCH_DATABASE_URL is not postgresql://user:password@host[:port]/database"
-  PG_USER="$(urldecode "${BASH_REMATCH[2]}")"
-  PG_PASSWORD="$(urldecode "${BASH_REMATCH[4]}")"
-  PG_HOST="${BASH_REMATCH[5]}"
-  PG_PORT="${BASH_REMATCH[7]:-5432}"
-  USER_INFO="${BASH_REMATCH[2]}${BASH_REMATCH[3]}"
-else
-  if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ]; then
-    die "PostgreSQL 15 server binaries not found in $PG_BIN (apt-get install postgresql-15), or set TIMETRACK_BENCH_DATABASE_URL"
-  fi
-  PG_ROOT="$WORK/pg"
-  PG_DATA="$PG_ROOT/data"
-  PG_SOCKETS="$PG_ROOT/sockets"
-  mkdir -p "$PG_SOCKETS"
-  PG_USER="postgres"
-  PG_PASSWORD="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-  printf '%s\n' "$PG_PASSWORD" >"$PG_ROOT/pwfile"
-  PG_HOST="127.0.0.1"
-  if is_root; then
-    # initdb refuses to run as root: the cluster belongs to the postgres user.
-    chmod 755 "$WORK"
-    chown -R postgres:postgres "$PG_ROOT"
-    PG_OWNER_RUN=(runuser -u postgres --)
-  else
-    PG_OWNER_RUN=(env)
-  fi
-  log "starting a throwaway PostgreSQL cluster in $PG_ROOT"
-  (cd /tmp && "${PG_OWNER_RUN[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --pwfile "$PG_ROOT/pwfile" \
-    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C --no-sync >"$WORK/initdb.log" 2>&1) \
-    || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
-  started=""
-  for _ in 1 2 3; do
-    PG_PORT="$(free_port)"
-    if (cd /tmp && "${PG_OWNER_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_ROOT/server.log" -w -t 60 start \
-      -o "-p $PG_PORT -k $PG_SOCKETS -c listen_addresses=127.0.0.1" >/dev/null); then
-      started=1
-      break
-    fi
-  done
-  [ -n "$started" ] || { cat "$PG_ROOT/server.log" >&2; die "pg_ctl start failed"; }
-  USER_INFO="$PG_USER:$PG_PASSWORD"
-  MAINTENANCE_URL="postgresql://$USER_INFO@$PG_HOST:$PG_PORT/postgres"
-fi
-
-BENCH_DB="timetrack_bench_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
-psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$BENCH_DB\"" >/dev/null
-PG_VERSION="$(psql "$MAINTENANCE_URL" -qAt -c 'SHOW server_version')"
+start_postgres
+new_database BENCH_DB
+DATABASES+=("${BENCH_DB}_legacy" "${BENCH_DB}_fresh") # made below: dropped on exit on an existing server too
 
 # The secrets go through the environment, not the command lines hyperfine prints.
 export DATABASE_URL="postgresql://$USER_INFO@$PG_HOST:$PG_PORT/$BENCH_DB"
