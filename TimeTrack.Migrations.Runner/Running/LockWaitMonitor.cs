@@ -17,6 +17,13 @@ public sealed class LockWaitMonitor : IDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// The first look comes sooner: a step that waits is usually waiting from its first statement,
+    /// and with a short lock timeout on a busy machine a few 200 ms rounds could all come too late
+    /// to see the blocker before the attempt gives up ("the blocking session was not seen").
+    /// </summary>
+    private static readonly TimeSpan FirstLook = TimeSpan.FromMilliseconds(50);
+
     private readonly Database _database;
     private readonly IDbConnection _stepConnection;
     private readonly Action<IReadOnlyList<LockBlocker>, TimeSpan>? _onWaiting;
@@ -40,11 +47,13 @@ public sealed class LockWaitMonitor : IDisposable
     private async Task LoopAsync()
     {
         var reported = new HashSet<int>();
+        var wait = FirstLook;
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(Interval, _stop.Token);
+                await Task.Delay(wait, _stop.Token);
+                wait = Interval;
             }
             catch (OperationCanceledException)
             {
