@@ -38,14 +38,18 @@ if (resolved is null)
     return FullRunner.Exec(signals, full, args, explain, "no URL, a SQLite file still to create, GSS, or a setting the runner checks");
 }
 
-var manifest = MigrationManifest.Load(typeof(FullRunner).Assembly)
-    ?? throw new InvalidOperationException("the migrations manifest is not embedded in this build");
+var manifest = MigrationManifest.Load(typeof(FullRunner).Assembly);
+if (manifest is null)
+{
+    return FullRunner.Exec(signals, full, args, explain, "no migrations manifest embedded in this build", resolved.LogFormat);
+}
+
 string? why;
 try
 {
     await using var connection = await OpenAsync(resolved.Target, Interruption.Token);
     var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target.Kind, Interruption.Token);
-    why = NoOpStart.WhyNotNoOp(columns, rows, manifest, resolved.Target.Kind.ToString().ToLowerInvariant());
+    why = NoOpStart.WhyNotNoOp(columns, rows, manifest, MigrationManifest.Key(resolved.Target.Kind));
 }
 catch (Exception e)
 {

@@ -185,17 +185,10 @@ public static partial class DatabaseUrl
 {
     public static DatabaseTarget Parse(string url, string? workingDirectory = null, string? fallbackPassword = null)
     {
-        url = url.Trim();
-        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
-        if (schemeEnd <= 0)
-        {
-            throw UserError.Invalid($"malformed database URL '{Mask(url)}': expected postgresql://user:password@host:port/database or sqlite:///path.db");
-        }
-
-        var scheme = url[..schemeEnd].ToLowerInvariant();
+        var (scheme, written, rest) = Split(url);
         var provider = DatabaseProvider.All.FirstOrDefault(p => p.UrlSchemes.Contains(scheme))
             ?? throw UserError.Invalid($"unsupported database URL scheme '{Mask(scheme)}': use {string.Join(" or ", DatabaseProvider.All.Select(p => p.UrlSchemes[0] + "://"))}");
-        return provider.ParseUrl(url[..schemeEnd], url[(schemeEnd + 3)..], workingDirectory ?? Directory.GetCurrentDirectory(), fallbackPassword);
+        return provider.ParseUrl(written, rest, workingDirectory ?? Directory.GetCurrentDirectory(), fallbackPassword);
     }
 }
 

@@ -44,6 +44,19 @@ public static partial class DatabaseUrl
 {
     public const string EmbeddedDefault = "sqlite:///timetrack.db";
 
+    /// <summary>The URL's scheme (lower-cased) and what follows "://", the URL trimmed; a URL without a scheme is refused.</summary>
+    public static (string Scheme, string SchemeAsWritten, string AfterScheme) Split(string url)
+    {
+        url = url.Trim();
+        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
+        if (schemeEnd <= 0)
+        {
+            throw UserError.Invalid($"malformed database URL '{Mask(url)}': expected postgresql://user:password@host:port/database or sqlite:///path.db");
+        }
+
+        return (url[..schemeEnd].ToLowerInvariant(), url[..schemeEnd], url[(schemeEnd + 3)..]);
+    }
+
     internal const string EncodeAdvice = "percent-encode the user name and password (or use DATABASE_PASSWORD_FILE)";
 
     internal static UserError Unencoded() =>

@@ -213,13 +213,12 @@ public static class NoOpStart
                 return null;
             }
 
-            url = url.Trim();
-            var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
-            var (scheme, rest) = schemeEnd <= 0 ? ("", "") : (url[..schemeEnd], url[(schemeEnd + 3)..]);
-            var target = scheme.ToLowerInvariant() switch
+            // The runner's own split; the schemes are its providers' (PostgresProvider/SqliteProvider.UrlSchemes, tested alike).
+            var (scheme, written, rest) = DatabaseUrl.Split(url);
+            var target = scheme switch
             {
-                "postgresql" or "postgres" => Databases.Postgres.PostgresUrl.Parse(scheme, rest, password),
-                "sqlite" => Databases.Sqlite.SqliteUrl.Parse($"{scheme}://{rest}", rest, terminal.WorkingDirectory),
+                "postgresql" or "postgres" => Databases.Postgres.PostgresUrl.Parse(written, rest, password),
+                "sqlite" => Databases.Sqlite.SqliteUrl.Parse($"{written}://{rest}", rest, terminal.WorkingDirectory),
                 _ => null,
             };
             if (target is null || target.UsesGss || (target.SqlitePath is { } file && !File.Exists(file)))

@@ -27,7 +27,7 @@ public sealed partial record MigrationManifest
             .ToList());
     }
 
-    public static string Key(DatabaseProvider provider) => provider.Kind.ToString().ToLowerInvariant();
+    public static string Key(DatabaseProvider provider) => Key(provider.Kind);
 }
 
 /// <summary>

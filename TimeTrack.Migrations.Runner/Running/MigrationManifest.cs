@@ -34,6 +34,9 @@ public sealed partial record MigrationManifest(IReadOnlyList<ManifestEntry> Migr
         # and provider: version, provider, SHA-256 [accepted=earlier checksums still valid]  # description
         """;
 
+    /// <summary>The column of a provider's checksums in the manifest ("postgres", "sqlite").</summary>
+    public static string Key(Databases.DatabaseKind kind) => kind.ToString().ToLowerInvariant();
+
     public static MigrationManifest? Load(Assembly assembly)
     {
         using var stream = assembly.GetManifestResourceStream(ResourceName);
