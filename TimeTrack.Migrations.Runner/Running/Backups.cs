@@ -85,7 +85,7 @@ public static partial class Backups
             if (!policy.Optional)
             {
                 throw new UserError(ExitCode.MigrationFailed,
-                    $"backup failed, so nothing was changed: {why}. Fix it, or pass --backup-optional (MIGRATE_BACKUP_OPTIONAL=true) to migrate without a backup");
+                    $"backup failed, so nothing was changed: {why}. Fix it, or pass --backup-optional (TIMETRACK_BACKUP_OPTIONAL=true; in the container MIGRATE_BACKUP_OPTIONAL=true) to migrate without a backup");
             }
 
             log.LogWarning("backup failed: {Why}; migrating without one (--backup-optional)", why);

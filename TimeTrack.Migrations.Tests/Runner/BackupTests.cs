@@ -159,6 +159,13 @@ public abstract class BackupTests(DatabaseKind kind) : RunnerTestBase(kind)
         ShouldFailWithOneLine(refused, 5, "the database is not empty");
         (await Db.FingerprintAsync()).ShouldBe(atHead);
 
+        // A file that is not a backup: refused before anything is dropped, even with --force.
+        var notABackup = Path.Combine(BackupDir, "not-a-backup.dump");
+        await File.WriteAllTextAsync(notABackup, "not a backup\n");
+        var broken = await RunAsync("restore", notABackup, "--force");
+        broken.ExitCode.ShouldBe(1, broken.ToString());
+        (await Db.FingerprintAsync()).ShouldBe(atHead);
+
         var forced = await RunAsync("restore", backup, "--force");
 
         ShouldSucceed(forced);

@@ -263,6 +263,14 @@ public sealed class PostgresDatabase : Database
         var pgRestore = PostgresClientTools.Find("pg_restore", PostgresClientTools.PgRestoreVariable, environment, Connection.PostgreSqlVersion.Major);
         if (replace)
         {
+            // The file is read through (its table of contents) before anything is dropped: a file
+            // that is not a readable backup leaves the database as it was, not emptied.
+            var (listCode, listOut, listErr) = await PostgresClientTools.RunAsync(pgRestore, ["--list", file], PostgresClientTools.Environment(Target), cancel);
+            if (listCode != 0)
+            {
+                throw new BackupException($"{file} is not a backup pg_restore can read, so nothing was changed: {PostgresClientTools.LastLines(listErr + listOut)}");
+            }
+
             // PostgreSQL 15's public schema: owned by the database owner, usable by everybody.
             var recreate = Connection.PostgreSqlVersion.Major >= 14
                 ? "CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC"
