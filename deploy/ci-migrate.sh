@@ -16,6 +16,8 @@
 #   MIGRATE_BACKUP_DIR      directory (on the runner's side: a volume the operator names) a backup
 #                           of the database is written to before anything changes (--backup); its
 #                           path goes into the summary and the output `backup`. Never uploaded.
+#   MIGRATE_BACKUP_KEEP     with MIGRATE_BACKUP_DIR: keep that many newest backups (--backup-keep)
+#   MIGRATE_BACKUP_OPTIONAL true: a failed backup is a warning, not a failed job (--backup-optional)
 #
 # Writes the status table and the SQL about to run into the summary, then applies. Warnings of
 # the runner (a database ahead of the image, unknown versions, differences tolerated at
@@ -109,6 +111,7 @@ error_line() { grep -m1 '^error:' "$work/err" | sed 's/^error: //' || true; }
 
 case "$action" in migrate | rollback | status) ;; *) fail 2 "MIGRATE_ACTION must be migrate, rollback or status, not '${action}'" ;; esac
 case "$dry_run" in true | false) ;; *) fail 2 "MIGRATE_DRY_RUN must be true or false, not '${dry_run}'" ;; esac
+case "${MIGRATE_BACKUP_OPTIONAL:-false}" in true | false) ;; *) fail 2 "MIGRATE_BACKUP_OPTIONAL must be true or false, not '${MIGRATE_BACKUP_OPTIONAL}'" ;; esac
 [ -n "${DATABASE_URL:-}" ] || fail 2 "DATABASE_URL is not set (the environment's DATABASE_URL secret)"
 if [ -n "$target" ] && ! [[ "$target" =~ ^[0-9]+$ ]]; then
   fail 2 "MIGRATE_TARGET_VERSION must be a version number, not '${target}'"
@@ -171,8 +174,13 @@ if [ "$dry_run" = true ]; then
   exit 0
 fi
 
+# As the entrypoint passes them (the runner checks the values).
 backup=()
-[ -z "${MIGRATE_BACKUP_DIR:-}" ] || backup=(--backup "$MIGRATE_BACKUP_DIR")
+if [ -n "${MIGRATE_BACKUP_DIR:-}" ]; then
+  backup=(--backup "$MIGRATE_BACKUP_DIR")
+  [ -z "${MIGRATE_BACKUP_KEEP:-}" ] || backup+=(--backup-keep "$MIGRATE_BACKUP_KEEP")
+  [ "${MIGRATE_BACKUP_OPTIONAL:-false}" = false ] || backup+=(--backup-optional)
+fi
 code=0
 capture "${apply[@]}" "${to[@]}" "${backup[@]}" || code=$?
 backup_file="$(sed -n 's/^backup written: //p' "$work/err" | head -n 1)"

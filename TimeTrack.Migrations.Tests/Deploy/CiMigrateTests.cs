@@ -79,9 +79,18 @@ public sealed class CiMigrateTests : CiMigrateTestBase
         var outputs = Path.GetTempFileName();
         try
         {
-            var (result, summary) = await DeployAsync("migrate", extra: new() { ["MIGRATE_BACKUP_DIR"] = dir, ["GITHUB_OUTPUT"] = outputs });
+            var (bad, badSummary) = await DeployAsync("migrate", extra: new() { ["MIGRATE_BACKUP_DIR"] = dir, ["MIGRATE_BACKUP_OPTIONAL"] = "maybe" });
+            bad.ExitCode.ShouldBe(2, bad.ToString());
+            badSummary.ShouldContain("MIGRATE_BACKUP_OPTIONAL must be true or false, not 'maybe'");
+            (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..2]);
+
+            // An older backup of this database: MIGRATE_BACKUP_KEEP=1 leaves only the new one.
+            var older = Path.Combine(dir, $"{((PostgresTestDatabase)Db).Name}-v1-20200101T000000000Z.dump");
+            await File.WriteAllTextAsync(older, "older");
+            var (result, summary) = await DeployAsync("migrate", extra: new() { ["MIGRATE_BACKUP_DIR"] = dir, ["MIGRATE_BACKUP_KEEP"] = "1", ["GITHUB_OUTPUT"] = outputs });
 
             result.ExitCode.ShouldBe(0, result.ToString());
+            File.Exists(older).ShouldBeFalse("MIGRATE_BACKUP_KEEP=1 keeps only the newest backup");
             var backup = Directory.GetFiles(dir).ShouldHaveSingleItem();
             Path.GetFileName(backup).ShouldEndWith(".dump");
             Path.GetFileName(backup).ShouldContain($"-v{Versions[1]}-");
