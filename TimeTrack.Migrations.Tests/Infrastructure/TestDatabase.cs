@@ -78,9 +78,17 @@ public abstract class TestDatabase : IAsyncDisposable
         return (await database.ReadAppliedVersionsAsync()).Select(v => v.Version).ToList();
     }
 
+    /// <summary>
+    /// A connection for a helper's statement, returned when disposed: on PostgreSQL from a pool
+    /// of this database's own (a new session costs the server a fork and cold catalog caches,
+    /// most of what the suite's helpers cost it), so it must leave no session state behind.
+    /// Tests that need a session of their own (a blocker, a lock holder) use OpenConnection.
+    /// </summary>
+    protected virtual DbConnection OpenHelperConnection() => OpenConnection();
+
     public async Task<int> ExecuteAsync(string sql)
     {
-        await using var connection = OpenConnection();
+        await using var connection = OpenHelperConnection();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return await command.ExecuteNonQueryAsync();
@@ -88,7 +96,7 @@ public abstract class TestDatabase : IAsyncDisposable
 
     public async Task<long> CountAsync(string sqlOrTable)
     {
-        await using var connection = OpenConnection();
+        await using var connection = OpenHelperConnection();
         await using var command = connection.CreateCommand();
         command.CommandText = sqlOrTable.Contains(' ') ? sqlOrTable : $"SELECT count(*) FROM {sqlOrTable}";
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
@@ -153,7 +161,10 @@ public sealed class PostgresTestDatabase : TestDatabase
     {
         Server = server;
         Name = name;
+        _helpers = new(() => NpgsqlDataSource.Create(server.HelperConnectionStringFor(name)));
     }
+
+    private readonly Lazy<NpgsqlDataSource> _helpers;
 
     public PostgresServer Server { get; }
     public string Name { get; }
@@ -186,12 +197,15 @@ public sealed class PostgresTestDatabase : TestDatabase
         return new PostgresTestDatabase(server, await server.CreateDatabaseAsync(prefix, template));
     }
 
+    /// <summary>A session of its own, over TCP with the password as users connect: closed, not pooled, when disposed.</summary>
     public override DbConnection OpenConnection()
     {
         var connection = new NpgsqlConnection(Server.ConnectionStringFor(Name));
         connection.Open();
         return connection;
     }
+
+    protected override DbConnection OpenHelperConnection() => _helpers.Value.OpenConnection();
 
     public override async Task RestoreLegacyFixtureAsync()
     {
@@ -226,7 +240,7 @@ public sealed class PostgresTestDatabase : TestDatabase
     public override async Task<IReadOnlyList<string>> SnapshotAsync(string table, params string[] exceptColumns)
     {
         // Whole rows as jsonb text: enum columns included, which Npgsql cannot read as object.
-        await using var connection = OpenConnection();
+        await using var connection = OpenHelperConnection();
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT (to_jsonb(t) - @except)::text FROM \"{table}\" t ORDER BY 1";
         command.Parameters.Add(new NpgsqlParameter("except", exceptColumns));
@@ -256,6 +270,11 @@ public sealed class PostgresTestDatabase : TestDatabase
 
     public override async ValueTask DisposeAsync()
     {
+        if (_helpers.IsValueCreated)
+        {
+            await _helpers.Value.DisposeAsync();
+        }
+
         NpgsqlConnection.ClearAllPools();
         await Server.DropDatabaseAsync(Name);
     }
