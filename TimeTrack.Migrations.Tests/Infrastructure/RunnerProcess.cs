@@ -20,7 +20,7 @@ public static class RunnerProcess
     /// <summary>Secrets that must never be printed: every test database password is registered here.</summary>
     private static readonly HashSet<string> Secrets = [];
 
-    public static string Executable => Path.Combine(AppContext.BaseDirectory, "timetrack-migrate");
+    public static string Executable => PublishedRunner.Executable;
 
     public static string ScenariosAssembly => Path.Combine(AppContext.BaseDirectory, "TimeTrack.Migrations.TestScenarios.dll");
 
