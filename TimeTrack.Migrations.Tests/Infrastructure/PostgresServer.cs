@@ -25,6 +25,7 @@ public sealed class PostgresServer
         User = user;
         Password = password;
         MaintenanceDatabase = maintenanceDatabase;
+        _maintenance = new(() => NpgsqlDataSource.Create(HelperConnectionStringFor(MaintenanceDatabase)));
     }
 
     public string Host { get; }
@@ -99,20 +100,20 @@ public sealed class PostgresServer
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>As the superuser on the maintenance database (CREATE/DROP DATABASE, roles).</summary>
+    /// <summary>
+    /// As the superuser on the maintenance database (CREATE/DROP DATABASE, roles): over the Unix
+    /// socket when the cluster is the tests' own. A data source of its own, so that it keeps its
+    /// connection however often the tests clear Npgsql's pools: the suite creates and drops a few
+    /// hundred databases, and a new session costs the server a fork.
+    /// </summary>
     public async Task ExecuteAsync(string sql)
     {
-        if (SocketDirectory is not null)
-        {
-            await ExecuteOverSocketAsync(sql);
-            return;
-        }
-
-        await using var connection = new NpgsqlConnection(ConnectionStringFor(MaintenanceDatabase));
-        await connection.OpenAsync();
+        await using var connection = await _maintenance.Value.OpenConnectionAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
     }
+
+    private readonly Lazy<NpgsqlDataSource> _maintenance;
 
     private static async Task<PostgresServer> StartAsync()
     {
