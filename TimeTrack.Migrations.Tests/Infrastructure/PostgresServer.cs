@@ -157,7 +157,10 @@ public sealed class PostgresServer
                     $"or set {UrlVariable}=postgresql://user:password@host:5432/postgres to use an existing server.");
 
             RemoveStaleClusters(bin);
-            var root = Directory.CreateDirectory(Path.Combine(ClusterParent(), Prefix + Guid.NewGuid().ToString("N")[..8])).FullName;
+            // Beside the test process's own directory (TemporaryFiles), not in it: the cluster is
+            // stopped before its files go. In memory when there is room: on a disk file system,
+            // the few hundred files of each test database cost the server more than its queries.
+            var root = Directory.CreateDirectory(Path.Combine(TemporaryFiles.Parent(), Prefix + Guid.NewGuid().ToString("N")[..8])).FullName;
             await File.WriteAllTextAsync(Path.Combine(root, "owner.pid"), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
             var data = Path.Combine(root, "data");
             var sockets = Path.Combine(root, "sockets");
@@ -201,43 +204,13 @@ public sealed class PostgresServer
 
         private const string Prefix = "timetrack-pg-";
 
-        private const string TmpfsParent = "/dev/shm";
-
-        /// <summary>
-        /// Where the cluster lives: in memory (/dev/shm) when there is room. On a disk file system
-        /// every test database's few hundred files cost the server more CPU than its queries: ext4
-        /// creating files where many were just deleted (each DROP DATABASE) searches its inode
-        /// tables for one it may reuse. The WAL is kept small so that the cluster stays small.
-        /// </summary>
-        private static string ClusterParent()
-        {
-            try
-            {
-                if (Directory.Exists(TmpfsParent) && new DriveInfo(TmpfsParent).AvailableFreeSpace > 2L << 30)
-                {
-                    return TmpfsParent;
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-            {
-                // Not a usable mount: a temporary directory on disk does as well, only slower.
-            }
-
-            return Path.GetTempPath();
-        }
-
         /// <summary>
         /// Stops the cluster and deletes its directory once the test process is gone, however it
-        /// ends: a watcher of its own (setsid, so that it outlives the test host), because the test
-        /// platform kills a test host that takes long to exit, and exit handlers that stop a
-        /// server left clusters running behind (found at the next run by RemoveStaleClusters).
+        /// ends (exit handlers that stopped it were cut short and left clusters running).
         /// </summary>
-        private static void StopWhenTestProcessEnds(bool asRoot, string bin, string root)
-        {
-            var stop = (asRoot ? "runuser -u postgres -- " : "") + $"'{Path.Combine(bin, "pg_ctl")}' -D '{Path.Combine(root, "data")}' -m immediate -w stop";
-            var watcher = $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 0.5; done; {stop}; rm -rf '{root}'";
-            Run("bash", ["-c", $"setsid bash -c \"{watcher}\" </dev/null >/dev/null 2>&1 &"]);
-        }
+        private static void StopWhenTestProcessEnds(bool asRoot, string bin, string root) =>
+            TemporaryFiles.WhenThisProcessEnds(
+                (asRoot ? "runuser -u postgres -- " : "") + $"'{Path.Combine(bin, "pg_ctl")}' -D '{Path.Combine(root, "data")}' -m immediate -w stop; rm -rf '{root}'");
 
         /// <summary>
         /// Clusters of earlier test runs whose test process is gone (a test host that was killed
@@ -245,12 +218,12 @@ public sealed class PostgresServer
         /// </summary>
         private static void RemoveStaleClusters(string bin)
         {
-            foreach (var root in new[] { Path.GetTempPath(), TmpfsParent }.Where(Directory.Exists).SelectMany(p => Directory.GetDirectories(p, Prefix + "*")))
+            foreach (var root in new[] { "/tmp", TemporaryFiles.Parent() }.Distinct().Where(Directory.Exists).SelectMany(p => Directory.GetDirectories(p, Prefix + "*")))
             {
                 try
                 {
                     var ownerFile = Path.Combine(root, "owner.pid");
-                    if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile), out var owner) && IsAlive(owner))
+                    if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile), out var owner) && TemporaryFiles.IsAlive(owner))
                     {
                         continue;
                     }
@@ -266,19 +239,6 @@ public sealed class PostgresServer
                 {
                     // Someone else's, or already going: leave it.
                 }
-            }
-        }
-
-        private static bool IsAlive(int pid)
-        {
-            try
-            {
-                using var process = Process.GetProcessById(pid);
-                return !process.HasExited;
-            }
-            catch (ArgumentException)
-            {
-                return false;
             }
         }
 
