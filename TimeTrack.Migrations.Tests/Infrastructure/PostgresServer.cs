@@ -66,11 +66,16 @@ public sealed class PostgresServer
     public async Task<string> CreateDatabaseAsync(string prefix, string? template = null)
     {
         var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)].ToLowerInvariant();
+        await CreateDatabaseNamedAsync(name, template);
+        return name;
+    }
+
+    public async Task CreateDatabaseNamedAsync(string name, string? template = null)
+    {
         // FILE_COPY (PostgreSQL 15+) copies the template's files; the default since 15, WAL_LOG,
         // writes every page of it through the WAL: three times the server's CPU for a small database.
         await ExecuteAsync($"CREATE DATABASE \"{name}\"" + (template is null ? "" : $" TEMPLATE \"{template}\"")
             + (await VersionNumberAsync() >= 150000 ? " STRATEGY = FILE_COPY" : ""));
-        return name;
     }
 
     private int _versionNumber;
