@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using TimeTrack.Migrations.Migrations;
 using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Databases.Postgres;
 using TimeTrack.Migrations.Runner.Running;
 using TimeTrack.Migrations.Runner.Schema;
 
@@ -66,13 +67,16 @@ public abstract class TestDatabase : IAsyncDisposable
     }
 
     /// <summary>The live schema, version table left out.</summary>
-    public async Task<DatabaseSchema> ReadSchemaAsync()
+    public async Task<DatabaseSchema> ReadSchemaAsync() => (await ReadWholeSchemaAsync()).Without(VersionTable.Name);
+
+    /// <summary>The live schema with the version table, read by the runner's catalog reader.</summary>
+    protected virtual async Task<DatabaseSchema> ReadWholeSchemaAsync()
     {
-        await using var database = await Database.OpenAsync(Target);
-        return (await database.ReadSchemaAsync()).Without(VersionTable.Name);
+        await using var database = await Database.OpenAsync(Target, readOnly: true);
+        return await database.ReadSchemaAsync();
     }
 
-    public async Task<IReadOnlyList<long>> AppliedVersionsAsync()
+    public virtual async Task<IReadOnlyList<long>> AppliedVersionsAsync()
     {
         await using var database = await Database.OpenAsync(Target);
         return (await database.ReadAppliedVersionsAsync()).Select(v => v.Version).ToList();
@@ -119,8 +123,7 @@ public abstract class TestDatabase : IAsyncDisposable
             return "(no database file)";
         }
 
-        await using var database = await Database.OpenAsync(Target, readOnly: true);
-        var schema = await database.ReadSchemaAsync();
+        var schema = await ReadWholeSchemaAsync();
         var text = new System.Text.StringBuilder(SchemaComparer.Compare(new DatabaseSchema([], [], [], schema.Capabilities), schema).Render());
         text.AppendLine();
         foreach (var table in schema.Tables)
@@ -206,6 +209,35 @@ public sealed class PostgresTestDatabase : TestDatabase
     }
 
     protected override DbConnection OpenHelperConnection() => _helpers.Value.OpenConnection();
+
+    /// <summary>On a pooled helper session: a new one per read cost the server a fork and a cold catalog cache.</summary>
+    protected override async Task<DatabaseSchema> ReadWholeSchemaAsync()
+    {
+        await using var connection = await _helpers.Value.OpenConnectionAsync();
+        return await PostgresCatalogReader.ReadAsync(connection);
+    }
+
+    /// <summary>The versions recorded, read as SQL of its own on a pooled helper session (none when there is no version table).</summary>
+    public override async Task<IReadOnlyList<long>> AppliedVersionsAsync()
+    {
+        await using var connection = await _helpers.Value.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand(
+            $"SELECT to_regclass('public.\"{VersionTable.Name}\"') IS NOT NULL", connection);
+        if (await command.ExecuteScalarAsync() is not true)
+        {
+            return [];
+        }
+
+        command.CommandText = $"SELECT \"Version\" FROM public.\"{VersionTable.Name}\" ORDER BY 1";
+        var versions = new List<long>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            versions.Add(reader.GetInt64(0));
+        }
+
+        return versions;
+    }
 
     /// <summary>
     /// The legacy fixture restored once per run into a template; each test's copy is a
