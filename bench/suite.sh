@@ -66,6 +66,7 @@ measure() {
 }
 
 require_tools pgrep:procps
+PG_VERSION="$("$PG_BIN/postgres" --version 2>/dev/null | sed 's/^postgres (PostgreSQL) //')" # for the machine line
 log "building this tree"
 (cd "$ROOT" && dotnet build TimeTrack.sln --nologo -v q >/dev/null) || die "the build of this tree failed"
 if [ -n "$baseline" ]; then
