@@ -38,6 +38,7 @@ public sealed class SlowestFirst : ITestCollectionOrderer
         "Generation.PostgresGenerationRoundTripTests",
         "Runner.SecretsAndMaskingTests",
         "Runner.PostgresInitAndProfileTests",
+        "Runner.PostgresBackupTests", // pg_dump and pg_restore processes: it was alone at the end of a run
     ];
 
     public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
