@@ -16,21 +16,22 @@ bench_init timetrack-suite
 baseline="${1:-}"
 runs="${SUITE_RUNS:-1}"
 
-# ticks ARGS: the CPU ticks (user+system) of the processes ARGS names, with their waited-for children.
-ticks() { awk '{ s += $14 + $15 + $16 + $17 } END { print s + 0 }' "$@" 2>/dev/null || echo 0; }
+# ticks STAT: the CPU ticks (user+system) of a process, with its waited-for children; nothing when it is gone.
+ticks() { awk '{ print $14 + $15 + $16 + $17 }' "$1" 2>/dev/null || true; }
 
 # sample FILE: until FILE exists, the last ticks seen of each postmaster (its reaped backends
 # included) and of the test host (its own, then its children's), every quarter second.
 sample() {
   local stop="$1" pid
   declare -A postmasters=() before=()
-  local host_own=0 host_children=0
+  local host_own=0 host_children=0 t
   for pid in $(pgrep -f '^/usr/lib/postgresql/[0-9]+/bin/postgres -D' || true); do
     before[$pid]="$(ticks "/proc/$pid/stat")" # a server that was already running: only what it does now
   done
   while [ ! -e "$stop" ]; do
     for pid in $(pgrep -f '^/usr/lib/postgresql/[0-9]+/bin/postgres -D' || true); do
-      postmasters[$pid]="$(ticks "/proc/$pid/stat")"
+      t="$(ticks "/proc/$pid/stat")"
+      [ -z "$t" ] || postmasters[$pid]="$t" # a server that has just stopped keeps its last figure
     done
     for pid in $(pgrep -f 'testhost' || true); do
       read -r host_own host_children < <(awk '{ print $14 + $15, $16 + $17 }' "/proc/$pid/stat" 2>/dev/null || echo "$host_own $host_children")

@@ -84,9 +84,7 @@ public sealed class PostgresServer
     {
         if (_versionNumber == 0)
         {
-            var builder = new NpgsqlConnectionStringBuilder(HelperConnectionStringFor(MaintenanceDatabase)) { Pooling = false };
-            await using var connection = new NpgsqlConnection(builder.ConnectionString);
-            await connection.OpenAsync();
+            await using var connection = await _maintenance.Value.OpenConnectionAsync();
             _versionNumber = connection.PostgreSqlVersion.Major * 10000 + connection.PostgreSqlVersion.Minor;
         }
 
@@ -224,7 +222,7 @@ public sealed class PostgresServer
         /// </summary>
         private static void RemoveStaleClusters(string bin)
         {
-            foreach (var root in new[] { "/tmp", TemporaryFiles.Parent() }.Distinct().Where(Directory.Exists).SelectMany(p => Directory.GetDirectories(p, Prefix + "*")))
+            foreach (var root in new[] { TemporaryFiles.SystemTemporaryDirectory, TemporaryFiles.Parent() }.Distinct().SelectMany(p => Directory.GetDirectories(p, Prefix + "*")))
             {
                 try
                 {

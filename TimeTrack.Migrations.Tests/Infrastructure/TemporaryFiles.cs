@@ -15,6 +15,9 @@ public static class TemporaryFiles
     private const string Memory = "/dev/shm";
     private const string Prefix = "timetrack-tests-";
 
+    /// <summary>The system's temporary directory, as it was before this class pointed TMPDIR elsewhere.</summary>
+    public static string SystemTemporaryDirectory { get; } = Path.GetTempPath();
+
     /// <summary>
     /// Runs when the test assembly loads, before any test: TMPDIR points at a directory of this
     /// test process (Path.GetTempPath and mktemp in the scripts the tests run follow it), removed
@@ -47,7 +50,7 @@ public static class TemporaryFiles
             // Not a usable mount: a directory on disk does as well, only slower.
         }
 
-        return Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp && !tmp.Contains(Prefix, StringComparison.Ordinal) ? tmp : "/tmp";
+        return SystemTemporaryDirectory;
     }
 
     /// <summary>

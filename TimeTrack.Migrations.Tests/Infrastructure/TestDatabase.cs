@@ -180,18 +180,24 @@ public sealed class PostgresTestDatabase : TestDatabase
         return new PostgresTestDatabase(server, await server.CreateDatabaseAsync(prefix));
     }
 
-    private static readonly Lazy<Task<string>> HeadTemplate = new(async () =>
+    private static readonly Lazy<Task<string>> HeadTemplate = new(() => CreateTemplateAsync("tt_head_template", t => t.MigrateToAsync()));
+
+    /// <summary>
+    /// A database filled once per run, for tests to copy (CREATE DATABASE … TEMPLATE). On a
+    /// server of the developer's (TIMETRACK_TEST_DATABASE_URL) it is dropped when the run ends.
+    /// </summary>
+    private static async Task<string> CreateTemplateAsync(string prefix, Func<PostgresTestDatabase, Task> fill)
     {
-        var template = await CreateAsync("tt_head_template");
-        await template.MigrateToAsync();
+        var template = await CreateAsync(prefix);
+        await fill(template);
         NpgsqlConnection.ClearAllPools(); // a template is copied only while nobody is connected to it
-        if (template.Server.Root is null) // a server of the developer's (TIMETRACK_TEST_DATABASE_URL): leave nothing behind
+        if (template.Server.Root is null)
         {
             AppDomain.CurrentDomain.ProcessExit += (_, _) => template.Server.DropDatabaseAsync(template.Name).GetAwaiter().GetResult();
         }
 
         return template.Name;
-    });
+    }
 
     public static async Task<PostgresTestDatabase> CreateAtHeadAsync(string prefix)
     {
@@ -256,18 +262,8 @@ public sealed class PostgresTestDatabase : TestDatabase
         await Server.CreateDatabaseNamedAsync(Name, template);
     }
 
-    private static readonly Lazy<Task<string>> LegacyTemplate = new(async () =>
-    {
-        var server = await PostgresServer.GetAsync();
-        var template = new PostgresTestDatabase(server, await server.CreateDatabaseAsync("tt_legacy_template"));
-        await template.RestoreWithPsqlAsync(LegacyFixture("legacy-postgres.sql"));
-        if (server.Root is null) // a server of the developer's (TIMETRACK_TEST_DATABASE_URL): leave nothing behind
-        {
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DropDatabaseAsync(template.Name).GetAwaiter().GetResult();
-        }
-
-        return template.Name;
-    });
+    private static readonly Lazy<Task<string>> LegacyTemplate =
+        new(() => CreateTemplateAsync("tt_legacy_template", t => t.RestoreWithPsqlAsync(LegacyFixture("legacy-postgres.sql"))));
 
     private async Task RestoreWithPsqlAsync(string dump)
     {
