@@ -64,8 +64,8 @@ public static class CheckCommand
         var live = await database.ReadSchemaAsync(cancel);
         // The schema after the newest applied version, read once (not after every step: with a long
         // history that was most of the time and memory of a check).
-        var newest = ctx.Catalog.Migrations.LastOrDefault(m => m.Version <= state.Current && state.Applied.Contains(m.Version))?.Version;
-        var expected = newest is not { } version
+        var version = state.NewestKnownApplied;
+        var expected = version == 0
             ? database.Provider.EmptySchema
             : (await StepExecutor.BuildExpectedSchemasAsync(database.Provider, database, ctx.Catalog, version, cancel, read: v => v == version))[0].Schema;
         var match = SchemaMatch.Of(live, expected, VersionTable.Name);

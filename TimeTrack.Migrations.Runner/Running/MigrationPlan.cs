@@ -38,9 +38,12 @@ public sealed class VersionState
         Pending = catalog.Migrations.Where(m => !appliedSet.Contains(m.Version)).ToList();
         Unknown = Applied.Where(v => !catalog.Knows(v)).ToList();
         Current = Applied.Count == 0 ? 0 : Applied[^1];
-        var newestKnownApplied = Applied.Where(catalog.Knows).DefaultIfEmpty(0).Max();
-        OutOfOrder = Pending.Where(m => m.Version < newestKnownApplied).ToList();
+        NewestKnownApplied = Applied.Where(catalog.Knows).DefaultIfEmpty(0).Max();
+        OutOfOrder = Pending.Where(m => m.Version < NewestKnownApplied).ToList();
     }
+
+    /// <summary>The newest applied version this build knows (0 when none): whose schema the database should have.</summary>
+    public long NewestKnownApplied { get; }
 
     public MigrationCatalog Catalog { get; }
 
