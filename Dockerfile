@@ -36,6 +36,8 @@ RUN set -eu; \
       echo yes > /src/native-front; \
     fi
 COPY Directory.Build.props Directory.Packages.props ./
+# The migrations project imports its manifest build step (embeds the committed manifest here).
+COPY build/TimeTrack.Migrations.Manifest.targets build/
 COPY TimeTrack.Migrations/TimeTrack.Migrations.csproj TimeTrack.Migrations/
 COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj TimeTrack.Migrations.FastStart/

@@ -10,17 +10,27 @@ using TimeTrack.Migrations.Runner.Schema;
 namespace TimeTrack.Migrations.Runner.Commands;
 
 /// <summary>
-/// `check`: without --database-url, do the migrations produce the model (a CI gate like
-/// `alembic check`), and do they pass the lint of unsafe changes (Lint/)? With it, does the live database have the schema its applied version should
-/// have (hand-made drift)? Exit 0 when they agree, 5 with the differences when not.
+/// `check`: with a database named (--database-url, or DATABASE_URL and its kin as for every other
+/// command), does the live database have the schema its applied version should have (hand-made
+/// drift)? Without one, or with --model-only, do the migrations produce the model (a CI gate like
+/// `alembic check`), and do they pass the lint of unsafe changes (Lint/)? Exit 0 when they agree,
+/// 5 with the differences when not.
 /// </summary>
 public static class CheckCommand
 {
+    public static readonly Option<bool> ModelOnly = new("--model-only")
+    {
+        Description = "Check the migrations against the model (and lint them) even when a database URL is set",
+    };
+
     public static Command Create()
     {
-        var command = new Command("check", "Verify the migrations produce the model; with --database-url, find hand-made drift in a live database");
+        var command = new Command("check", "Find hand-made drift in the database (when one is named: option or environment); without one, or with --model-only, verify the migrations produce the model")
+        {
+            ModelOnly,
+        };
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
-            parse.GetResult(GlobalOptions.DatabaseUrl) is null ? ModelAsync(ctx, cancel) : LiveAsync(ctx, cancel)));
+            ctx.Settings.UsingDefaultUrl || parse.GetValue(ModelOnly) ? ModelAsync(ctx, cancel) : LiveAsync(ctx, cancel)));
         return command;
     }
 

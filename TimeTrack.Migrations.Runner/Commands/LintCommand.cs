@@ -63,7 +63,7 @@ public static class LintCommand
         $"    {f.Explanation}\n" +
         (f.Allowed ? $"    allowed because: {f.AllowedBecause}" : $"    instead: {f.SafeAlternative}\n    or, if it is safe here: [AllowLint(\"{f.RuleId}\", \"why\")] on {f.MigrationClass}");
 
-    /// <summary>A GitHub Actions workflow command on the migration's class line: a warning for a finding that fails the lint, a notice for an allowed one.</summary>
+    /// <summary>A GitHub Actions workflow command on the migration's source line (from its PDB): a warning for a finding that fails the lint, a notice for an allowed one.</summary>
     public static string GitHub(LintFinding f)
     {
         var properties = new List<string>();

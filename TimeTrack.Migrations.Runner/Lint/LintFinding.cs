@@ -5,8 +5,8 @@ namespace TimeTrack.Migrations.Runner.Lint;
 /// the reason of the migration's <c>[AllowLint]</c> for this rule; an allowed finding is printed
 /// and does not fail the lint.
 /// </summary>
-/// <param name="File">The migration's source file relative to the repository; null when it is not found (a built assembly elsewhere).</param>
-/// <param name="Line">The line of its class declaration (1-based); 0 when the file is not known.</param>
+/// <param name="File">The migration's source file (from the assembly's PDB), relative to the repository when under it; null without a PDB.</param>
+/// <param name="Line">The line of the first statement of its Up (1-based); 0 when the file is not known.</param>
 public sealed record LintFinding(
     string RuleId, string Explanation, string SafeAlternative, long Version, string MigrationClass, string Subject,
     string? AllowedBecause = null, string? File = null, int Line = 0)

@@ -23,7 +23,7 @@ public static partial class MigrationLinter
     public static int RuleCount => LintRules.All.Count;
 
     /// <param name="squawk">The squawk binary to run on each migration's SQL; null for our rules only.</param>
-    /// <param name="workingDirectory">Where the migrations' sources are looked for (TimeTrack.Migrations/Migrations in it or above it).</param>
+    /// <param name="workingDirectory">Where the run is: source paths from the PDB are made relative to its repository.</param>
     public static async Task<IReadOnlyList<LintFinding>> LintAsync(MigrationCatalog catalog, string? squawk, string workingDirectory, CancellationToken cancel)
     {
         var migrations = catalog.Migrations.Where(m => m.Type is not null).ToList();
@@ -36,7 +36,7 @@ public static partial class MigrationLinter
         var schemas = (await StepExecutor.BuildExpectedSchemasAsync(sqlite, live: null, catalog, catalog.Head, cancel)).ToDictionary(s => s.Version, s => s.Schema);
         var postgres = DatabaseProvider.For(DatabaseKind.Postgres);
         using var renderer = StepExecutor.ForRendering(postgres, catalog);
-        var sources = new SourceFiles(workingDirectory);
+        using var sources = new SourceLocations(workingDirectory);
         var findings = new List<LintFinding>();
         var before = sqlite.EmptySchema;
         foreach (var migration in migrations)

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Emit;
 
 namespace TimeTrack.Migrations.Tests.Infrastructure;
 
@@ -19,17 +20,25 @@ public static class MigrationCompiler
     });
 
     /// <summary>The compiled assembly, or an exception listing the compiler's errors and the source.</summary>
-    public static Assembly Compile(string source, string? writeTo = null)
+    /// <param name="writeTo">Also write the assembly there (with its portable PDB beside it, or embedded, when <paramref name="pdb"/> says so).</param>
+    /// <param name="sourcePath">The source's path as the PDB records it.</param>
+    public static Assembly Compile(string source, string? writeTo = null, string? sourcePath = null, Pdb pdb = Pdb.None)
     {
         var name = "Generated_" + Guid.NewGuid().ToString("N");
         var compilation = CSharpCompilation.Create(
             name,
-            [CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest))],
+            [CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: sourcePath ?? "", encoding: System.Text.Encoding.UTF8)],
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable,
                 generalDiagnosticOption: ReportDiagnostic.Error));
         using var image = new MemoryStream();
-        var result = compilation.Emit(image);
+        using var symbols = new MemoryStream();
+        var result = pdb switch
+        {
+            Pdb.Beside => compilation.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb, pdbFilePath: Path.ChangeExtension(writeTo, ".pdb"))),
+            Pdb.Embedded => compilation.Emit(image, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.Embedded)),
+            _ => compilation.Emit(image),
+        };
         if (!result.Success)
         {
             var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.ToString());
@@ -39,9 +48,21 @@ public static class MigrationCompiler
         if (writeTo is not null)
         {
             File.WriteAllBytes(writeTo, image.ToArray());
+            if (pdb == Pdb.Beside)
+            {
+                File.WriteAllBytes(Path.ChangeExtension(writeTo, ".pdb"), symbols.ToArray());
+            }
         }
 
         image.Position = 0;
         return AssemblyLoadContext.Default.LoadFromStream(image);
     }
+}
+
+/// <summary>Where <see cref="MigrationCompiler"/> puts the portable PDB of an assembly it writes.</summary>
+public enum Pdb
+{
+    None,
+    Beside,
+    Embedded,
 }

@@ -18,6 +18,7 @@ public sealed class SlowestFirst : ITestCollectionOrderer
     private static readonly string[] Slowest =
     [
         "Runner.SqlitePreviousRunnerTests",
+        "Runner.ManifestBuildTests", // a dotnet build of a migrations project
         "Deploy.CiMigrateTests",
         "Deploy.CiMigrateTargetTests",
         "Deploy.PostgresEntrypointTests",

@@ -45,6 +45,22 @@ public abstract class TestDatabase : IAsyncDisposable
 
     public abstract DbConnection OpenConnection();
 
+    /// <summary>The migration lock, held as a runner holds it (the provider's own; Conformance/ shows it is exclusive) until disposed.</summary>
+    public async Task<IAsyncDisposable> HoldMigrationLockAsync()
+    {
+        var database = await Database.OpenAsync(Target);
+        return new HeldLock(await database.AcquireMigrationLockAsync(TimeSpan.FromSeconds(30), _ => { }), database);
+    }
+
+    private sealed class HeldLock(IAsyncDisposable held, Database database) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await held.DisposeAsync();
+            await database.DisposeAsync();
+        }
+    }
+
     /// <summary>Restores the pre-migration database of Fixtures/ into this (empty) database.</summary>
     public abstract Task RestoreLegacyFixtureAsync();
 

@@ -201,19 +201,37 @@ public sealed class LintTests : IDisposable
         findings[1].GetProperty("safeAlternative").GetString()!.ShouldStartWith("expand/contract");
     }
 
-    [Fact]
-    public async Task Github_format_annotates_the_class_line_of_the_migration_source()
+    [Theory]
+    [InlineData(Pdb.Beside)]
+    [InlineData(Pdb.Embedded)]
+    public async Task Github_format_names_the_file_and_line_of_each_finding_from_the_pdb_of_an_assembly_built_elsewhere(Pdb pdb)
     {
         var source = Case("""Create.Index("ix_widgets_name").OnTable("widgets").OnColumn("name").Ascending();""");
-        var folder = Path.Combine(_work, "repo", "TimeTrack.Migrations", "Migrations");
-        Directory.CreateDirectory(folder);
-        await File.WriteAllTextAsync(Path.Combine(folder, "Widgets.cs"), source);
-        var line = source.Split('\n').ToList().FindIndex(l => l.Contains("class M2_Change", StringComparison.Ordinal)) + 1;
+        var repo = Path.Combine(_work, "repo");
+        Directory.CreateDirectory(Path.Combine(repo, ".git"));
+        var sourcePath = Path.Combine(repo, "Team.Migrations", "Widgets.cs");
+        var line = source.Split('\n').ToList().FindIndex(l => l.Contains("Create.Index(", StringComparison.Ordinal)) + 1;
+        var built = Directory.CreateDirectory(Path.Combine(_work, "elsewhere", "bin")).FullName;
 
-        var result = await RunLintAsync(source, "--format", "github");
+        var result = await RunLintAsync(source, Path.Combine(built, "Team.Migrations.dll"), sourcePath, pdb, "--format", "github");
 
         result.ExitCode.ShouldBe(5, result.ToString());
-        result.Stdout.ShouldContain($"::warning file=TimeTrack.Migrations/Migrations/Widgets.cs,line={line},title=index-not-concurrent (2)::M2_Change: index ix_widgets_name on widgets.");
+        result.Stdout.ShouldContain($"::warning file=Team.Migrations/Widgets.cs,line={line},title=index-not-concurrent (2)::M2_Change: index ix_widgets_name on widgets.");
+    }
+
+    [Fact]
+    public async Task Github_format_without_a_pdb_annotates_without_a_file_and_no_error()
+    {
+        var source = Case("""Create.Index("ix_widgets_name").OnTable("widgets").OnColumn("name").Ascending();""");
+        var assembly = Path.Combine(_work, "Team.Migrations.dll");
+        MigrationCompiler.Compile(source, assembly, Path.Combine(_work, "Widgets.cs"), Pdb.Beside);
+        File.Delete(Path.ChangeExtension(assembly, ".pdb"));
+
+        var result = await RunnerProcess.RunAsync(["lint", "--migrations-assembly", assembly, "--format", "github", "--no-squawk"], workingDirectory: _work);
+
+        result.ExitCode.ShouldBe(5, result.ToString());
+        result.Stdout.ShouldContain("::warning title=index-not-concurrent (2)::M2_Change: index ix_widgets_name on widgets.");
+        result.Stderr.ShouldBeEmpty();
     }
 
     [Fact]
@@ -266,10 +284,12 @@ public sealed class LintTests : IDisposable
         findings.ShouldBeEmpty();
     }
 
-    private async Task<ProcessResult> RunLintAsync(string source, params string[] args)
+    private Task<ProcessResult> RunLintAsync(string source, params string[] args) =>
+        RunLintAsync(source, Path.Combine(_work, $"lint-{Guid.NewGuid():N}.dll"), null, Pdb.None, args);
+
+    private async Task<ProcessResult> RunLintAsync(string source, string assembly, string? sourcePath, Pdb pdb, params string[] args)
     {
-        var assembly = Path.Combine(_work, $"lint-{Guid.NewGuid():N}.dll");
-        MigrationCompiler.Compile(source, assembly);
+        MigrationCompiler.Compile(source, assembly, sourcePath, pdb);
         var repo = Path.Combine(_work, "repo");
         Directory.CreateDirectory(repo);
         return await RunnerProcess.RunAsync(["lint", "--migrations-assembly", assembly, .. args.Contains("--squawk") ? args : [.. args, "--no-squawk"]], workingDirectory: repo);

@@ -48,6 +48,24 @@ public abstract class DriftMatrixTests(DatabaseKind provider) : RunnerTestBase(p
     }
 
     [Fact]
+    public async Task Check_reads_the_database_url_from_the_environment_like_every_command_and_model_only_skips_it()
+    {
+        await MigrateToHeadAsync();
+        await Db.ExecuteAsync("ALTER TABLE teams ADD COLUMN hand_made integer");
+
+        foreach (var variable in new[] { "DATABASE_URL", "TIMETRACK_DATABASE_URL" })
+        {
+            var live = await InProcessRunner.RunAsync(["check"], new Dictionary<string, string?> { [variable] = Db.Url });
+            live.ExitCode.ShouldBe(5, $"{variable}: {live}");
+            live.Stdout.ShouldContain("the database differs from the schema of version", Case.Sensitive, live.ToString());
+        }
+
+        var model = await InProcessRunner.RunAsync(["check", "--model-only"], new Dictionary<string, string?> { ["DATABASE_URL"] = Db.Url });
+        ShouldSucceed(model);
+        model.Stdout.ShouldContain("produce the model: no differences", Case.Sensitive, model.ToString());
+    }
+
+    [Fact]
     public async Task A_database_at_every_version_of_the_history_matches_exactly()
     {
         foreach (var version in Versions)

@@ -73,22 +73,6 @@ public abstract class SafetyTests(DatabaseKind provider) : RunnerTestBase(provid
     }
 
     [Fact]
-    public async Task A_second_runner_waits_for_the_lock_and_gives_up_with_exit_4()
-    {
-        await using (await HoldMigrationLockAsync())
-        {
-            var result = await RunAsync("up", "--lock-timeout", "1");
-
-            result.ExitCode.ShouldBe(4, result.ToString());
-            result.Stderr.ShouldContain("waiting for its lock");
-            result.Stderr.ShouldContain("error: another runner held the migration lock for more than 1 s");
-            (await Db.AppliedVersionsAsync()).ShouldBeEmpty();
-        }
-
-        ShouldSucceed(await RunAsync("up", "--lock-timeout", "1"));
-    }
-
-    [Fact]
     public async Task Versions_newer_than_this_build_warn_and_continue()
     {
         ShouldSucceed(await RunAsync("up", "--to", Versions[3].ToString()));
@@ -158,7 +142,7 @@ public abstract class SafetyTests(DatabaseKind provider) : RunnerTestBase(provid
         ShouldFailWithOneLine(result, 5, "migration 300 (Scenario step) is irreversible (gadgets cannot be restored once dropped)");
     }
 
-    protected static async Task WaitForLineAsync(Process process, string text)
+    internal static async Task WaitForLineAsync(Process process, string text)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (await process.StandardError.ReadLineAsync(timeout.Token) is { } line)
@@ -170,20 +154,6 @@ public abstract class SafetyTests(DatabaseKind provider) : RunnerTestBase(provid
         }
 
         throw new InvalidOperationException($"the runner ended before printing '{text}'");
-    }
-
-    private async Task<IAsyncDisposable> HoldMigrationLockAsync()
-    {
-        if (Provider == DatabaseKind.Sqlite)
-        {
-            var path = ((SqliteTestDatabase)Db).Path + ".migration-lock";
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-
-        var connection = (NpgsqlConnection)Db.OpenConnection();
-        await using var command = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresDatabase.MigrationLockKey})", connection);
-        await command.ExecuteScalarAsync();
-        return connection;
     }
 }
 

@@ -48,7 +48,7 @@ public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provid
     {
         ShouldSucceed(await RunAsync("up", "--to", Versions[1].ToString()));
         var before = await Db.FingerprintAsync();
-        await using (await HoldMigrationLockAsync())
+        await using (await Db.HoldMigrationLockAsync())
         {
             await using var runner = SignalledRunner.Start(["up", "--database-url", Db.Url, "--lock-timeout", "120"]);
             await runner.WaitForLineAsync("waiting for its lock");
@@ -68,20 +68,6 @@ public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provid
         errors.ShouldBe([$"error: {message}"], result.ToString());
         result.Output.ShouldNotContain("   at ", Case.Sensitive, "a stack trace was printed");
         result.Output.ShouldNotContain("Exception", Case.Sensitive, result.ToString());
-    }
-
-    private async Task<IAsyncDisposable> HoldMigrationLockAsync()
-    {
-        if (Provider == DatabaseKind.Sqlite)
-        {
-            var path = ((SqliteTestDatabase)Db).Path + ".migration-lock";
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-
-        var connection = (NpgsqlConnection)Db.OpenConnection();
-        await using var command = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresDatabase.MigrationLockKey})", connection);
-        await command.ExecuteScalarAsync();
-        return connection;
     }
 
     /// <summary>The runner as a process that the test signals, its stderr collected line by line as it comes.</summary>
