@@ -69,7 +69,8 @@ public sealed class CiMigrateTests : CiMigrateTestBase
         summary.ShouldContain($"| {Versions[^1]} | Add task priority | up |");
         var after = summary[summary.IndexOf("### Status after", StringComparison.Ordinal)..];
         after.ShouldContain($"| {Versions[^1]} | Add task priority |");
-        after.ShouldNotContain("| pending |");
+        after.ShouldContain("| pending | 0 |");
+        after.ShouldNotContain("|  | pending |");
         summary.ShouldContain("postgresql://postgres:***@");
         (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
     }

@@ -1,3 +1,4 @@
+using TimeTrack.Migrations.Runner.Databases;
 using System.Text.Json;
 using TimeTrack.Migrations.Tests.Infrastructure;
 
