@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The deploy job's migration step (.github/workflows/deploy.yml), runnable anywhere.
+# The deploy job's migration step (the action .github/actions/migrate, used by
+# .github/workflows/deploy.yml; docs/deploy-job.md), runnable anywhere with bash and jq.
 #
 #   DATABASE_URL            the database (a secret: never printed; the runner masks it)
 #   MIGRATE_ACTION          migrate | rollback | status            (default migrate)
