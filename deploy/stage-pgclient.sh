@@ -45,7 +45,7 @@ if [ "$arch" != "$native" ]; then
     done
     [ ! -f /etc/apt/sources.list ] || sed -i -E -e "s/^deb[[:space:]]+\[/deb [arch=$native /" \
       -e "s/^deb[[:space:]]+([^[[:space:]])/deb [arch=$native] \1/" /etc/apt/sources.list
-    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates %s-security\nComponents: main\nArchitectures: %s\nSigned-By: /usr/share/keyrings/ubuntu-archive-keyring.gpg\n' \
+    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates %s-security\nComponents: main universe\nArchitectures: %s\nSigned-By: /usr/share/keyrings/ubuntu-archive-keyring.gpg\n' \
       "$mirror" "$VERSION_CODENAME" "$VERSION_CODENAME" "$VERSION_CODENAME" "$arch" >/etc/apt/sources.list.d/pgclient-target.sources
   fi
 fi
@@ -61,6 +61,7 @@ fi
 # of alternatives) minus what is installed: shared libraries only — postgresql-client-common is
 # Debian's perl wrapper, not needed when the runner names the binaries.
 installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
+# jq: in Ubuntu's universe (Debian's main), hence the target's archive above lists universe too.
 queue=("postgresql-client-$major" jq)
 wanted=()
 while [ "${#queue[@]}" -gt 0 ]; do
