@@ -113,7 +113,8 @@ COPY --from=build --chown=1654:1654 /empty/data /data
 # volume mounted there is writable.
 COPY --from=build --chown=1654:1654 /empty/data /backups
 # The PostgreSQL client for backups and restore (the pgclient stage): pg_dump and pg_restore,
-# also on PATH in /usr/local/bin, and the libraries the base lacks, in /usr/lib/<triplet>.
+# also on PATH in /usr/local/bin, and the libraries the base lacks, in /usr/lib/<triplet>; and
+# jq, with which the deploy job's script (ci-migrate.sh) reads the runner's JSON.
 COPY --from=pgclient /pgclient/usr/ /usr/
 ENV TIMETRACK_PG_DUMP=/usr/local/bin/pg_dump \
     TIMETRACK_PG_RESTORE=/usr/local/bin/pg_restore

@@ -6,6 +6,9 @@
 #   OUT/usr/lib/postgresql/<major>/bin/{pg_dump,pg_restore}   the distribution's binaries
 #   OUT/usr/lib/<triplet>/...                                 libpq and the libraries it needs
 #   OUT/usr/local/bin/{pg_dump,pg_restore}                    links to them, on PATH
+#   OUT/usr/local/bin/jq                                      the distribution's jq, for the deploy
+#                                                             job's script (ci-migrate.sh reads the
+#                                                             runner's JSON with it)
 #
 #   TARGETARCH=arm64 bash deploy/stage-pgclient.sh OUT        (as root, in the runtime base image)
 #
@@ -42,7 +45,7 @@ if [ "$arch" != "$native" ]; then
     done
     [ ! -f /etc/apt/sources.list ] || sed -i -E -e "s/^deb[[:space:]]+\[/deb [arch=$native /" \
       -e "s/^deb[[:space:]]+([^[[:space:]])/deb [arch=$native] \1/" /etc/apt/sources.list
-    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates %s-security\nComponents: main\nArchitectures: %s\nSigned-By: /usr/share/keyrings/ubuntu-archive-keyring.gpg\n' \
+    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates %s-security\nComponents: main universe\nArchitectures: %s\nSigned-By: /usr/share/keyrings/ubuntu-archive-keyring.gpg\n' \
       "$mirror" "$VERSION_CODENAME" "$VERSION_CODENAME" "$VERSION_CODENAME" "$arch" >/etc/apt/sources.list.d/pgclient-target.sources
   fi
 fi
@@ -58,7 +61,8 @@ fi
 # of alternatives) minus what is installed: shared libraries only — postgresql-client-common is
 # Debian's perl wrapper, not needed when the runner names the binaries.
 installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
-queue=("postgresql-client-$major")
+# jq: in Ubuntu's universe (Debian's main), hence the target's archive above lists universe too.
+queue=("postgresql-client-$major" jq)
 wanted=()
 while [ "${#queue[@]}" -gt 0 ]; do
   pkg="${queue[0]}"
@@ -92,6 +96,7 @@ for program in pg_dump pg_restore; do
   cp -a "$root$bin/$program" "$out$bin/"
   ln -s "$bin/$program" "$out/usr/local/bin/$program"
 done
+cp -a "$root/usr/bin/jq" "$out/usr/local/bin/jq"
 # The libraries, under /usr/lib whether a package ships them in /lib or /usr/lib (the runtime
 # image's /lib is a link to usr/lib: a copied /lib directory would replace it). Only the
 # architecture's directory: the client's own files (docs, translations, the wrapper's links)
@@ -105,7 +110,7 @@ rm -rf "$debs" "$root" /var/lib/apt/lists/*
 # met only through a virtual package, stops the build instead of every backup).
 if [ "$arch" = "$native" ]; then
   libdir="$(find "$out/usr/lib" -name libpq.so.5 -printf '%h\n' | head -n 1)"
-  missing="$(LD_LIBRARY_PATH="$libdir" ldd "$out$bin/pg_dump" "$out$bin/pg_restore" | grep 'not found' || true)"
+  missing="$(LD_LIBRARY_PATH="$libdir" ldd "$out$bin/pg_dump" "$out$bin/pg_restore" "$out/usr/local/bin/jq" | grep 'not found' || true)"
   if [ -n "$missing" ]; then
     printf 'stage-pgclient: libraries missing:\n%s\n' "$missing" >&2
     exit 1

@@ -308,6 +308,20 @@ else
   show "$work/status.log"
 fi
 
+# The deploy job's script in the image, as deploy.yml (the migrate action) runs it: it reads the
+# runner's JSON with the image's jq; a dry run writes the summary and the outputs, changes nothing.
+mkdir -p "$work/gh" && : >"$work/gh/summary.md" && : >"$work/gh/output" && chmod 0777 "$work/gh" && chmod 0666 "$work/gh"/*
+if run_image behind -e MIGRATE_ACTION=migrate -e MIGRATE_DRY_RUN=true \
+     -e GITHUB_STEP_SUMMARY=/github/summary.md -e GITHUB_OUTPUT=/github/output -v "$work/gh:/github" \
+     --entrypoint /app/ci-migrate.sh "$IMAGE" >"$work/ci-migrate.log" 2>&1 \
+   && grep -q '^### Status before' "$work/gh/summary.md" && grep -q '^```sql' "$work/gh/summary.md" \
+   && grep -qx "from=$V3" "$work/gh/output" && [ "$(version_of behind)" = "$V3" ]; then
+  pass "ci-migrate.sh in the image (jq $(podman run --rm --entrypoint jq "$IMAGE" --version 2>&1)): a dry run's summary and outputs, nothing changed"
+else
+  fail "ci-migrate.sh in the image: a dry run on a database at $V3"
+  show "$work/ci-migrate.log"
+fi
+
 # MIGRATE_BACKUP_DIR on a volume: the start that migrates the database behind head backs it up
 # first, with the image's pg_dump; the backup restores into an empty database, with the image's
 # pg_restore, to exactly the schema and version it had before the migration ($before above).

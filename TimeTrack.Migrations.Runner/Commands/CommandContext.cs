@@ -13,7 +13,7 @@ namespace TimeTrack.Migrations.Runner.Commands;
 /// </summary>
 public sealed class CommandContext : IDisposable
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,

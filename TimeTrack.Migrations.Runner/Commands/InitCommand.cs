@@ -26,16 +26,16 @@ public static class InitCommand
     {
         var command = BackupOptions.AddTo(new Command("init", "Container start: fresh, managed or adopted database, then up (or down) to --to")
         {
-            To, Profile, Force, AllowDowngrade, UpCommand.AllowUnknown, UpCommand.AllowOutOfOrder, UpCommand.AllowChanged,
+            To, Profile, Force, AllowDowngrade, UpCommand.AllowUnknown, UpCommand.AllowOutOfOrder, UpCommand.AllowChanged, StatusCommand.WithStatus,
         });
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(
             ctx, parse.GetValue(To), parse.GetValue(Profile), parse.GetValue(Force), parse.GetValue(AllowDowngrade),
-            parse.GetValue(UpCommand.AllowUnknown), parse.GetValue(UpCommand.AllowOutOfOrder), cancel, parse.GetValue(UpCommand.AllowChanged))));
+            parse.GetValue(UpCommand.AllowUnknown), parse.GetValue(UpCommand.AllowOutOfOrder), cancel, parse.GetValue(UpCommand.AllowChanged), parse.GetValue(StatusCommand.WithStatus))));
         return command;
     }
 
     public static Task<int> RunAsync(CommandContext ctx, string? to, string? profile, bool force, bool allowDowngrade, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel,
-        bool allowChanged = false)
+        bool allowChanged = false, bool withStatus = false)
     {
         // Bad input is refused before connecting.
         var target = ParseTarget(ctx, to);
@@ -99,7 +99,8 @@ public static class InitCommand
             var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl,
                 () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
             var now = state.CurrentAfter(results);
-            ctx.Result(
+            var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
+            ctx.Result(StatusCommand.WithReport(
                 new
                 {
                     command = "init",
@@ -112,8 +113,9 @@ public static class InitCommand
                     head = ctx.Catalog.Head,
                     steps = results.Select(r => new { version = r.Version, description = r.Description, direction = r.Direction, durationMs = CommandContext.Milliseconds(r.Duration) }),
                     backup = ctx.BackupTaken,
-                },
-                [$"{scenario}: the database is at {ctx.DescribeVersion(now)}" + (results.Count == 0 ? ", nothing to do" : $", {results.Count} migration(s) {(plan[0].Direction == Direction.Up ? "applied" : "rolled back")}")]);
+                }, after),
+                [$"{scenario}: the database is at {ctx.DescribeVersion(now)}" + (results.Count == 0 ? ", nothing to do" : $", {results.Count} migration(s) {(plan[0].Direction == Direction.Up ? "applied" : "rolled back")}"),
+                    .. after?.Lines ?? []]);
             return 0;
         }, cancel, adopts: true, allowChanged: allowChanged);
     }

@@ -11,20 +11,21 @@ public static class RollbackCommand
 
     public static Command Create()
     {
-        var command = BackupOptions.AddTo(new Command("rollback", "Undo applied migrations (Down), newest first, after checking each has a Down") { To, Steps, UpCommand.AllowChanged });
+        var command = BackupOptions.AddTo(new Command("rollback", "Undo applied migrations (Down), newest first, after checking each has a Down") { To, Steps, UpCommand.AllowChanged, StatusCommand.WithStatus });
         command.Aliases.Add("downgrade");
-        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(To), parse.GetValue(Steps), cancel, parse.GetValue(UpCommand.AllowChanged))));
+        command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(To), parse.GetValue(Steps), cancel, parse.GetValue(UpCommand.AllowChanged), parse.GetValue(StatusCommand.WithStatus))));
         return command;
     }
 
-    public static Task<int> RunAsync(CommandContext ctx, long? to, int? steps, CancellationToken cancel, bool allowChanged = false) =>
+    public static Task<int> RunAsync(CommandContext ctx, long? to, int? steps, CancellationToken cancel, bool allowChanged = false, bool withStatus = false) =>
         ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var plan = state.PlanRollback(to, steps);
             var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl,
                 () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
             var now = state.CurrentAfter(results);
-            ctx.Result(
+            var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
+            ctx.Result(StatusCommand.WithReport(
                 new
                 {
                     command = "rollback",
@@ -33,10 +34,10 @@ public static class RollbackCommand
                     to = now,
                     rolledBack = results.Select(r => new { version = r.Version, description = r.Description, durationMs = CommandContext.Milliseconds(r.Duration) }),
                     backup = ctx.BackupTaken,
-                },
+                }, after),
                 [results.Count == 0
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
-                    : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) rolled back"]);
+                    : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) rolled back", .. after?.Lines ?? []]);
             return 0;
         }, cancel, allowChanged: allowChanged);
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using TimeTrack.Migrations.Runner.Running;
 
 namespace TimeTrack.Migrations.Runner.Commands;
@@ -7,7 +8,16 @@ namespace TimeTrack.Migrations.Runner.Commands;
 /// <summary>`status`: what is applied, pending, unknown and out of order. Read-only: creates nothing, takes no lock.</summary>
 public static class StatusCommand
 {
-    public static readonly Option<bool> Markdown = new("--markdown") { Description = "Print the status as markdown tables (for a CI job summary)" };
+    public static readonly Option<bool> Markdown = new("--markdown") { Description = "Print the status as markdown tables (for a CI job summary; with --json: as the document's field markdown)" };
+
+    /// <summary>On up, rollback and init: the status after the run in the same process, so a deploy job needs no second start and connection.</summary>
+    public static readonly Option<bool> WithStatus = new("--with-status")
+    {
+        Description = "Also report the status after the run, read under the same lock (with --json: the field status, as 'status --json --markdown' prints it)",
+    };
+
+    /// <summary>The status document and its lines (text or markdown), from an open connection.</summary>
+    public sealed record Report(object Json, IReadOnlyList<string> Lines);
 
     public static Command Create()
     {
@@ -19,6 +29,27 @@ public static class StatusCommand
     public static async Task<int> RunAsync(CommandContext ctx, bool markdown, CancellationToken cancel)
     {
         await using var database = await ctx.ConnectAsync(cancel, readOnly: true);
+        var report = await ReadAsync(ctx, database, markdown, cancel);
+        ctx.Result(report.Json, report.Lines);
+        return 0;
+    }
+
+    /// <summary><paramref name="json"/> with the field status when there is a report (--with-status); as it was otherwise, so the documents without it keep their shape.</summary>
+    public static object WithReport(object json, Report? report)
+    {
+        if (report is null)
+        {
+            return json;
+        }
+
+        var document = JsonSerializer.SerializeToNode(json, CommandContext.JsonOptions)!.AsObject();
+        document["status"] = JsonSerializer.SerializeToNode(report.Json, CommandContext.JsonOptions);
+        return document;
+    }
+
+    /// <param name="markdown">The lines as markdown, and with --json the markdown in the document too (a deploy job reads both from one start).</param>
+    public static async Task<Report> ReadAsync(CommandContext ctx, Databases.Database database, bool markdown, CancellationToken cancel)
+    {
         var applied = await database.ReadAppliedVersionsAsync(cancel);
         var state = new VersionState(ctx.Catalog, applied);
         var (history, _) = await database.ReadHistoryStateAsync(state.Applied, cancel);
@@ -81,8 +112,15 @@ public static class StatusCommand
             text.Add($"last backup:  {LastBackup(policy, lastBackup)}");
         }
 
-        ctx.Result(json, markdown ? MarkdownLines(ctx, state, applied, history, records, lastBackup) : text);
-        return 0;
+        if (!markdown)
+        {
+            return new Report(json, text);
+        }
+
+        var lines = MarkdownLines(ctx, state, applied, history, records, lastBackup).ToList();
+        var withMarkdown = JsonSerializer.SerializeToNode(json, CommandContext.JsonOptions)!.AsObject();
+        withMarkdown["markdown"] = string.Join('\n', lines);
+        return new Report(withMarkdown, lines);
     }
 
     private static string LastBackup(BackupPolicy policy, BackupFile? last) => last?.Describe() ?? $"none of this database in {policy.Directory}";

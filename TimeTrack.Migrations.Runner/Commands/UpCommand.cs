@@ -17,14 +17,14 @@ public static class UpCommand
 
     public static Command Create()
     {
-        var command = BackupOptions.AddTo(new Command("up", "Apply pending migrations, each in its own transaction, printing each with its duration") { To, AllowUnknown, AllowOutOfOrder, AllowChanged });
+        var command = BackupOptions.AddTo(new Command("up", "Apply pending migrations, each in its own transaction, printing each with its duration") { To, AllowUnknown, AllowOutOfOrder, AllowChanged, StatusCommand.WithStatus });
         command.Aliases.Add("apply");
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
-            RunAsync(ctx, parse.GetValue(To), parse.GetValue(AllowUnknown), parse.GetValue(AllowOutOfOrder), cancel, parse.GetValue(AllowChanged))));
+            RunAsync(ctx, parse.GetValue(To), parse.GetValue(AllowUnknown), parse.GetValue(AllowOutOfOrder), cancel, parse.GetValue(AllowChanged), parse.GetValue(StatusCommand.WithStatus))));
         return command;
     }
 
-    public static Task<int> RunAsync(CommandContext ctx, long? to, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel, bool allowChanged = false) =>
+    public static Task<int> RunAsync(CommandContext ctx, long? to, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel, bool allowChanged = false, bool withStatus = false) =>
         ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var steps = state.PlanUp(to, allowUnknown, allowOutOfOrder);
@@ -42,7 +42,8 @@ public static class UpCommand
             var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, steps, ctx.Progress, cancel, ctx.Settings.Ddl,
                 () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
             var now = state.CurrentAfter(results);
-            ctx.Result(
+            var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
+            ctx.Result(StatusCommand.WithReport(
                 new
                 {
                     command = "up",
@@ -52,10 +53,10 @@ public static class UpCommand
                     head = ctx.Catalog.Head,
                     applied = results.Select(r => new { version = r.Version, description = r.Description, durationMs = CommandContext.Milliseconds(r.Duration) }),
                     backup = ctx.BackupTaken,
-                },
+                }, after),
                 [results.Count == 0
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
-                    : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) applied"]);
+                    : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) applied", .. after?.Lines ?? []]);
             return 0;
         }, cancel, allowChanged: allowChanged);
 }

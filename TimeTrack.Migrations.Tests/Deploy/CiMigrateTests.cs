@@ -66,7 +66,11 @@ public sealed class CiMigrateTests : CiMigrateTestBase
         summary.ShouldContain("```sql");
         summary.ShouldContain("CREATE TABLE \"public\".\"companies\"");
         summary.ShouldContain(":white_check_mark: Done");
-        summary.ShouldContain($"| {Versions[^1]} | Add task priority |");
+        summary.ShouldContain($"| {Versions[^1]} | Add task priority | up |");
+        var after = summary[summary.IndexOf("### Status after", StringComparison.Ordinal)..];
+        after.ShouldContain($"| {Versions[^1]} | Add task priority |");
+        after.ShouldContain("| pending | 0 |");
+        after.ShouldNotContain("|  | pending |");
         summary.ShouldContain("postgresql://postgres:***@");
         (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
     }
@@ -94,7 +98,7 @@ public sealed class CiMigrateTests : CiMigrateTestBase
             var backup = Directory.GetFiles(dir).ShouldHaveSingleItem();
             Path.GetFileName(backup).ShouldEndWith(".dump");
             Path.GetFileName(backup).ShouldContain($"-v{Versions[1]}-");
-            summary.ShouldContain($"Backup before the change: `{backup} (");
+            summary.ShouldContain($"Backup before the change: `{backup}` (");
             (await File.ReadAllTextAsync(outputs)).ShouldContain($"backup={backup}\n");
             (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
         }
@@ -145,7 +149,7 @@ public sealed class CiMigrateTests : CiMigrateTestBase
         result.ExitCode.ShouldBe(0, result.ToString());
         summary.ShouldContain("no migration history: it is verified against the stamping profiles and stamped");
         summary.ShouldContain(":white_check_mark: Done");
-        result.Stdout.ShouldContain("adopted: the database is at");
+        result.Stdout.ShouldContain("ci-migrate: adopted with the stamping profile ");
         (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
     }
 
@@ -160,7 +164,7 @@ public sealed class CiMigrateTests : CiMigrateTestBase
         result.ExitCode.ShouldBe(0, result.ToString());
         summary.ShouldContain(":warning: Warnings");
         summary.ShouldContain("- the database records version(s) 209901010000 newer than this build knows");
-        result.Stdout.ShouldContain("::warning title=Database migration::the database records version(s) 209901010000");
+        result.Stderr.ShouldContain("::warning title=Database migration::the database records version(s) 209901010000");
     }
 
     [Fact]
@@ -264,11 +268,13 @@ public sealed class CiMigrateTargetTests : CiMigrateTestBase
         try
         {
             (await DeployAsync("migrate", Versions[2].ToString(), extra: new() { ["GITHUB_OUTPUT"] = outputs })).Result.ExitCode.ShouldBe(0);
-            (await File.ReadAllTextAsync(outputs)).ShouldBe($"from=0\nto={Versions[2]}\napplied={string.Join(',', Versions[..3])}\n");
+            (await File.ReadAllTextAsync(outputs)).ShouldBe(
+                $"from=0\nto={Versions[2]}\ncurrent={Versions[2]}\napplied={string.Join(',', Versions[..3])}\napplied_count=3\npending_count={Versions.Length - 3}\nbackup=\n");
 
             await File.WriteAllTextAsync(outputs, "");
             (await DeployAsync("rollback", Versions[0].ToString(), extra: new() { ["GITHUB_OUTPUT"] = outputs })).Result.ExitCode.ShouldBe(0);
-            (await File.ReadAllTextAsync(outputs)).ShouldBe($"from={Versions[2]}\nto={Versions[0]}\napplied={Versions[2]},{Versions[1]}\n");
+            (await File.ReadAllTextAsync(outputs)).ShouldBe(
+                $"from={Versions[2]}\nto={Versions[0]}\ncurrent={Versions[0]}\napplied={Versions[2]},{Versions[1]}\napplied_count=2\npending_count={Versions.Length - 1}\nbackup=\n");
         }
         finally
         {

@@ -283,8 +283,8 @@ public sealed class PostgresSignalTests() : SignalTests(DatabaseKind.Postgres)
         try
         {
             await using var job = SignalledRunner.Start([], environment, PublishedRunner.DeployScript("ci-migrate.sh"));
-            // The script shows the runner's log only when a step ends: wait for the runner to run
-            // (a child of the script), then for it to be in its --wait loop.
+            // Wait for the runner to run (a child of the script), then for it to be in its --wait
+            // loop (it logs nothing while it waits for a connection).
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while ((await RunnerProcess.RunProgramAsync("pgrep", ["-P", job.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "timetrack-migra"])).ExitCode != 0)
             {
