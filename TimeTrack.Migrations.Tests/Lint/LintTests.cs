@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 using TimeTrack.Migrations.Migrations;
 using TimeTrack.Migrations.Runner.Generation;
@@ -247,9 +248,7 @@ public sealed class LintTests : IDisposable
     public async Task With_squawk_its_findings_on_the_rendered_sql_come_with_ours_and_allow_like_ours()
     {
         // Never skipped: without squawk this test fails and says how to get it.
-        var squawk = SquawkForTests() ?? throw new InvalidOperationException(
-            "squawk is not installed: run .ci/run once (it installs squawk-cli@2.66.0 into ~/.cache/timetrack-ci-tools), " +
-            "or 'npm install -g squawk-cli@2.66.0', or set TIMETRACK_TEST_SQUAWK to its binary");
+        var squawk = SquawkForTests();
 
         var up = """if (!IsSqlite) Create.UniqueConstraint("widgets_name_key").OnTable("widgets").Column("name");""";
         var found = await RunLintAsync(Case(up), "--squawk", squawk);
@@ -295,14 +294,15 @@ public sealed class LintTests : IDisposable
         return await RunnerProcess.RunAsync(["lint", "--migrations-assembly", assembly, .. args.Contains("--squawk") ? args : [.. args, "--no-squawk"]], workingDirectory: repo);
     }
 
-    private static string? SquawkForTests()
+    // The pinned squawk the test project's build installs (Squawk.targets), or TIMETRACK_TEST_SQUAWK.
+    private static string SquawkForTests()
     {
-        var candidates = new[]
-        {
-            Environment.GetEnvironmentVariable("TIMETRACK_TEST_SQUAWK"),
-            Squawk.Locate(null, Environment.GetEnvironmentVariable("PATH")),
-            Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "timetrack-ci-tools", "node_modules", ".bin", "squawk"),
-        };
-        return candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && File.Exists(c));
+        var given = Environment.GetEnvironmentVariable("TIMETRACK_TEST_SQUAWK");
+        var squawk = !string.IsNullOrEmpty(given) ? given
+            : typeof(LintTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "TimeTrack.Tests.Squawk").Value!;
+        File.Exists(squawk).ShouldBeTrue(
+            $"squawk is not at {squawk}: the test project's build installs squawk-cli@2.66.0 there with npm " +
+            "(dotnet build TimeTrack.Migrations.Tests; it needs Node.js with npm), or set TIMETRACK_TEST_SQUAWK to a squawk binary");
+        return squawk;
     }
 }
