@@ -66,6 +66,30 @@ public static class PostgresErrors
         };
     }
 
+    private const string InsufficientPrivilege = "42501";
+
+    /// <summary>
+    /// A statement the server refused the role (42501): exit 5, one line naming what was refused,
+    /// the statement's kind (which says the privilege: CREATE TABLE needs CREATE on the schema,
+    /// SELECT needs SELECT on the table) and the role; the server's DETAIL and HINT lines left out.
+    /// </summary>
+    public static UserError? Classify(Exception e, DatabaseTarget target)
+    {
+        if (Find<PostgresException>(e) is not { SqlState: InsufficientPrivilege } pg)
+        {
+            return null;
+        }
+
+        var user = new NpgsqlConnectionStringBuilder(target.ConnectionString).Username;
+        var words = (pg.BatchCommand?.CommandText ?? "").Split((char[]?)null, 3, StringSplitOptions.RemoveEmptyEntries);
+        var statement = words.Length == 0 ? "" : words[0].ToUpperInvariant() is "CREATE" or "ALTER" or "DROP" && words.Length > 1
+            ? $" (running {words[0].ToUpperInvariant()} {words[1].ToUpperInvariant()})"
+            : $" (running {words[0].ToUpperInvariant()})";
+        return new UserError(ExitCode.Refused,
+            $"{pg.SqlState}: {Output.LogLine.Printable(pg.MessageText, oneLine: true)}{statement}: role '{user}' lacks that privilege; " +
+            "grant it (GRANT … TO the role) or run as a role that has it. Nothing was changed", e);
+    }
+
     /// <summary>The first exception of type <typeparamref name="T"/> in the chain (FluentMigrator and Npgsql wrap the driver's).</summary>
     public static T? Find<T>(Exception? e) where T : Exception
     {
