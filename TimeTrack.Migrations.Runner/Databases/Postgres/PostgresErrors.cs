@@ -69,9 +69,9 @@ public static class PostgresErrors
     private const string InsufficientPrivilege = "42501";
 
     /// <summary>
-    /// A statement the server refused the role (42501): exit 5, one line naming what was refused,
-    /// the statement's kind (which says the privilege: CREATE TABLE needs CREATE on the schema,
-    /// SELECT needs SELECT on the table) and the role; the server's DETAIL and HINT lines left out.
+    /// A statement the server refused the role (42501): exit 5, one line with the server's words
+    /// (which name the object) and the privileges the runner needs, the DETAIL and HINT lines left
+    /// out. Npgsql does not say which statement failed, so the privilege is named by what the runner does.
     /// </summary>
     public static UserError? Classify(Exception e, DatabaseTarget target)
     {
@@ -81,13 +81,10 @@ public static class PostgresErrors
         }
 
         var user = new NpgsqlConnectionStringBuilder(target.ConnectionString).Username;
-        var words = (pg.BatchCommand?.CommandText ?? "").Split((char[]?)null, 3, StringSplitOptions.RemoveEmptyEntries);
-        var statement = words.Length == 0 ? "" : words[0].ToUpperInvariant() is "CREATE" or "ALTER" or "DROP" && words.Length > 1
-            ? $" (running {words[0].ToUpperInvariant()} {words[1].ToUpperInvariant()})"
-            : $" (running {words[0].ToUpperInvariant()})";
         return new UserError(ExitCode.Refused,
-            $"{pg.SqlState}: {Output.LogLine.Printable(pg.MessageText, oneLine: true)}{statement}: role '{user}' lacks that privilege; " +
-            "grant it (GRANT … TO the role) or run as a role that has it. Nothing was changed", e);
+            $"{pg.SqlState}: {LogLine.Printable(pg.MessageText, oneLine: true)}: role '{user}' lacks a privilege the runner needs " +
+            "(CREATE on the schema to create the version table and migrate, SELECT on the version table to read it); " +
+            "grant it, or run as the schema's owner", e);
     }
 
     /// <summary>The first exception of type <typeparamref name="T"/> in the chain (FluentMigrator and Npgsql wrap the driver's).</summary>
