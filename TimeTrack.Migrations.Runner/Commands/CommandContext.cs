@@ -222,7 +222,7 @@ public sealed class CommandContext : IDisposable
         {
             foreach (var line in text)
             {
-                Out.WriteLine(Redactor.Redact(line));
+                Out.WriteLine(LogLine.Printable(Redactor.Redact(line)));
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
 
 namespace TimeTrack.Migrations.Runner.Commands;
@@ -23,12 +24,13 @@ public static class Handler
         catch (Exception e)
         {
             e = Interruption.Explain(e); // after SIGTERM/SIGINT a cancelled wait or read is the interruption, not an error
+            e = e is UserError || ctx is null ? e : ctx.Target.Provider.Classify(e, ctx.Target) ?? e; // the database's error codes
             var (code, message) = e is UserError user ? (user.Code, user.Message) : (ExitCode.MigrationFailed, $"unexpected error: {e.GetType().Name}: {e.Message}");
             var redactor = ctx?.Redactor ?? new Redactor();
             message = redactor.Redact(message);
             if (ctx is null)
             {
-                await terminal.Err.WriteLineAsync($"error: {message}");
+                await terminal.Err.WriteLineAsync($"error: {LogLine.Printable(message)}");
             }
             else
             {

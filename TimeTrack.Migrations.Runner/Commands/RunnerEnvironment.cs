@@ -52,35 +52,75 @@ public sealed class RunnerEnvironment
             throw UserError.Invalid($"both {name} and {name}_FILE are set; set only one");
         }
 
-        string content;
+        var path = Terminal.FullPath(file);
+        var content = ReadSecretFile(name, file, path).TrimEnd('\r', '\n');
+        return content.Length > 0 ? content : throw UserError.Invalid($"{name}_FILE: '{file}' is empty");
+    }
+
+    /// <summary>A secret file is small: more than this is the wrong file (or /dev/zero).</summary>
+    public const int MaxSecretFileBytes = 64 * 1024;
+
+    /// <summary>
+    /// The text of a *_FILE secret: a regular file of at most <see cref="MaxSecretFileBytes"/>. A
+    /// named pipe, device, directory or socket is refused before it is opened (a pipe blocks the
+    /// open until something writes, a device may never end). Errors name the file, never its content.
+    /// </summary>
+    private static string ReadSecretFile(string name, string file, string path)
+    {
+        if (FileKind.Of(path) is { } kind && kind != FileKind.Regular)
+        {
+            throw UserError.Invalid($"{name}_FILE: '{file}' {FileKind.Describe(kind)}, not a file holding the secret");
+        }
+
         try
         {
-            content = File.ReadAllText(Terminal.FullPath(file));
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var buffer = new byte[MaxSecretFileBytes + 1];
+            var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            if (read > MaxSecretFileBytes)
+            {
+                throw UserError.Invalid($"{name}_FILE: '{file}' is larger than {MaxSecretFileBytes / 1024} KiB: is it the right file?");
+            }
+
+            try
+            {
+                return new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer, 0, read).TrimStart('\uFEFF'); // a BOM, as File.ReadAllText dropped it
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                throw UserError.Invalid($"{name}_FILE: '{file}' is not UTF-8 text: is it the right file?");
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             var why = e switch
             {
                 FileNotFoundException or DirectoryNotFoundException => "it does not exist (is the secret mounted?)",
+                UnauthorizedAccessException when System.IO.Directory.Exists(path) => "it is a directory, not a file holding the secret",
                 UnauthorizedAccessException => "permission denied (is it readable by this user?)",
                 _ => e.Message,
             };
             throw UserError.Invalid($"{name}_FILE: cannot read '{file}': {why}");
         }
-
-        content = content.TrimEnd('\r', '\n');
-        return content.Length > 0 ? content : throw UserError.Invalid($"{name}_FILE: '{file}' is empty");
     }
 
     /// <summary>The database URL: TIMETRACK_DATABASE_URL, DATABASE_URL or DATABASE_URL_FILE (null: none given).</summary>
-    public string? DatabaseUrl(string? option) => option ?? this["DATABASE_URL"] ?? FromEnvironmentOrFile("DATABASE_URL");
+    public string? DatabaseUrl(string? option) =>
+        option is not null && string.IsNullOrWhiteSpace(option)
+            ? throw UserError.Invalid("--database-url is empty: give a URL, or leave the option out (DATABASE_URL or the default is used then)")
+            : option ?? this["DATABASE_URL"] ?? FromEnvironmentOrFile("DATABASE_URL");
 
     /// <summary>The password for a URL without one: TIMETRACK_DATABASE_PASSWORD, DATABASE_PASSWORD or DATABASE_PASSWORD_FILE.</summary>
     public string? FallbackPassword() => this["DATABASE_PASSWORD"] ?? FromEnvironmentOrFile("DATABASE_PASSWORD");
 
-    /// <summary>The log format: the option, else TIMETRACK_LOG_FORMAT (text when unset or not a format).</summary>
+    /// <summary>The log format: the option, else TIMETRACK_LOG_FORMAT (text when unset; anything but text or json is refused).</summary>
     public LogFormat LogFormat(LogFormat? option) =>
-        option ?? (Enum.TryParse<LogFormat>(this["LOG_FORMAT"], ignoreCase: true, out var f) ? f : Output.LogFormat.Text);
+        option ?? this["LOG_FORMAT"]?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "text" => Output.LogFormat.Text,
+            "json" => Output.LogFormat.Json,
+            _ => throw UserError.Invalid("TIMETRACK_LOG_FORMAT from the environment is not text or json"),
+        };
 
     /// <summary>A count of at most 100 (more retries than that is a mistake, not a policy).</summary>
     public int Count(int? option, string key, string name, int fallback)

@@ -96,8 +96,9 @@ public static class StatusCommand
         };
         foreach (var a in applied)
         {
-            text.Add($"  {a.Version}  {(a.AppliedOn?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-"),-19}  {a.Description}{(ctx.Catalog.Knows(a.Version) ? "" : "  [unknown to this build]")}");
-            text.Add($"                {records[a.Version].Summary}");
+            // Each row one line, whatever the version table holds (a description with a line break).
+            text.Add(Output.LogLine.Printable($"  {a.Version}  {(a.AppliedOn?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-"),-19}  {a.Description}{(ctx.Catalog.Knows(a.Version) ? "" : "  [unknown to this build]")}", oneLine: true));
+            text.Add(Output.LogLine.Printable($"                {records[a.Version].Summary}", oneLine: true));
         }
 
         text.Add(state.Pending.Count == 0 ? "pending:      none" : "pending:");

@@ -99,6 +99,13 @@ public abstract class DatabaseProvider
     /// <summary>The database's own words for a failed statement (error code and message), or null when <paramref name="e"/> is not this database's.</summary>
     public abstract string? DescribeStatementError(Exception e);
 
+    /// <summary>
+    /// A failure outside any migration step that this database's error code classifies (a
+    /// privilege the role lacks, a file that is no database), as the one-line <see cref="UserError"/>
+    /// to report; null for the rest (an unexpected error).
+    /// </summary>
+    public virtual UserError? Classify(Exception e, DatabaseTarget target) => null;
+
     /// <summary>The database's own words for any failure: this provider's, or the innermost message.</summary>
     public string DescribeError(Exception e) => DescribeStatementError(e) ?? e.GetBaseException().Message;
 

@@ -44,18 +44,57 @@ public static partial class DatabaseUrl
 {
     public const string EmbeddedDefault = "sqlite:///timetrack.db";
 
-    /// <summary>The URL's scheme (lower-cased) and what follows "://", the URL trimmed; a URL without a scheme is refused.</summary>
+    /// <summary>The schemes of every provider (DatabaseProvider.UrlSchemes, tested alike): the only URL text an error may echo before parsing.</summary>
+    public static readonly IReadOnlyList<string> KnownSchemes = ["postgresql", "postgres", "sqlite"];
+
+    private const string Expected = "expected postgresql://host:port/database, with user:password@ before the host, or sqlite:///path.db";
+
+    /// <summary>
+    /// The URL's scheme (lower-cased) and what follows "://", the URL trimmed; a URL without a scheme is refused.
+    /// A URL that does not parse may be a password or a whole secrets file: its errors name what is
+    /// wrong and echo nothing of it but a known scheme.
+    /// </summary>
     public static (string Scheme, string SchemeAsWritten, string AfterScheme) Split(string url)
     {
         url = url.Trim();
+        if (url.Length == 0)
+        {
+            throw UserError.Invalid($"the database URL is empty: {Expected}");
+        }
+
+        if (url.Any(char.IsControl))
+        {
+            throw UserError.Invalid("the database URL contains a control character (a NUL, a line break or a tab): percent-encode it, or check where the URL comes from");
+        }
+
+        if (url.Length > MaxLength)
+        {
+            throw UserError.Invalid($"the database URL is longer than {MaxLength} characters: is it the right value?");
+        }
+
         var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
         if (schemeEnd <= 0)
         {
-            throw UserError.Invalid($"malformed database URL '{Mask(url)}': expected postgresql://user:password@host:port/database or sqlite:///path.db");
+            var colon = url.IndexOf(':');
+            var scheme = colon > 0 ? url[..colon].ToLowerInvariant() : null;
+            throw UserError.Invalid(scheme is not null && KnownSchemes.Contains(scheme)
+                ? $"malformed database URL: '{scheme}:' must be followed by '//' ({Expected})"
+                : $"malformed database URL: it has no scheme followed by '://' ({Expected})");
         }
 
-        return (url[..schemeEnd].ToLowerInvariant(), url[..schemeEnd], url[(schemeEnd + 3)..]);
+        var written = url[..schemeEnd];
+        if (!KnownSchemes.Contains(written.ToLowerInvariant()))
+        {
+            // An unknown scheme is echoed only when it looks like one (mysql), never a password's characters.
+            var echo = written.Length <= 20 && char.IsAsciiLetter(written[0]) && written.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.') ? $" '{written}'" : "";
+            throw UserError.Invalid($"unsupported database URL scheme{echo}: use one of {string.Join(", ", KnownSchemes.Select(s => s + "://"))}");
+        }
+
+        return (written.ToLowerInvariant(), written, url[(schemeEnd + 3)..]);
     }
+
+    /// <summary>Longer than any real URL (libpq's own buffers are smaller): a wrong file or variable.</summary>
+    public const int MaxLength = 8192;
 
     internal const string EncodeAdvice = "percent-encode the user name and password (or use DATABASE_PASSWORD_FILE)";
 
@@ -86,6 +125,11 @@ public static partial class DatabaseUrl
 
             bytes.Add(byte.Parse(text.AsSpan(i + 1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
             i += 2;
+        }
+
+        if (bytes.Contains(0))
+        {
+            throw UserError.Invalid("the database URL has a percent-encoded NUL (%00), which no name or password can hold");
         }
 
         try

@@ -27,7 +27,7 @@ public static class LogLine
     {
         if (format != LogFormat.Json)
         {
-            return prefix + message + (exception is null ? "" : Environment.NewLine + exception);
+            return prefix + Printable(message) + (exception is null ? "" : Environment.NewLine + Printable(exception));
         }
 
         using var buffer = new MemoryStream();
@@ -48,4 +48,54 @@ public static class LogLine
 
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
+
+    /// <summary>
+    /// Text made safe for a terminal line: what the runner prints holds text read from the
+    /// database (version-table rows, server messages, application names, queries), which must not
+    /// forge lines or colours. Control characters (C0 but tab and line feed, DEL, C1) and the
+    /// bidirectional overrides are shown escaped (\u001B); a line break is kept, but the line after
+    /// it is indented, so that it can never pass for a line of its own ("warning: …").
+    /// JSON output needs none of this: its serialiser escapes them.
+    /// </summary>
+    /// <param name="oneLine">Escape line breaks too: a field of a one-line listing (status's rows).</param>
+    public static string Printable(string text, bool oneLine = false)
+    {
+        if (!text.Any(NeedsCare))
+        {
+            return text;
+        }
+
+        var result = new StringBuilder(text.Length + 16);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
+            {
+                continue; // CRLF is a line break
+            }
+
+            if (c == '\n' && !oneLine)
+            {
+                result.Append('\n');
+                if (i + 1 < text.Length && text[i + 1] is not (' ' or '\t' or '\n' or '\r'))
+                {
+                    result.Append("  ");
+                }
+            }
+            else if (c != '\t' && NeedsCare(c))
+            {
+                result.Append("\\u").Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                result.Append(c);
+            }
+        }
+
+        return result.ToString();
+    }
+
+    private static bool NeedsCare(char c) =>
+        char.IsControl(c) && c != '\t' // C0, DEL, C1 (line feed too: the line after it is checked)
+        || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069'; // bidi embeddings, overrides, isolates
 }

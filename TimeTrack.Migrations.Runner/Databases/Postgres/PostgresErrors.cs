@@ -66,6 +66,27 @@ public static class PostgresErrors
         };
     }
 
+    private const string InsufficientPrivilege = "42501";
+
+    /// <summary>
+    /// A statement the server refused the role (42501): exit 5, one line with the server's words
+    /// (which name the object) and the privileges the runner needs, the DETAIL and HINT lines left
+    /// out. Npgsql does not say which statement failed, so the privilege is named by what the runner does.
+    /// </summary>
+    public static UserError? Classify(Exception e, DatabaseTarget target)
+    {
+        if (Find<PostgresException>(e) is not { SqlState: InsufficientPrivilege } pg)
+        {
+            return null;
+        }
+
+        var user = new NpgsqlConnectionStringBuilder(target.ConnectionString).Username;
+        return new UserError(ExitCode.Refused,
+            $"{pg.SqlState}: {LogLine.Printable(pg.MessageText, oneLine: true)}: role '{user}' lacks a privilege the runner needs " +
+            "(CREATE on the schema to create the version table and migrate, SELECT on the version table to read it); " +
+            "grant it, or run as the schema's owner", e);
+    }
+
     /// <summary>The first exception of type <typeparamref name="T"/> in the chain (FluentMigrator and Npgsql wrap the driver's).</summary>
     public static T? Find<T>(Exception? e) where T : Exception
     {

@@ -80,6 +80,8 @@ public sealed class PostgresProvider : DatabaseProvider
     public override string? DescribeStatementError(Exception e) =>
         PostgresErrors.Find<PostgresException>(e) is { } pg ? $"{pg.SqlState}: {pg.MessageText}" : null;
 
+    public override UserError? Classify(Exception e, DatabaseTarget target) => PostgresErrors.Classify(e, target);
+
     public override string ColumnType(VersionColumnType type) => type switch
     {
         VersionColumnType.BigInteger => "bigint",

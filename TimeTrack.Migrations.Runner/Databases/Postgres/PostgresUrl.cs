@@ -100,6 +100,7 @@ internal static class PostgresUrl
         var gss = GssEncryptionMode.Disable;
         var usesGss = false;
         var masked = new List<string>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -112,6 +113,12 @@ internal static class PostgresUrl
             }
 
             var key = DatabaseUrl.Decode(rawKey);
+            if (!seen.Add(key))
+            {
+                // libpq takes the last; which one was meant is a guess (often a copy-paste of two URLs).
+                throw UserError.Invalid($"database URL query parameter '{key}' is given more than once");
+            }
+
             var value = DatabaseUrl.Decode(pair[(eq + 1)..]);
             var isSecret = key.Equals("password", StringComparison.OrdinalIgnoreCase) || key.Equals("sslpassword", StringComparison.OrdinalIgnoreCase);
             masked.Add(isSecret ? $"{rawKey}=***" : pair);
@@ -161,6 +168,17 @@ internal static class PostgresUrl
         if (database.Length == 0)
         {
             throw UserError.Invalid("the database URL names no database: expected postgresql://user:password@host:port/database");
+        }
+
+        // PostgreSQL keeps names to 63 bytes (NAMEDATALEN): a longer one names nothing that can exist.
+        if (System.Text.Encoding.UTF8.GetByteCount(database) > MaxNameBytes)
+        {
+            throw UserError.Invalid($"the database name in the URL is longer than PostgreSQL's {MaxNameBytes}-byte limit for names");
+        }
+
+        if (builder.Username is { } user && System.Text.Encoding.UTF8.GetByteCount(user) > MaxNameBytes)
+        {
+            throw UserError.Invalid($"the user name in the URL is longer than PostgreSQL's {MaxNameBytes}-byte limit for names");
         }
 
         if (rootCertificate is not null)
@@ -251,11 +269,21 @@ internal static class PostgresUrl
                 throw DatabaseUrl.Unencoded();
             }
 
+            if (host.Length > MaxHostLength && !host.StartsWith('/'))
+            {
+                throw UserError.Invalid($"a host name in the database URL is longer than {MaxHostLength} characters, which no host name can be");
+            }
+
             hosts.Add((host, port is null ? null : ParsePort(port)));
         }
 
         return hosts;
     }
+
+    private const int MaxNameBytes = 63;
+
+    // DNS: a host name is at most 253 characters.
+    private const int MaxHostLength = 253;
 
     private static int ParsePort(string text) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536 ? port : throw DatabaseUrl.Unencoded();

@@ -1,6 +1,7 @@
 using System.Data;
 using FluentMigrator.Runner;
 using Microsoft.Data.Sqlite;
+using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Schema;
 
@@ -28,6 +29,7 @@ public sealed class SqliteProvider : DatabaseProvider
 
     public override async Task<Database> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
     {
+        RefuseWhatIsNotADatabase(target.SqlitePath!);
         var connection = new SqliteConnection(readOnly ? ReadOnlyConnectionString(target) : target.ConnectionString);
         try
         {
@@ -38,6 +40,44 @@ public sealed class SqliteProvider : DatabaseProvider
         {
             await connection.DisposeAsync();
             throw new UserError(ExitCode.ConnectionFailed, $"could not open SQLite database {target.SqlitePath}: {e.Message}", e);
+        }
+    }
+
+    // SQLite's file header: https://www.sqlite.org/fileformat.html#the_database_header
+    private static readonly byte[] Header = "SQLite format 3\0"u8.ToArray();
+
+    /// <summary>
+    /// An existing file that is not a SQLite database (sqlite:////etc/shadow, /dev/null) is refused
+    /// before SQLite opens it, which could write a journal beside it or into it: exit 2, nothing touched.
+    /// </summary>
+    internal static void RefuseWhatIsNotADatabase(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return; // created by the run (or read as empty)
+        }
+
+        if (FileKind.Of(path) is { } kind && kind != FileKind.Regular)
+        {
+            throw UserError.Invalid($"SQLite path '{path}' {FileKind.Describe(kind)}, not a database file");
+        }
+
+        var start = new byte[Header.Length];
+        int read;
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            read = file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserError(ExitCode.ConnectionFailed, $"could not open SQLite database {path}: {(e is UnauthorizedAccessException ? "permission denied" : "it cannot be read")}", e);
+        }
+
+        // An empty file is a database with nothing in it, as SQLite itself takes it.
+        if (read > 0 && !start.AsSpan(0, read).SequenceEqual(Header))
+        {
+            throw UserError.Invalid($"'{path}' is not a SQLite database (it does not start with SQLite's header): check the path; nothing was written to it");
         }
     }
 
@@ -76,6 +116,17 @@ public sealed class SqliteProvider : DatabaseProvider
 
         return null;
     }
+
+    // SQLite's primary result codes: https://www.sqlite.org/rescode.html
+    private const int NotADatabase = 26;
+    private const int CannotOpen = 14;
+
+    public override UserError? Classify(Exception e, DatabaseTarget target) => Postgres.PostgresErrors.Find<SqliteException>(e)?.SqliteErrorCode switch
+    {
+        NotADatabase => UserError.Invalid($"'{target.SqlitePath}' is not a SQLite database: check the path; nothing was written to it"),
+        CannotOpen => new UserError(ExitCode.ConnectionFailed, $"could not open SQLite database {target.SqlitePath} (permissions, or its directory is not writable)", e),
+        _ => null,
+    };
 
     public override string ColumnType(VersionColumnType type) => type switch
     {

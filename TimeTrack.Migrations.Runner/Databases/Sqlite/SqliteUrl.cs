@@ -10,13 +10,13 @@ internal static class SqliteUrl
         // sqlite:///relative.db → rest "/relative.db"; sqlite:////abs.db → rest "//abs.db".
         if (!rest.StartsWith('/') || rest.Length < 2)
         {
-            throw UserError.Invalid($"malformed SQLite URL '{DatabaseUrl.Mask(url)}': use sqlite:///relative/path.db or sqlite:////absolute/path.db");
+            throw UserError.Invalid("malformed SQLite URL: use sqlite:///relative/path.db or sqlite:////absolute/path.db");
         }
 
         var query = rest.IndexOf('?');
         if (query >= 0)
         {
-            throw UserError.Invalid($"SQLite URL '{DatabaseUrl.Mask(url)}' takes no query parameters");
+            throw UserError.Invalid("a SQLite URL takes no query parameters (nothing after '?')");
         }
 
         var path = DatabaseUrl.Decode(rest[1..]);
