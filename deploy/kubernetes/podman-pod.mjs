@@ -3,7 +3,9 @@
 //   - kind Job is unknown to it (5.3 plays Jobs): the Job's pod template becomes the Pod;
 //   - secret volumes are not supported: the Secret becomes a hostPath directory holding its files;
 //   - the pod-level runAsUser/runAsGroup are ignored: copied to each container that sets none;
-//   - finished init containers are removed: annotated "always" so that their state can be read.
+//   - finished init containers are removed: annotated "always" so that their state can be read;
+//   - a containerPort is published on the host (Kubernetes publishes none): dropped;
+//   - init containers are restarted under restartPolicy Always: the pod gets Never.
 // Test-only additions, from the JSON options: images, environment, hostPath mounts.
 //
 //   node podman-pod.mjs <node_modules> rendered.yaml '{"name": "...", "image": "...", "standIn": "...",
@@ -19,6 +21,9 @@ const source = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS()
 if (!source) throw new Error(`${file}: no Job or Deployment with a pod template`);
 
 const pod = structuredClone(source.spec.template.spec);
+// podman 4.3 applies the pod's restart policy to init containers too: with a Deployment's Always it
+// restarts an init container that exited 0, again and again (Kubernetes never does).
+pod.restartPolicy = "Never";
 const { runAsUser, runAsGroup } = pod.securityContext ?? {};
 for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
   c.securityContext = { runAsUser, runAsGroup, ...c.securityContext };
@@ -29,7 +34,9 @@ for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
     c.volumeMounts = [...(c.volumeMounts ?? []), ...(options.mounts ?? []).map((m, i) => ({ name: `test-${i}`, mountPath: m.path, readOnly: true }))];
   } else {
     c.image = options.standIn;
-    c.command = ["/bin/sleep", "infinity"]; // the stand-in's image sets no PATH, which kube play needs
+    // An application that stops on SIGTERM; by full path: the stand-in's image sets no PATH.
+    c.command = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
+    delete c.ports; // podman 4.3 publishes a containerPort on the host: replicas would collide
   }
 }
 pod.volumes = [

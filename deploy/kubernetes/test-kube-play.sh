@@ -18,7 +18,7 @@ PG_IMAGE="docker.io/library/postgres:15.10-bookworm" # container-env.sh's stand-
 WEB_IMAGE="ghcr.io/timetrack/timetrack-web:latest"
 TOOLS="${TIMETRACK_CI_TOOLS:-$HOME/.cache/timetrack-ci-tools}/node_modules"
 PREFIX="tt-kube-$$"
-LOCK_KEY=6081393348421235043 # PostgresDatabase.MigrationLockKey (0x54696D6554726163)
+LOCK_KEY=$((0x54696D6554726163)) # PostgresDatabase.MigrationLockKey
 REPLICAS=3
 
 work="$(mktemp -d)"
@@ -43,7 +43,6 @@ finish() {
   printf 'test-kube-play: %d checks in %d s\n' "$checks" $((SECONDS - started))
   printf 'test-kube-play: %d passed, %d failed\n' $((checks - failures)) "$failures"
   [ "$failures" -eq 0 ]
-  exit
 }
 
 state() { podman inspect --format "{{$2}}" "$1" 2>/dev/null; } # container, field
@@ -83,6 +82,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   fail "preflight: missing ${missing[*]} (deploy/container-env.sh and deploy/test-image.sh make the images)"
   finish
+  exit
 fi
 if bash deploy/kubernetes/validate.sh >"$work/validate.log" 2>&1; then
   pass "the manifests validate: $(grep -F 'object(s)' "$work/validate.log")"
@@ -90,6 +90,7 @@ else
   fail "deploy/kubernetes/validate.sh"
   show "$work/validate.log"
   finish
+  exit
 fi
 kubectl kustomize deploy/kubernetes/base >"$work/job.rendered.yaml"
 kubectl kustomize deploy/kubernetes/init-container >"$work/deployment.rendered.yaml"
@@ -115,8 +116,10 @@ if ! { podman kube play "$work/pg.yaml" >"$work/pg.log" 2>&1 && wait_until 90 pg
   fail "PostgreSQL pod did not start"
   show "$work/pg.log"
   finish
+  exit
 fi
 pg_ip="$(state "$PREFIX-pg-postgres" 'range .NetworkSettings.Networks}}{{.IPAddress}}{{end')"
+# shellcheck disable=SC2016 # a Go template, not a shell expansion
 pg_net="$(state "$PREFIX-pg-postgres" 'range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end')"
 for db in replicas blocked slow; do sql timetrack "CREATE DATABASE $db" >/dev/null; done
 
@@ -146,7 +149,7 @@ for i in $(seq 1 "$REPLICAS"); do
 done
 at="$(version_of replicas)"
 if [ "$ok" = 1 ] && [ "$appliers" = 1 ] && grep -qF '"upToDate": true' <<<"$status" && [ "$at" = "$head_version" ]; then
-  pass "init container, $REPLICAS replicas at once: one migrated, the others waited for its lock; each app started after its migrate exited 0 ($((SECONDS - t)) s)"
+  pass "init container, $REPLICAS replicas at once: one applied the migrations, the others found nothing to do; each app started after its migrate exited 0 ($((SECONDS - t)) s)"
 else
   fail "init container, $REPLICAS replicas:${summary}; $appliers applied (want 1); database at $at (want ${head_version:-head})"
   for i in $(seq 1 "$REPLICAS"); do show "$work/app$i.log" 4; show "$work/app$i.play.log" 4; done
@@ -175,7 +178,7 @@ podman exec -d "$PREFIX-pg-postgres" psql -U timetrack -d blocked -q \
 holder() { [ "$(sql blocked "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ]; }
 wait_until 20 holder
 pod_yaml blocked "$work/job.rendered.yaml" blocked '"env": {"TIMETRACK_LOCK_TIMEOUT": "3"}'
-if play blocked && wait_until 60 exited "$PREFIX-blocked-migrate"; then
+if play blocked && wait_until 90 exited "$PREFIX-blocked-migrate"; then
   code="$(state "$PREFIX-blocked-migrate" .State.ExitCode)"
   podman logs "$PREFIX-blocked-migrate" >"$work/blocked.log" 2>&1
   if [ "$code" = 4 ] && grep -q "another runner is migrating this database" "$work/blocked.log" && [ "$(version_of blocked)" = none ]; then
@@ -185,45 +188,47 @@ if play blocked && wait_until 60 exited "$PREFIX-blocked-migrate"; then
     show "$work/blocked.log" 6
   fi
 else
-  fail "Job pod with the lock held: the migrate container did not run to its end"
+  fail "Job pod with the lock held: the migrate container did not run to its end (state '$(state "$PREFIX-blocked-migrate" .State.Status)')"
+  podman logs "$PREFIX-blocked-migrate" >"$work/blocked.log" 2>&1
+  show "$work/blocked.log" 6
   show "$work/blocked.play.log"
 fi
 sql blocked "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'" >/dev/null
 podman kube down "$work/blocked.yaml" >/dev/null 2>&1
 
-# --- the Job's pod: `podman kube down` during a slow step -> the runner's own rollback, exit 143 ----------
+# --- the Job's pod stopped during a slow step -> the runner's own rollback, exit 143 -----------------
+# podman 4.3's `kube down` stops with a timeout of 0 (SIGTERM, then SIGKILL at once: 137, the
+# server rolls back): what Kubernetes does is SIGTERM, then terminationGracePeriodSeconds before
+# SIGKILL. So the pod is stopped that way first, with the manifest's grace period, then taken down.
 scenarios=TimeTrack.Migrations.TestScenarios/bin/Debug/net10.0
+grace="$(sed -nE 's/^      terminationGracePeriodSeconds: ([0-9]+)$/\1/p' "$work/job.rendered.yaml")"
 dotnet build TimeTrack.Migrations.TestScenarios/TimeTrack.Migrations.TestScenarios.csproj -c Debug --nologo -v q >"$work/scenarios.log" 2>&1
 if [ -f "$scenarios/TimeTrack.Migrations.TestScenarios.dll" ]; then
   pod_yaml slow "$work/job.rendered.yaml" slow "\"env\": {\"TIMETRACK_MIGRATIONS_ASSEMBLY\": \"/scenarios/TimeTrack.Migrations.TestScenarios.dll\", \"TIMETRACK_TEST_SCENARIO\": \"slow\"}, \"mounts\": [{\"host\": \"$PWD/$scenarios\", \"path\": \"/scenarios\"}]"
-  since="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  if play slow && wait_until 60 logged "$PREFIX-slow-migrate" "applying 300"; then
-    podman logs -f "$PREFIX-slow-migrate" >"$work/slow.log" 2>&1 & # the log outlives the container
-    follower=$!
+  if play slow && wait_until 90 logged "$PREFIX-slow-migrate" "applying 300"; then
     sleep 1
     t=$SECONDS
-    podman kube down "$work/slow.yaml" >"$work/down.log" 2>&1
-    wait "$follower"
-    code="$(podman events --stream=false --since "$since" --filter "container=$PREFIX-slow-migrate" --filter event=died \
-      --format '{{.ContainerExitCode}}' 2>/dev/null | tail -n 1)"
+    podman pod stop -t "${grace:-60}" "$PREFIX-slow" >"$work/down.log" 2>&1
+    stopped_after=$((SECONDS - t))
+    code="$(state "$PREFIX-slow-migrate" .State.ExitCode)"
+    podman logs "$PREFIX-slow-migrate" >"$work/slow.log" 2>&1
+    podman kube down "$work/slow.yaml" >>"$work/down.log" 2>&1
     now="$(version_of slow)" gadgets="$(sql slow "SELECT count(*) FROM pg_tables WHERE tablename = 'gadgets'")"
-    # 143, not 137: the runner cancelled the step, rolled it back and exited within podman's stop
-    # timeout (10 s: podman 4.3 ignores terminationGracePeriodSeconds; the manifests give 60 s).
     if [ "$code" = 143 ] && [ "$now" = 200 ] && [ "$gadgets" = 0 ] && grep -q "interrupted by SIGTERM" "$work/slow.log"; then
-      pass "podman kube down during a slow step: exit 143 after $((SECONDS - t)) s, migration 300 rolled back by the runner, database at 200"
+      pass "pod stopped during a slow step (grace ${grace:-?} s), then kube down: exit 143 after ${stopped_after} s, migration 300 rolled back by the runner, database at 200"
     else
-      fail "podman kube down during a slow step: exit '$code' (want 143; 137 = killed), database at $now (want 200), gadgets tables: $gadgets (want 0)"
+      fail "pod stopped during a slow step: exit '$code' after ${stopped_after} s (want 143; 137 = killed), database at $now (want 200), gadgets tables: $gadgets (want 0)"
       show "$work/slow.log" 6
       show "$work/down.log" 4
     fi
   else
-    fail "kube down during a slow step: migration 300 never started"
+    fail "stop during a slow step: migration 300 never started"
     podman logs "$PREFIX-slow-migrate" >"$work/slow.log" 2>&1
     show "$work/slow.log"
     show "$work/slow.play.log"
   fi
 else
-  fail "kube down during a slow step: could not build the test scenarios assembly"
+  fail "stop during a slow step: could not build the test scenarios assembly"
   show "$work/scenarios.log"
 fi
 
