@@ -8,8 +8,8 @@
 #
 # One PASS/FAIL line per check and a closing "N passed, N failed" line; exit 1 when any failed.
 # Needs root, podman (deploy/container-env.sh: the postgres and web stand-ins), kubectl, node and
-# npm, dotnet (the test scenarios' assembly). About a minute here; everything it creates is named
-# tt-kube-<pid>-* and removed at exit.
+# npm, dotnet (the test scenarios' assembly). 1-3 minutes here, most of it starting pods on a loaded
+# machine; everything it creates is named tt-kube-<pid>-* and removed at exit.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
