@@ -49,7 +49,7 @@ public static class BackupSource
 
         if (read < head.Length || !head.AsSpan().SequenceEqual(signature))
         {
-            throw UserError.Invalid($"the backup file {path} is not {format} (it does not start as one), so it is no backup of a {provider.Name} database");
+            throw UserError.Invalid($"the backup file {path} is not {format} (it does not start as one), so it is no {provider.Name} backup");
         }
     }
 
