@@ -188,6 +188,49 @@ public sealed class PostgresRestoreSafetyTests() : RestoreSafetyTests(DatabaseKi
         (await Db.CountAsync("companies")).ShouldBe(500);
         (await Db.CountAsync("audit.log")).ShouldBe(0);
     }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_runner_killed_before_it_commits_the_restore_changes_nothing()
+    {
+        var backup = await BackupWithRowsAsync();
+        var before = await StateAsync();
+        // A pg_restore that has written the whole script and then waits: psql has run all of it but the COMMIT.
+        var mark = Path.Combine(BackupDir, "mark");
+        var realPgRestore = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "pg_restore")).First(File.Exists);
+        var fake = Path.Combine(BackupDir, "pg_restore");
+        await File.WriteAllTextAsync(fake, $$"""
+            #!/bin/sh
+            case " $* " in
+              *" --file=- "*) '{{realPgRestore}}' "$@" || exit $?; : > '{{mark}}.done'; while [ ! -e '{{mark}}.stop' ]; do sleep 0.1; done ;;
+              *) exec '{{realPgRestore}}' "$@" ;;
+            esac
+            """);
+        File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            using var runner = RunnerProcess.Start(RunnerProcess.Executable, ["restore", backup, "--force", "--database-url", Db.Url], new Dictionary<string, string?> { ["TIMETRACK_PG_RESTORE"] = fake });
+            await WaitUntilAsync(async () => File.Exists(mark + ".done") && await Db.CountAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'") == 1);
+
+            runner.Kill();
+            await runner.WaitForExitAsync();
+
+            await WaitUntilAsync(async () => await Db.CountAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE '%transaction%'") == 0);
+            (await StateAsync()).ShouldBe(before);
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(mark + ".stop", "");
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (var deadline = DateTime.UtcNow.AddMinutes(2); !await condition(); await Task.Delay(100))
+        {
+            (DateTime.UtcNow < deadline).ShouldBeTrue("the restore did not reach the point this test kills it at");
+        }
+    }
 }
 
 public sealed class SqliteRestoreSafetyTests() : RestoreSafetyTests(DatabaseKind.Sqlite)
