@@ -72,7 +72,7 @@ RUN set -eu; \
     else \
       ln -s full/timetrack-migrate /out/timetrack-migrate; \
     fi; \
-    mkdir -p /empty/data
+    mkdir -p /empty/data; install -d -m 0700 /empty/backups
 
 # --- pgclient: pg_dump and pg_restore for the backups (README, "Backups and restore"), of the
 # TARGET architecture, with the libraries they need that the runtime image lacks. The runtime
@@ -110,14 +110,15 @@ COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh deploy/ci-migrate.sh de
 # builds on an amd64 machine without emulation.
 COPY --from=build --chown=1654:1654 /empty/data /data
 # /backups: where MIGRATE_BACKUP_DIR points in the compose file; owned likewise, so that a named
-# volume mounted there is writable.
-COPY --from=build --chown=1654:1654 /empty/data /backups
+# volume mounted there is writable; 0700, as the backups hold every row.
+COPY --from=build --chown=1654:1654 --chmod=0700 /empty/backups /backups
 # The PostgreSQL client for backups and restore (the pgclient stage): pg_dump and pg_restore,
 # also on PATH in /usr/local/bin, and the libraries the base lacks, in /usr/lib/<triplet>; and
 # jq, with which the deploy job's script (ci-migrate.sh) reads the runner's JSON.
 COPY --from=pgclient /pgclient/usr/ /usr/
 ENV TIMETRACK_PG_DUMP=/usr/local/bin/pg_dump \
-    TIMETRACK_PG_RESTORE=/usr/local/bin/pg_restore
+    TIMETRACK_PG_RESTORE=/usr/local/bin/pg_restore \
+    TIMETRACK_PSQL=/usr/local/bin/psql
 ENV PATH="/app:${PATH}" \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_TieredPGO=1 \

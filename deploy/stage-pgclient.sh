@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # deploy/stage-pgclient.sh: the Dockerfile's pgclient stage. Puts the PostgreSQL client programs
-# the backups need (pg_dump, pg_restore) of the TARGET architecture, and the shared libraries they
+# the backups need (pg_dump, pg_restore, and psql, which restore runs pg_restore's script through) of the TARGET architecture, and the shared libraries they
 # need that the runtime image lacks, into a root tree the runtime stage copies as it is:
 #
-#   OUT/usr/lib/postgresql/<major>/bin/{pg_dump,pg_restore}   the distribution's binaries
+#   OUT/usr/lib/postgresql/<major>/bin/{pg_dump,pg_restore,psql}   the distribution's binaries
 #   OUT/usr/lib/<triplet>/...                                 libpq and the libraries it needs
-#   OUT/usr/local/bin/{pg_dump,pg_restore}                    links to them, on PATH
+#   OUT/usr/local/bin/{pg_dump,pg_restore,psql}               links to them, on PATH
 #   OUT/usr/local/bin/jq                                      the distribution's jq, for the deploy
 #                                                             job's script (ci-migrate.sh reads the
 #                                                             runner's JSON with it)
@@ -70,9 +70,8 @@ while [ "${#queue[@]}" -gt 0 ]; do
   wanted+=("$pkg")
   while read -r dep; do
     dep="${dep%%:*}"
-    # libreadline*: psql's line editing, which pg_dump and pg_restore do not link (test-image.sh's
-    # ldd check would say so if they did).
-    case "$dep" in libreadline*) continue ;; lib*) ;; *) continue ;; esac
+    # psql links libreadline (its line editing), so it is staged too.
+    case "$dep" in lib*) ;; *) continue ;; esac
     installed "$dep" && continue
     case " ${wanted[*]} ${queue[*]} " in *" $dep "*) continue ;; esac
     queue+=("$dep")
@@ -92,7 +91,7 @@ done
 
 bin="/usr/lib/postgresql/$major/bin"
 mkdir -p "$out$bin" "$out/usr/lib" "$out/usr/local/bin"
-for program in pg_dump pg_restore; do
+for program in pg_dump pg_restore psql; do
   cp -a "$root$bin/$program" "$out$bin/"
   ln -s "$bin/$program" "$out/usr/local/bin/$program"
 done
@@ -110,7 +109,7 @@ rm -rf "$debs" "$root" /var/lib/apt/lists/*
 # met only through a virtual package, stops the build instead of every backup).
 if [ "$arch" = "$native" ]; then
   libdir="$(find "$out/usr/lib" -name libpq.so.5 -printf '%h\n' | head -n 1)"
-  missing="$(LD_LIBRARY_PATH="$libdir" ldd "$out$bin/pg_dump" "$out$bin/pg_restore" "$out/usr/local/bin/jq" | grep 'not found' || true)"
+  missing="$(LD_LIBRARY_PATH="$libdir" ldd "$out$bin/pg_dump" "$out$bin/pg_restore" "$out$bin/psql" "$out/usr/local/bin/jq" | grep 'not found' || true)"
   if [ -n "$missing" ]; then
     printf 'stage-pgclient: libraries missing:\n%s\n' "$missing" >&2
     exit 1

@@ -187,7 +187,7 @@ fi
 
 # the PostgreSQL client for backups (the Dockerfile's pgclient stage): the programs the runner is
 # pointed at, every library they need found in the image (the stage copies only what the base lacks)
-ldd_out="$(podman run --rm --entrypoint sh "$IMAGE" -c 'ldd "$TIMETRACK_PG_DUMP" "$TIMETRACK_PG_RESTORE"' 2>&1)"
+ldd_out="$(podman run --rm --entrypoint sh "$IMAGE" -c 'ldd "$TIMETRACK_PG_DUMP" "$TIMETRACK_PG_RESTORE" "$TIMETRACK_PSQL"' 2>&1)"
 ldd_code=$?
 pg_dump_version="$(podman run --rm --entrypoint sh "$IMAGE" -c '"$TIMETRACK_PG_DUMP" --version && "$TIMETRACK_PG_RESTORE" --version' 2>&1)"
 if [ "$ldd_code" = 0 ] && grep -qF libpq.so.5 <<<"$ldd_out" && ! grep -q "not found" <<<"$ldd_out" \
@@ -331,7 +331,7 @@ server_major="$(($(psql_q postgres 'SHOW server_version_num') / 10000))"
 psql_q postgres "CREATE DATABASE restored" >/dev/null
 run_image behind -v "$PREFIX-backups:/backups" -e MIGRATE_BACKUP_DIR=/backups "$IMAGE" >"$work/backup.log" 2>&1
 backup_code=$?
-backup="$(find "$backups" -maxdepth 1 -name "behind-v${V3}-*.dump" -printf '%f\n' | head -n 1)"
+backup="$(find "$backups" -maxdepth 1 -name "behind-*-v${V3}-*.dump" -printf '%f\n' | head -n 1)"
 if [ "$backup_code" = 0 ] && [ -n "$backup" ] && grep -qF "backup written: /backups/$backup" "$work/backup.log" \
    && [ "$(version_of behind)" = "${head_version:-?}" ] \
    && run_image restored -v "$PREFIX-backups:/backups:ro" "$IMAGE" restore "/backups/$backup" >"$work/restore.log" 2>&1 \
@@ -520,7 +520,7 @@ fi
 # new database of the postgres stand-in.
 if [ "${compose_ok:-0}" = 1 ]; then
   compose_backups="$(podman volume inspect --format '{{.Mountpoint}}' "${PREFIX}_backups" 2>/dev/null)"
-  first="$(find "$compose_backups" -maxdepth 1 -name 'timetrack-v0-*.dump' -printf '%f\n' 2>/dev/null | head -n 1)"
+  first="$(find "$compose_backups" -maxdepth 1 -name 'timetrack-*-v0-*.dump' -printf '%f\n' 2>/dev/null | head -n 1)"
   if [ -n "$first" ] && podman logs "$c_migrate" 2>&1 | grep -F "backup written: /backups/$first" >/dev/null \
      && podman exec "$c_pg" createdb -U timetrack timetrack_restored >"$work/compose-restore.log" 2>&1 \
      && compose run --rm --no-deps -T -e DATABASE_URL=postgresql://timetrack@postgres:5432/timetrack_restored \

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Running;
 
 namespace TimeTrack.Migrations.Runner.Commands;
 
@@ -15,7 +16,7 @@ public static class RestoreCommand
     public static readonly Argument<string> File = new("file") { Description = "A backup written by --backup (PostgreSQL: pg_dump's custom format; SQLite: a database file)" };
     public static readonly Option<bool> Force = new("--force")
     {
-        Description = "Restore into a database that is not empty, replacing what it holds (PostgreSQL: its public schema is dropped first)",
+        Description = "Restore into a database that is not empty, replacing what it holds in one transaction (PostgreSQL: its public schema); also a PostgreSQL backup that creates objects in other schemas. Restore only backups you trust",
     };
 
     public static Command Create()
@@ -28,10 +29,7 @@ public static class RestoreCommand
     public static async Task<int> RunAsync(CommandContext ctx, string file, bool force, CancellationToken cancel)
     {
         var path = ctx.Terminal.FullPath(file);
-        if (!System.IO.File.Exists(path))
-        {
-            throw UserError.Invalid($"the backup file {path} does not exist");
-        }
+        BackupSource.Check(path, ctx.Target.Provider);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await using (var database = await ctx.ConnectAsync(cancel))
@@ -52,7 +50,7 @@ public static class RestoreCommand
 
             try
             {
-                await database.RestoreAsync(path, replace: !schema.IsEmpty, ctx.Terminal.Environment, cancel);
+                await database.RestoreAsync(path, replace: !schema.IsEmpty, force, ctx.Terminal.Environment, cancel);
             }
             catch (BackupException e)
             {

@@ -55,7 +55,7 @@ public static class StatusCommand
         var (history, _) = await database.ReadHistoryStateAsync(state.Applied, cancel);
         using var recorder = new HistoryRecorder(database.Provider, ctx.Catalog, ctx.Provenance(database));
         var records = applied.ToDictionary(a => a.Version, a => RecordOf(ctx, recorder, a));
-        var lastBackup = ctx.Backup is { } backups ? Backups.List(backups.Directory, ctx.Target).FirstOrDefault() : null;
+        var lastBackup = ctx.Backup is { } backups ? Backups.Last(backups.Directory, await BackupIdentity.OfAsync(database, cancel)) : null;
 
         var json = new
         {

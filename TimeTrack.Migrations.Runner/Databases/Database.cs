@@ -123,11 +123,20 @@ public abstract class Database : IAsyncDisposable
     public abstract Task BackupAsync(string file, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel);
 
     /// <summary>
-    /// Restores a backup made by <see cref="BackupAsync"/> into this database. The caller holds
-    /// the migration lock and has checked that the database is empty, or <paramref name="replace"/>
-    /// (--force): then what the database holds is dropped first. Throws <see cref="BackupException"/>.
+    /// Restores a backup made by <see cref="BackupAsync"/> into this database, all or nothing. The
+    /// caller holds the migration lock and has checked that the database is empty, or
+    /// <paramref name="replace"/> (--force): then what the database holds is replaced.
+    /// <paramref name="force"/> also restores a backup that is not one of ours (PostgreSQL: objects in
+    /// other schemas). Throws <see cref="BackupException"/>, or a <see cref="Output.UserError"/> for a
+    /// file that is no backup (2) or a refusal (5).
     /// </summary>
-    public abstract Task RestoreAsync(string file, bool replace, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel);
+    public abstract Task RestoreAsync(string file, bool replace, bool force, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel);
+
+    /// <summary>
+    /// What tells this database from any other whose backups share a directory (its server and
+    /// name; SQLite: the file's full path): backup file names carry a hash of it.
+    /// </summary>
+    public abstract Task<string> BackupIdentityAsync(CancellationToken cancel);
 
     public virtual ValueTask DisposeAsync() => DbConnection.DisposeAsync();
 }

@@ -137,6 +137,9 @@ public abstract class DatabaseProvider
     /// <summary>The database's name as backup file names carry it (PostgreSQL: the database; SQLite: the file's name).</summary>
     public abstract string BackupName(DatabaseTarget target);
 
+    /// <summary>The bytes every backup file of this database starts with, and what such a file is called.</summary>
+    public abstract (byte[] Signature, string Format) BackupSignature { get; }
+
     public override string ToString() => Name;
 }
 

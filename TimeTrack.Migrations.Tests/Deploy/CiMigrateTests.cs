@@ -89,7 +89,13 @@ public sealed class CiMigrateTests : CiMigrateTestBase
             (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..2]);
 
             // An older backup of this database: MIGRATE_BACKUP_KEEP=1 leaves only the new one.
-            var older = Path.Combine(dir, $"{((PostgresTestDatabase)Db).Name}-v1-20200101T000000000Z.dump");
+            string older;
+            await using (var database = await TimeTrack.Migrations.Runner.Databases.Database.OpenAsync(Db.Target))
+            {
+                var identity = await TimeTrack.Migrations.Runner.Running.BackupIdentity.OfAsync(database, CancellationToken.None);
+                older = Path.Combine(dir, TimeTrack.Migrations.Runner.Running.Backups.FileName(identity, 1, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
+            }
+
             await File.WriteAllTextAsync(older, "older");
             var (result, summary) = await DeployAsync("migrate", extra: new() { ["MIGRATE_BACKUP_DIR"] = dir, ["MIGRATE_BACKUP_KEEP"] = "1", ["GITHUB_OUTPUT"] = outputs });
 

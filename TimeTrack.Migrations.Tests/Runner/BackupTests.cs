@@ -163,7 +163,7 @@ public abstract class BackupTests(DatabaseKind kind) : RunnerTestBase(kind)
         var notABackup = Path.Combine(BackupDir, "not-a-backup.dump");
         await File.WriteAllTextAsync(notABackup, "not a backup\n");
         var broken = await RunAsync("restore", notABackup, "--force");
-        broken.ExitCode.ShouldBe(1, broken.ToString());
+        ShouldFailWithOneLine(broken, 2, $"the backup file {notABackup} is not ");
         (await Db.FingerprintAsync()).ShouldBe(atHead);
 
         var forced = await RunAsync("restore", backup, "--force");

@@ -104,6 +104,109 @@ internal static partial class PostgresClientTools
     public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(
         string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel)
     {
+        using var process = Start(program, arguments, environment);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        try
+        {
+            await process.WaitForExitAsync(cancel);
+        }
+        catch (OperationCanceledException)
+        {
+            // A signal stops the runner: the child goes with it, and the caller removes its partial output.
+            await KillAsync(process);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>
+    /// <paramref name="producer"/>'s standard output fed to <paramref name="consumer"/>'s input,
+    /// between <paramref name="prelude"/> and <paramref name="epilogue"/>. The epilogue is written
+    /// only when the producer succeeded; otherwise the consumer is killed before its input ends,
+    /// so a psql fed a truncated script never sees the COMMIT (nor an end of input it could take
+    /// for one). Returns each program's exit code (the producer's null when it was stopped because
+    /// the consumer stopped reading) and what each said on stderr.
+    /// </summary>
+    public static async Task<(int? ProducerCode, string ProducerError, int ConsumerCode, string ConsumerError)> PipeAsync(
+        string producer, IEnumerable<string> producerArguments, string consumer, IEnumerable<string> consumerArguments,
+        string prelude, string epilogue, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel)
+    {
+        using var to = Start(consumer, consumerArguments, environment);
+        using var from = Start(producer, producerArguments, environment);
+        from.StandardInput.Close();
+        var fromError = from.StandardError.ReadToEndAsync(CancellationToken.None);
+        var toOutput = to.StandardOutput.ReadToEndAsync(CancellationToken.None); // drained, not shown
+        var toError = to.StandardError.ReadToEndAsync(CancellationToken.None);
+        var input = to.StandardInput.BaseStream;
+        var committed = false;
+        var consumerStopped = false;
+        int? producerCode = null;
+        try
+        {
+            try
+            {
+                await input.WriteAsync(System.Text.Encoding.UTF8.GetBytes(prelude), cancel);
+                await from.StandardOutput.BaseStream.CopyToAsync(input, cancel);
+                await from.WaitForExitAsync(cancel);
+                producerCode = from.ExitCode;
+                if (producerCode == 0)
+                {
+                    await input.WriteAsync(System.Text.Encoding.UTF8.GetBytes(epilogue), cancel);
+                    input.Close();
+                    committed = true;
+                }
+            }
+            catch (IOException)
+            {
+                // The consumer stopped reading (psql stops at the first error): it says why.
+                consumerStopped = true;
+            }
+
+            if (!committed && !consumerStopped)
+            {
+                await KillAsync(to);
+            }
+
+            await KillAsync(from, onlyIfRunning: true);
+            await to.WaitForExitAsync(cancel);
+        }
+        catch (OperationCanceledException)
+        {
+            // The consumer first: killed with its input still open, it cannot take the end for a commit.
+            await KillAsync(to);
+            await KillAsync(from);
+            throw;
+        }
+
+        await toOutput;
+        return (producerCode, await fromError, to.ExitCode, await toError);
+    }
+
+    private static async Task KillAsync(Process process, bool onlyIfRunning = false)
+    {
+        if (onlyIfRunning && process.HasExited)
+        {
+            return;
+        }
+
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It had exited already.
+        }
+
+        await process.WaitForExitAsync(CancellationToken.None);
+    }
+
+    /// <summary>Starts <paramref name="program"/>, every stream redirected, with only our PG* variables.</summary>
+    private static Process Start(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> environment)
+    {
         var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
@@ -129,34 +232,13 @@ internal static partial class PostgresClientTools
             }
         }
 
-        Process process;
         try
         {
-            process = Process.Start(start) ?? throw new BackupException($"{program} could not be started");
+            return Process.Start(start) ?? throw new BackupException($"{program} could not be started");
         }
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new BackupException($"{program} could not be started: {e.Message}", e);
-        }
-
-        using (process)
-        {
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            try
-            {
-                await process.WaitForExitAsync(cancel);
-            }
-            catch (OperationCanceledException)
-            {
-                // A signal stops the runner: the child goes with it, and the caller removes its partial output.
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync(CancellationToken.None);
-                throw;
-            }
-
-            return (process.ExitCode, await stdout, await stderr);
         }
     }
 

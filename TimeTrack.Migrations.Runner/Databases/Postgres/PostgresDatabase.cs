@@ -253,48 +253,28 @@ public sealed class PostgresDatabase : Database
     }
 
     /// <summary>
-    /// pg_restore in one transaction that stops at the first error: a restore either completes or
-    /// leaves the database as it found it. Ownership goes to the restoring user (--no-owner), as
-    /// the original owner need not exist where the backup is restored. With <paramref name="replace"/>
-    /// the public schema (everything the migrations create) is dropped and made again first.
+    /// The backup in one transaction with the emptying of the database (--force), run through psql
+    /// (<see cref="PostgresRestore"/>): the database as it was, or the backup's contents. Ownership
+    /// goes to the restoring user (--no-owner), as the original owner need not exist here.
     /// </summary>
-    public override async Task RestoreAsync(string file, bool replace, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel)
+    public override Task RestoreAsync(string file, bool replace, bool force, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel) =>
+        PostgresRestore.RunAsync(this, file, replace, force, environment, cancel);
+
+    /// <summary>
+    /// The server by its system identifier, which a failover keeps and another cluster does not
+    /// share (a physical copy does); a role that may not read it (42501) gets host and port.
+    /// </summary>
+    public override async Task<string> BackupIdentityAsync(CancellationToken cancel)
     {
-        var pgRestore = PostgresClientTools.Find("pg_restore", PostgresClientTools.PgRestoreVariable, environment, Connection.PostgreSqlVersion.Major);
-        if (replace)
+        var b = new NpgsqlConnectionStringBuilder(Target.ConnectionString);
+        try
         {
-            // The file is read through (its table of contents) before anything is dropped: a file
-            // that is not a readable backup leaves the database as it was, not emptied.
-            var (listCode, listOut, listErr) = await PostgresClientTools.RunAsync(pgRestore, ["--list", file], PostgresClientTools.Environment(Target), cancel);
-            if (listCode != 0)
-            {
-                throw new BackupException($"{file} is not a backup pg_restore can read, so nothing was changed: {PostgresClientTools.LastLines(listErr + listOut)}");
-            }
-
-            // PostgreSQL 15's public schema: owned by the database owner, usable by everybody.
-            var recreate = Connection.PostgreSqlVersion.Major >= 14
-                ? "CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC"
-                : "CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC";
-            try
-            {
-                await using var command = new NpgsqlCommand($"BEGIN; DROP SCHEMA IF EXISTS public CASCADE; {recreate}; COMMIT", Connection);
-                await command.ExecuteNonQueryAsync(cancel);
-            }
-            catch (PostgresException e)
-            {
-                throw new BackupException($"could not empty the database before restoring (--force): {e.SqlState}: {e.MessageText}", e);
-            }
+            await using var command = new NpgsqlCommand("SELECT system_identifier FROM pg_control_system()", Connection);
+            return $"postgresql system {await command.ExecuteScalarAsync(cancel)} database {b.Database}";
         }
-
-        // The database as a conninfo string: a name with '=' in it is not taken for one.
-        var database = new NpgsqlConnectionStringBuilder(Target.ConnectionString).Database!;
-        var conninfo = $"dbname='{database.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}'";
-        var (code, stdout, stderr) = await PostgresClientTools.RunAsync(pgRestore,
-            ["--no-owner", "--exit-on-error", "--single-transaction", "--no-password", $"--dbname={conninfo}", file],
-            PostgresClientTools.Environment(Target), cancel);
-        if (code != 0)
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.UndefinedFunction)
         {
-            throw new BackupException($"pg_restore failed (exit {code}); nothing of the backup was restored: {PostgresClientTools.LastLines(stderr + stdout)}");
+            return $"postgresql server {b.Host?.ToLowerInvariant()}:{b.Port} database {b.Database}";
         }
     }
 

@@ -100,6 +100,9 @@ public sealed class PostgresProvider : DatabaseProvider
 
     public override string BackupName(DatabaseTarget target) => new NpgsqlConnectionStringBuilder(target.ConnectionString).Database ?? "postgres";
 
+    /// <summary>pg_dump's custom format ("PGDMP", pg_backup_archiver.c).</summary>
+    public override (byte[] Signature, string Format) BackupSignature { get; } = ("PGDMP"u8.ToArray(), "a pg_dump custom-format archive");
+
     public override Task<ScratchDatabase> OpenScratchAsync(Database? live, CancellationToken cancel) =>
         Task.FromResult<ScratchDatabase>(new PostgresScratchSchema(
             live ?? throw new InvalidOperationException("PostgreSQL builds expected schemas on the live server")));

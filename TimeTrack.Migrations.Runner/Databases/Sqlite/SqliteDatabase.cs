@@ -123,25 +123,101 @@ public sealed class SqliteDatabase : Database
         }
     }
 
-    /// <summary>The backup API the other way: every page of the backup file replaces this database's (so <paramref name="replace"/> needs nothing more).</summary>
-    public override async Task RestoreAsync(string file, bool replace, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel)
+    /// <summary>This database's file did not exist before it was opened (so a failed restore removes it).</summary>
+    internal bool CreatedByOpen { get; init; }
+
+    /// <summary>
+    /// The backup checked on a copy beside the database (PRAGMA quick_check reads all of it), then
+    /// copied into this database by the backup API, which writes every page in ONE write
+    /// transaction: a failure, or a kill, rolls it back and the database is as it was. Not a rename
+    /// of the copy over the file: the application's open connections would go on writing to the old
+    /// file, and a -wal file of the old database left beside the new one would be replayed into it.
+    /// </summary>
+    public override async Task RestoreAsync(string file, bool replace, bool force, IReadOnlyDictionary<string, string?> environment, CancellationToken cancel)
     {
-        await using var source = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ConnectionString);
+        var copy = Path.Combine(Path.GetDirectoryName(Target.SqlitePath)!, $".{Path.GetFileName(Target.SqlitePath)}.restore-{Guid.NewGuid():N}");
         try
         {
-            await source.OpenAsync(cancel);
-            await using (var check = source.CreateCommand())
+            await CopyOwnerOnlyAsync(file, copy, cancel);
+            await using var source = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ConnectionString);
+            string verdict;
+            try
             {
-                // "file is not a database" shows here, before anything of the target is touched.
-                check.CommandText = "SELECT count(*) FROM sqlite_master";
-                await check.ExecuteScalarAsync(cancel);
+                await source.OpenAsync(cancel);
+                await using var check = source.CreateCommand();
+                check.CommandText = "PRAGMA quick_check(1)";
+                verdict = await check.ExecuteScalarAsync(cancel) as string ?? "no answer";
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26) // SQLITE_CORRUPT, SQLITE_NOTADB
+            {
+                verdict = e.Message;
+            }
+
+            if (verdict != "ok")
+            {
+                throw UserError.Invalid($"the backup file {file} is a damaged SQLite database ({verdict}), so nothing was changed");
             }
 
             source.BackupDatabase(Connection);
         }
-        catch (SqliteException e)
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
         {
-            throw new BackupException($"restoring {file} failed: {e.Message}", e);
+            RemoveIfCreated();
+            throw new BackupException($"restoring {file} failed, so nothing was changed: {e.Message}", e);
         }
+        catch (UserError)
+        {
+            RemoveIfCreated();
+            throw;
+        }
+        finally
+        {
+            foreach (var leftover in new[] { copy, copy + "-journal", copy + "-wal", copy + "-shm" })
+            {
+                File.Delete(leftover);
+            }
+        }
+    }
+
+    private static async Task CopyOwnerOnlyAsync(string from, string to, CancellationToken cancel)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // it holds every row
+        }
+
+        await using var source = new FileStream(from, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        await using var destination = new FileStream(to, options);
+        await source.CopyToAsync(destination, cancel);
+    }
+
+    /// <summary>A database file this run created (empty) is not left behind by a failed restore.</summary>
+    private void RemoveIfCreated()
+    {
+        if (CreatedByOpen && new FileInfo(Target.SqlitePath!) is { Exists: true, Length: 0 })
+        {
+            File.Delete(Target.SqlitePath!);
+        }
+    }
+
+    /// <summary>The file's full path with every symbolic link on it resolved: a link to it, or to a directory above it, names the same database.</summary>
+    public override Task<string> BackupIdentityAsync(CancellationToken cancel) => Task.FromResult("sqlite " + Canonical(Target.SqlitePath!, 0));
+
+    internal static string Canonical(string path, int depth)
+    {
+        var full = Path.GetFullPath(path);
+        var root = Path.GetPathRoot(full)!;
+        var current = root;
+        foreach (var part in full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = Path.Combine(current, part);
+            if (depth < 40 && new FileInfo(current).LinkTarget is { } link)
+            {
+                current = Canonical(Path.Combine(Path.GetDirectoryName(current)!, link), depth + 1);
+            }
+        }
+
+        return current;
     }
 }

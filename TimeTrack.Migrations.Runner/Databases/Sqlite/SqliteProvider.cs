@@ -31,10 +31,11 @@ public sealed class SqliteProvider : DatabaseProvider
     {
         RefuseWhatIsNotADatabase(target.SqlitePath!);
         var connection = new SqliteConnection(readOnly ? ReadOnlyConnectionString(target) : target.ConnectionString);
+        var existed = File.Exists(target.SqlitePath);
         try
         {
             await connection.OpenAsync(cancel);
-            return new SqliteDatabase(target, connection);
+            return new SqliteDatabase(target, connection) { CreatedByOpen = !existed && !readOnly };
         }
         catch (SqliteException e)
         {
@@ -143,6 +144,9 @@ public sealed class SqliteProvider : DatabaseProvider
     public override string BackupExtension => ".db";
 
     public override string BackupName(DatabaseTarget target) => Path.GetFileNameWithoutExtension(target.SqlitePath) ?? "sqlite";
+
+    /// <summary>The SQLite file header (fileformat2.html, "The Database Header").</summary>
+    public override (byte[] Signature, string Format) BackupSignature { get; } = ("SQLite format 3\0"u8.ToArray(), "an SQLite database");
 
     public override async Task<ScratchDatabase> OpenScratchAsync(Database? live, CancellationToken cancel)
     {
