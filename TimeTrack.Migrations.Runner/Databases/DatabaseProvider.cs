@@ -110,6 +110,9 @@ public abstract class DatabaseProvider
     /// <summary>The version table's name as statements write it (schema-qualified where the database has schemas).</summary>
     public abstract string QualifiedTableName(string table);
 
+    /// <summary>The hidden column that tells a table's rows apart when nothing else does (repairing a repeated version).</summary>
+    public abstract string RowIdentity { get; }
+
     // ---- Expected schemas -------------------------------------------------------------------
 
     /// <summary>

@@ -91,6 +91,8 @@ public sealed class PostgresProvider : DatabaseProvider
     // FluentMigrator's version table lives in "public", whatever the search_path says.
     public override string QualifiedTableName(string table) => $"\"public\".\"{table}\"";
 
+    public override string RowIdentity => "ctid";
+
     public override DatabaseSchema EmptySchema => new([], [], [], SchemaCapabilities.Postgres);
 
     /// <summary>pg_dump's custom format, as pg_restore expects it.</summary>

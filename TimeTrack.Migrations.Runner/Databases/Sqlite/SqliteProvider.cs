@@ -86,6 +86,8 @@ public sealed class SqliteProvider : DatabaseProvider
 
     public override string QualifiedTableName(string table) => $"\"{table}\"";
 
+    public override string RowIdentity => "rowid";
+
     public override DatabaseSchema EmptySchema => new([], [], [], SchemaCapabilities.Sqlite);
 
     /// <summary>A backup is a SQLite database file, as the sqlite3 shell and any SQLite library open it.</summary>
