@@ -80,6 +80,8 @@ public sealed class PostgresProvider : DatabaseProvider
     public override string? DescribeStatementError(Exception e) =>
         PostgresErrors.Find<PostgresException>(e) is { } pg ? $"{pg.SqlState}: {pg.MessageText}" : null;
 
+    public override bool IsConnectionLost(Exception e) => PostgresErrors.IsConnectionLost(e);
+
     public override string ColumnType(VersionColumnType type) => type switch
     {
         VersionColumnType.BigInteger => "bigint",
