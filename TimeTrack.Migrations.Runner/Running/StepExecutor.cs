@@ -101,7 +101,7 @@ public sealed class StepExecutor : IDisposable
     /// <param name="policy">How transactional steps wait for their locks (default <see cref="DdlRetryPolicy.Default"/>).</param>
     public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, DdlRetryPolicy? policy = null) =>
         new(StepMode.Apply, database.Provider, database.StepConnectionString, catalog,
-            new FluentMigratorServices.Options { Logs = logs }, database, logs, recorder, policy);
+            new FluentMigratorServices.Options { Logs = logs, CommandTimeout = database.StepCommandTimeout }, database, logs, recorder, policy);
 
     /// <summary>Renders steps as <paramref name="provider"/> would run them, connecting nowhere.</summary>
     public static StepExecutor ForRendering(DatabaseProvider provider, MigrationCatalog catalog) =>
@@ -203,6 +203,11 @@ public sealed class StepExecutor : IDisposable
         if (beforeFirstChange is not null)
         {
             await beforeFirstChange();
+        }
+
+        if (_mode == StepMode.Apply)
+        {
+            _database!.PrepareStepConnection(StepConnection);
         }
 
         if (_database is not null && await _versions.UpgradeAsync(_database, cancel) is { Count: > 0 } added)
