@@ -28,15 +28,28 @@ public sealed class SqliteProvider : DatabaseProvider
 
     public override async Task<Database> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
     {
-        var connection = new SqliteConnection(readOnly ? ReadOnlyConnectionString(target) : target.ConnectionString);
+        SqliteConnection? connection = null;
         try
         {
-            await connection.OpenAsync(cancel);
+            if (readOnly)
+            {
+                connection = await SqliteHotJournal.OpenReadOnlyAsync(ReadOnlyConnectionString(target), target, cancel);
+            }
+            else
+            {
+                connection = new SqliteConnection(target.ConnectionString);
+                await connection.OpenAsync(cancel);
+            }
+
             return new SqliteDatabase(target, connection);
         }
         catch (SqliteException e)
         {
-            await connection.DisposeAsync();
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
             throw new UserError(ExitCode.ConnectionFailed, $"could not open SQLite database {target.SqlitePath}: {e.Message}", e);
         }
     }
