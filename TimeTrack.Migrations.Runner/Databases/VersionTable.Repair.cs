@@ -60,8 +60,14 @@ public sealed partial class VersionTable
             done.Add("added the unique index \"UC_Version\" back");
         }
 
-        var current = await CountAsync(database, $"SELECT coalesce(max(\"Version\"), 0) FROM {Table}", cancel);
-        return new(statements, done, current);
+        if (statements.Count == 0)
+        {
+            return new([], [], 0);
+        }
+
+        await using var newest = database.DbConnection.CreateCommand();
+        newest.CommandText = $"SELECT max(\"Version\") FROM {Table}";
+        return new(statements, done, await newest.ExecuteScalarAsync(cancel) is long current ? current : 0); // SQLite: text sorts above numbers
     }
 
     /// <summary>Runs a repair's statements in one transaction (the caller holds the migration lock).</summary>

@@ -7,7 +7,18 @@ namespace TimeTrack.Migrations.Tests.Runner;
 
 public sealed class PostgresDamagedVersionTableTests() : DamagedVersionTableTests(DatabaseKind.Postgres);
 
-public sealed class SqliteDamagedVersionTableTests() : DamagedVersionTableTests(DatabaseKind.Sqlite);
+public sealed class SqliteDamagedVersionTableTests() : DamagedVersionTableTests(DatabaseKind.Sqlite)
+{
+    [Fact]
+    public async Task A_version_that_is_not_a_number_is_refused_naming_it_and_left_to_a_repair_by_hand()
+    {
+        ShouldSucceed(await RunAsync("init", "--to", V(1)));
+        await Db.ExecuteAsync($"UPDATE \"VersionInfo\" SET \"Version\" = 'v{V(1)}' WHERE \"Version\" = {V(1)}"); // SQLite keeps text in any column
+
+        await EveryReaderRefusesAsync($"a row's version is not a whole number ('v{V(1)}')");
+        ShouldFailWithOneLine(await RunAsync("stamp", "--repair"), 5, "correct or delete that row by hand");
+    }
+}
 
 /// <summary>
 /// A version table changed by hand (docs/damaged-state.md): every command that reads it refuses
@@ -22,7 +33,7 @@ public abstract class DamagedVersionTableTests(DatabaseKind provider) : RunnerTe
         ["status"], ["up"], ["init"], ["rollback"], ["stamp", "head"], ["check"], ["script", "up"], ["script", "rollback"],
     ];
 
-    private string V(int index) => Versions[index].ToString(CultureInfo.InvariantCulture);
+    protected string V(int index) => Versions[index].ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The table copied by hand, as one might to "fix" it: no unique index, no NOT NULL.</summary>
     private async Task CopyWithoutConstraintsAsync()
@@ -32,7 +43,7 @@ public abstract class DamagedVersionTableTests(DatabaseKind provider) : RunnerTe
         await Db.ExecuteAsync("ALTER TABLE \"VersionInfoCopy\" RENAME TO \"VersionInfo\"");
     }
 
-    private async Task EveryReaderRefusesAsync(string expected)
+    protected async Task EveryReaderRefusesAsync(string expected)
     {
         var before = await Db.FingerprintAsync();
         foreach (var args in Readers)
