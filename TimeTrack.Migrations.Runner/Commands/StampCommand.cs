@@ -14,7 +14,7 @@ public static class StampCommand
     public static readonly Option<string?> Profile = new("--profile") { HelpName = "name", Description = "Adopt a database without history: verify it against this stamping profile, then stamp its version" };
     public static readonly Option<bool> Repair = new("--repair")
     {
-        Description = "Accept this build's checksums (and recorded Downs) for every applied migration it knows: after a deliberate edit of an applied migration",
+        Description = "Repair a damaged version table (docs/damaged-state.md); on an intact one, accept this build's checksums (and recorded Downs) for every applied migration it knows: after a deliberate edit of an applied migration",
     };
 
     public static Command Create()
