@@ -14,7 +14,7 @@ public static class StampCommand
     public static readonly Option<string?> Profile = new("--profile") { HelpName = "name", Description = "Adopt a database without history: verify it against this stamping profile, then stamp its version" };
     public static readonly Option<bool> Repair = new("--repair")
     {
-        Description = "Accept this build's checksums (and recorded Downs) for every applied migration it knows: after a deliberate edit of an applied migration",
+        Description = "Repair a damaged version table (docs/damaged-state.md); on an intact one, accept this build's checksums (and recorded Downs) for every applied migration it knows: after a deliberate edit of an applied migration",
     };
 
     public static Command Create()
@@ -60,8 +60,8 @@ public static class StampCommand
     /// `stamp --repair`: the record of every applied migration this build knows is replaced by this
     /// build's (checksum and Down), so that a deliberate edit stops being refused. Loud, runs nothing.
     /// </summary>
-    public static Task<int> RepairAsync(CommandContext ctx, CancellationToken cancel) =>
-        ctx.UnderLockAsync(async (database, state, recorder) =>
+    public static async Task<int> RepairAsync(CommandContext ctx, CancellationToken cancel) =>
+        await RepairVersionTableAsync(ctx, cancel) ?? await ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var changed = recorder.Changed(state.Records.Values).Select(r => r.Version).ToList();
             var known = state.Applied.Where(ctx.Catalog.Knows).ToList();
@@ -78,6 +78,35 @@ public static class StampCommand
                 [$"repaired: {known.Count} applied migration(s) now carry this build's checksum and Down ({changed.Count} had changed); no migration was run"]);
             return 0;
         }, cancel, allowChanged: true);
+
+    /// <summary>
+    /// A damaged version table (<see cref="Databases.VersionTableDamage"/>) is repaired first, and
+    /// alone: accepting changed checksums stays a decision of its own (the next stamp --repair).
+    /// Null when the table is not damaged.
+    /// </summary>
+    private static async Task<int?> RepairVersionTableAsync(CommandContext ctx, CancellationToken cancel)
+    {
+        await using var database = await ctx.ConnectAsync(cancel);
+        await using var migrationLock = await database.AcquireMigrationLockAsync(ctx.Settings.LockTimeout, m => ctx.Log.LogInformation("{Message}", m), cancel);
+        var versions = new Databases.VersionTable(database.Provider);
+        var repair = await versions.PlanRepairAsync(database, cancel);
+        if (repair.Statements.Count == 0)
+        {
+            return null;
+        }
+
+        await ctx.BeforeFirstChangeAsync(database, repair.Current, cancel);
+        await Databases.VersionTable.RepairAsync(database, repair, cancel);
+        foreach (var line in repair.Done)
+        {
+            ctx.Log.LogWarning("REPAIR: {Done}", line);
+        }
+
+        ctx.Result(
+            new { command = "stamp", mode = "repair", database = ctx.Target.Display, versionTable = repair.Done, backup = ctx.BackupTaken },
+            [$"repaired the version table: {string.Join("; ", repair.Done)}; no migration was run. Run status to see where the database is"]);
+        return 0;
+    }
 
     public static Command CreateMarkCurrent()
     {

@@ -52,6 +52,18 @@ public abstract class Database : IAsyncDisposable
     /// </summary>
     public TimeSpan BusyTimeout { get; protected set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Makes FluentMigrator's connection wait for another process's lock on the database as this
+    /// connection does (at most <see cref="BusyTimeout"/>, not after a stop signal); called before
+    /// the steps run. Nothing to do where the server bounds its own lock waits (PostgreSQL).
+    /// </summary>
+    public virtual void PrepareStepConnection(System.Data.IDbConnection stepConnection)
+    {
+    }
+
+    /// <summary>FluentMigrator's command timeout for the steps (null: an hour, long data steps must not die at the 30 s default).</summary>
+    public virtual TimeSpan? StepCommandTimeout => null;
+
     /// <summary>True when <paramref name="e"/> says another process's lock outlasted <see cref="BusyTimeout"/>.</summary>
     public virtual bool IsLockedByAnotherProcess(Exception e) => false;
 

@@ -109,6 +109,12 @@ public abstract class DatabaseProvider
     /// <summary>The database's own words for any failure: this provider's, or the innermost message.</summary>
     public string DescribeError(Exception e) => DescribeStatementError(e) ?? e.GetBaseException().Message;
 
+    /// <summary>
+    /// True when <paramref name="e"/> says the session itself is gone (a server restart, a
+    /// failover, a cut network): the server rolls back whatever transaction it had open.
+    /// </summary>
+    public virtual bool IsConnectionLost(Exception e) => false;
+
     // ---- The version table ------------------------------------------------------------------
 
     /// <summary>This database's spelling of a version-table column type.</summary>
@@ -116,6 +122,9 @@ public abstract class DatabaseProvider
 
     /// <summary>The version table's name as statements write it (schema-qualified where the database has schemas).</summary>
     public abstract string QualifiedTableName(string table);
+
+    /// <summary>The hidden column that tells a table's rows apart when nothing else does (repairing a repeated version).</summary>
+    public abstract string RowIdentity { get; }
 
     // ---- Expected schemas -------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ public sealed record Provenance(string RunnerVersion, string? ImageRevision, str
 /// executor runs them through FluentMigrator's processor inside the step's transaction, and
 /// <c>script</c> prints them as part of the preview.
 /// </remarks>
-public sealed class VersionTable(DatabaseProvider provider)
+public sealed partial class VersionTable(DatabaseProvider provider)
 {
     public const string Name = "VersionInfo";
 
@@ -159,14 +159,16 @@ public sealed class VersionTable(DatabaseProvider provider)
         }
 
         await using var command = database.DbConnection.CreateCommand();
-        command.CommandText = $"SELECT * FROM {database.Provider.QualifiedTableName(Name)} ORDER BY \"Version\"";
+        // Sorted here, not by the query: a table without its "Version" column must read, to be refused by name.
+        command.CommandText = $"SELECT * FROM {database.Provider.QualifiedTableName(Name)}";
         await using var reader = await command.ExecuteReaderAsync(cancel);
         var ordinals = Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, i => i, StringComparer.OrdinalIgnoreCase);
+        VersionTableDamage.RefuseMissingColumns(FluentMigratorColumns.Select(c => c.Name).Where(c => !ordinals.ContainsKey(c)).ToList());
         var result = new List<AppliedVersion>();
         while (await reader.ReadAsync(cancel))
         {
-            result.Add(new AppliedVersion(
-                reader.GetInt64(ordinals["Version"]),
+            result.Add(VersionTableDamage.ReadRow(reader, ordinals, version => new AppliedVersion(
+                version,
                 reader.IsDBNull(ordinals["AppliedOn"]) ? null : reader.GetDateTime(ordinals["AppliedOn"]),
                 Text(reader, ordinals, "Description"))
             {
@@ -179,10 +181,11 @@ public sealed class VersionTable(DatabaseProvider provider)
                 DownSql = Text(reader, ordinals, "DownSql"),
                 DownInTransaction = !ordinals.TryGetValue("DownInTransaction", out var t) || reader.IsDBNull(t) || reader.GetInt64(t) != 0,
                 DownNotCaptured = Text(reader, ordinals, "DownNotCaptured"),
-            });
+            }));
         }
 
-        return (result, RecordColumns.All(c => ordinals.ContainsKey(c.Name)));
+        VersionTableDamage.RefuseDuplicates(result);
+        return (result.OrderBy(r => r.Version).ToList(), RecordColumns.All(c => ordinals.ContainsKey(c.Name)));
     }
 
     private static string? Text(DbDataReader reader, Dictionary<string, int> ordinals, string column) =>

@@ -21,7 +21,8 @@ namespace TimeTrack.Migrations.Runner.FastStart;
 /// this; everything else — an argument or setting not understood here, a URL of another provider,
 /// a failure of any kind, a version pending, unknown or changed, a history still to complete — is
 /// the full runner's (<see cref="Understand"/> and <see cref="WhyNotNoOp"/> return null or a
-/// reason).
+/// reason), and so is a damaged version table (a NULL version fails the read, a repeated one the
+/// decision), which the full runner refuses and says how to repair.
 /// <para>
 /// Reading without the migration lock is safe for this decision. Every write the runner makes to
 /// the version table is committed in one transaction with what it records: a migration's row with
@@ -281,6 +282,12 @@ public static class NoOpStart
         }
 
         var applied = rows.Select(r => r.Version).ToHashSet();
+        if (applied.Count != rows.Count)
+        {
+            // A damaged table (no unique index): the full runner refuses it and says how to repair it.
+            return "a version is recorded more than once";
+        }
+
         var pending = manifest.Migrations.Where(m => !applied.Contains(m.Version)).Select(m => m.Version).ToList();
         if (pending.Count > 0)
         {

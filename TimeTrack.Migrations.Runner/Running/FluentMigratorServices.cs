@@ -40,6 +40,9 @@ public static class FluentMigratorServices
 
         public string? DefaultSchema { get; init; }
 
+        /// <summary>The command timeout of the steps' statements (null: an hour); <see cref="Database.StepCommandTimeout"/>.</summary>
+        public TimeSpan? CommandTimeout { get; init; }
+
         /// <summary>Collects every SQL statement FluentMigrator's processor logs, one entry each (rendering).</summary>
         public ICollection<string>? SqlCapture { get; init; }
     }
@@ -60,7 +63,7 @@ public static class FluentMigratorServices
             .Configure<ProcessorOptions>(o =>
             {
                 o.PreviewOnly = options.Preview;
-                o.Timeout = TimeSpan.FromHours(1); // long data steps must not die at the 30 s default
+                o.Timeout = options.CommandTimeout ?? TimeSpan.FromHours(1); // long data steps must not die at the 30 s default
             })
             .AddLogging(logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Information));
 

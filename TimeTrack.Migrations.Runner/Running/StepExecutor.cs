@@ -101,7 +101,7 @@ public sealed class StepExecutor : IDisposable
     /// <param name="policy">How transactional steps wait for their locks (default <see cref="DdlRetryPolicy.Default"/>).</param>
     public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, DdlRetryPolicy? policy = null) =>
         new(StepMode.Apply, database.Provider, database.StepConnectionString, catalog,
-            new FluentMigratorServices.Options { Logs = logs }, database, logs, recorder, policy);
+            new FluentMigratorServices.Options { Logs = logs, CommandTimeout = database.StepCommandTimeout }, database, logs, recorder, policy);
 
     /// <summary>Renders steps as <paramref name="provider"/> would run them, connecting nowhere.</summary>
     public static StepExecutor ForRendering(DatabaseProvider provider, MigrationCatalog catalog) =>
@@ -203,6 +203,11 @@ public sealed class StepExecutor : IDisposable
         if (beforeFirstChange is not null)
         {
             await beforeFirstChange();
+        }
+
+        if (_mode == StepMode.Apply)
+        {
+            _database!.PrepareStepConnection(StepConnection);
         }
 
         if (_database is not null && await _versions.UpgradeAsync(_database, cancel) is { Count: > 0 } added)
@@ -381,11 +386,19 @@ public sealed class StepExecutor : IDisposable
                 _processor.CommitTransaction();
             }
         }
-        catch
+        catch (Exception e)
         {
             if (ownTransaction)
             {
-                _processor.RollbackTransaction();
+                try
+                {
+                    _processor.RollbackTransaction();
+                }
+                catch (Exception) when (_database?.Provider.IsConnectionLost(e) == true)
+                {
+                    // The session is gone: the server rolled the transaction back with it. Report why it ended.
+                    _connectionLost = true;
+                }
             }
 
             throw;
@@ -463,6 +476,17 @@ public sealed class StepExecutor : IDisposable
                         $"for more than {_database.BusyTimeout.TotalSeconds:0} s (--lock-timeout). It was rolled back", e);
                 }
 
+                if (_database.Provider.IsConnectionLost(e))
+                {
+                    throw new UserError(ExitCode.MigrationFailed,
+                        $"the connection to the database was lost during migration {step.Migration.Version} ({step.Migration.Description}){after} " +
+                        $"({_database.Provider.DescribeError(e).TrimEnd('.')}): " +
+                        (transactional
+                            ? "the server rolled its transaction back, nothing of it was applied. Rerunning is safe: the next run applies it"
+                            : "it does not run in a transaction and is written to be re-run safely. Rerunning is safe: the next run applies it again"),
+                        e);
+                }
+
                 throw new UserError(ExitCode.MigrationFailed,
                     $"migration {step.Migration.Version} ({step.Migration.Description}) failed{after}: {_database.Provider.DescribeError(e).TrimEnd('.')}. " +
                     (transactional ? "It was rolled back" : "It does not run in a transaction; it is written to be re-run safely"),
@@ -500,5 +524,18 @@ public sealed class StepExecutor : IDisposable
     private static string Doing(PlannedStep step) =>
         $"{(step.Direction == Direction.Up ? "applying" : "rolling back")} {step.Migration.Version} ({step.Migration.Description})";
 
-    public void Dispose() => _services.Dispose();
+    /// <summary>Set when the step's session died with its transaction open: FluentMigrator's processor still holds that transaction.</summary>
+    private bool _connectionLost;
+
+    public void Dispose()
+    {
+        try
+        {
+            _services.Dispose();
+        }
+        catch (Exception) when (_connectionLost)
+        {
+            // The processor rolls back its dead transaction as it is disposed, and fails: the error that ended the run is already on its way.
+        }
+    }
 }

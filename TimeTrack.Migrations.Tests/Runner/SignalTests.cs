@@ -71,7 +71,7 @@ public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provid
     }
 
     /// <summary>The runner as a process that the test signals, its stderr collected line by line as it comes.</summary>
-    protected sealed class SignalledRunner : IAsyncDisposable
+    internal sealed class SignalledRunner : IAsyncDisposable
     {
         private readonly Process _process;
         private readonly List<string> _stderr = [];

@@ -141,7 +141,15 @@ public sealed class PostgresDatabase : Database
                 // so a woken waiter finds it free.
                 await using var command = new NpgsqlCommand($"SELECT pg_advisory_unlock(@key), pg_notify('{LockReleasedChannel}', '')", connection);
                 command.Parameters.AddWithValue("key", MigrationLockKey);
-                await command.ExecuteNonQueryAsync();
+                try
+                {
+                    await command.ExecuteNonQueryAsync();
+                }
+                catch (NpgsqlException e) when (PostgresErrors.IsConnectionLost(e))
+                {
+                    // The session is gone, and its lock with it (waiters poll). The error that
+                    // ended the run is the one to report, not this one.
+                }
             }
         }
     }

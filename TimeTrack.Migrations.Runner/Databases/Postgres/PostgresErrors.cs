@@ -32,6 +32,17 @@ public static class PostgresErrors
         _ => false,
     };
 
+    /// <summary>
+    /// The session ended under a statement: the server shut it down (57P01 a fast shutdown or
+    /// pg_terminate_backend, 57P02 a crash of another backend, 57P03), a connection exception
+    /// (class 08), or the socket broke (a failover, a cut network). Npgsql marks such a
+    /// connection broken; its transaction dies with the session on the server.
+    /// </summary>
+    public static bool IsConnectionLost(Exception e) =>
+        Find<PostgresException>(e) is { } pg
+            ? pg.SqlState is "57P01" or "57P02" or "57P03" || pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+            : Find<NpgsqlException>(e) is not null && (Find<IOException>(e) is not null || Find<SocketException>(e) is not null || Find<EndOfStreamException>(e) is not null);
+
     public static async Task<string> DescribeConnectionErrorAsync(Exception e, DatabaseTarget target)
     {
         var builder = new NpgsqlConnectionStringBuilder(target.ConnectionString);

@@ -82,6 +82,8 @@ public sealed class PostgresProvider : DatabaseProvider
 
     public override UserError? Classify(Exception e, DatabaseTarget target) => PostgresErrors.Classify(e, target);
 
+    public override bool IsConnectionLost(Exception e) => PostgresErrors.IsConnectionLost(e);
+
     public override string ColumnType(VersionColumnType type) => type switch
     {
         VersionColumnType.BigInteger => "bigint",
@@ -92,6 +94,8 @@ public sealed class PostgresProvider : DatabaseProvider
 
     // FluentMigrator's version table lives in "public", whatever the search_path says.
     public override string QualifiedTableName(string table) => $"\"public\".\"{table}\"";
+
+    public override string RowIdentity => "ctid";
 
     public override DatabaseSchema EmptySchema => new([], [], [], SchemaCapabilities.Postgres);
 

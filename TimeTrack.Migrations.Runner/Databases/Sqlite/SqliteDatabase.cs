@@ -24,7 +24,7 @@ public sealed class SqliteDatabase : Database
         // A write transaction of another process (the application) is SQLite's own lock: every
         // statement of ours waits for it as long as for the migration lock, then fails with exit 4.
         BusyTimeout = timeout;
-        Connection.DefaultTimeout = (int)Math.Ceiling(timeout.TotalSeconds);
+        SqliteBusyWait.Install(Connection, timeout);
         var path = Target.SqlitePath + ".migration-lock";
         var deadline = DateTime.UtcNow + timeout;
         var told = false;
@@ -65,8 +65,25 @@ public sealed class SqliteDatabase : Database
     /// </summary>
     public override string StepConnectionString => new SqliteConnectionStringBuilder(SqliteProvider.WithoutForeignKeyEnforcement(Target.ConnectionString))
     {
-        DefaultTimeout = (int)Math.Ceiling(BusyTimeout.TotalSeconds),
+        DefaultTimeout = SqliteBusyWait.CommandTimeoutSeconds,
     }.ConnectionString;
+
+    /// <summary>Opened here (FluentMigrator keeps an open connection as it is) to give it the runner's busy handler.</summary>
+    public override void PrepareStepConnection(System.Data.IDbConnection stepConnection)
+    {
+        if (stepConnection is SqliteConnection connection)
+        {
+            if (connection.State != System.Data.ConnectionState.Open)
+            {
+                connection.Open();
+            }
+
+            SqliteBusyWait.Install(connection, BusyTimeout);
+        }
+    }
+
+    /// <summary>Long statements are not timed out on SQLite: its command timeout bounds only the wait for a lock (<see cref="SqliteBusyWait"/>).</summary>
+    public override TimeSpan? StepCommandTimeout => TimeSpan.FromSeconds(SqliteBusyWait.CommandTimeoutSeconds);
 
     /// <summary>SQLITE_BUSY / SQLITE_LOCKED: Microsoft.Data.Sqlite retried until the command timeout.</summary>
     public override bool IsLockedByAnotherProcess(Exception e)

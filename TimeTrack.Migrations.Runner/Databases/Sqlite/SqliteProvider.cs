@@ -30,16 +30,29 @@ public sealed class SqliteProvider : DatabaseProvider
     public override async Task<Database> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
     {
         RefuseWhatIsNotADatabase(target.SqlitePath!);
-        var connection = new SqliteConnection(readOnly ? ReadOnlyConnectionString(target) : target.ConnectionString);
         var existed = File.Exists(target.SqlitePath);
+        SqliteConnection? connection = null;
         try
         {
-            await connection.OpenAsync(cancel);
+            if (readOnly)
+            {
+                connection = await SqliteHotJournal.OpenReadOnlyAsync(ReadOnlyConnectionString(target), target, cancel);
+            }
+            else
+            {
+                connection = new SqliteConnection(target.ConnectionString);
+                await connection.OpenAsync(cancel);
+            }
+
             return new SqliteDatabase(target, connection) { CreatedByOpen = !existed && !readOnly };
         }
         catch (SqliteException e)
         {
-            await connection.DisposeAsync();
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
             throw new UserError(ExitCode.ConnectionFailed, $"could not open SQLite database {target.SqlitePath}: {e.Message}", e);
         }
     }
@@ -137,6 +150,8 @@ public sealed class SqliteProvider : DatabaseProvider
     };
 
     public override string QualifiedTableName(string table) => $"\"{table}\"";
+
+    public override string RowIdentity => "rowid";
 
     public override DatabaseSchema EmptySchema => new([], [], [], SchemaCapabilities.Sqlite);
 
