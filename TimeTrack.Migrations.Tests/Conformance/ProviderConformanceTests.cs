@@ -187,7 +187,7 @@ public abstract class ProviderConformanceTests : IAsyncLifetime
 
             await using (var target = await Database.OpenAsync(restored.Target))
             {
-                await target.RestoreAsync(file, replace: false, environment, default);
+                await target.RestoreAsync(file, replace: false, force: false, environment, default);
             }
 
             (await restored.FingerprintAsync()).ShouldBe(await Db.FingerprintAsync());
