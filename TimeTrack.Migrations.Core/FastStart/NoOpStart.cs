@@ -1,11 +1,11 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Running;
+using TimeTrack.Migrations.Runner.Settings;
 
 namespace TimeTrack.Migrations.Runner.FastStart;
 
@@ -39,77 +39,54 @@ public static class NoOpStart
     /// <summary>Set to <c>off</c>: the front always hands over; <c>explain</c>: it says on stderr what it decided (tests, profiling).</summary>
     public const string Variable = "TIMETRACK_FAST_START";
 
-    /// <summary>The columns of a complete version table (else the full runner adds what is missing). Tested to match <see cref="VersionTable"/>.</summary>
-    public static readonly IReadOnlyList<string> CompleteLayout =
-    [
-        "Version", "AppliedOn", "Description", "Checksum", "RunnerVersion", "ImageRevision", "AppliedByHost", "AppliedByUser",
-        "DurationMs", "DownSql", "DownInTransaction", "DownNotCaptured",
-    ];
+
+    /// <summary>The columns of a complete version table (else the full runner adds what is missing).</summary>
+    public static readonly IReadOnlyList<string> CompleteLayout = [.. VersionTableLayout.Columns.Select(c => c.Name)];
 
     /// <summary>One row of the version table, as far as the decision needs it.</summary>
     public sealed record VersionRow(long Version, string? Checksum);
 
-    /// <summary>An invocation the front understands: init (to head) or up, and the options that do not change a no-op.</summary>
-    public sealed record Request(string Command, string? DatabaseUrl, LogFormat? LogFormat, bool Json, IReadOnlyDictionary<string, int> Numbers)
+    /// <summary>
+    /// An invocation the front understands: init (to head), up or start, and the options that do
+    /// not change a no-op (<see cref="OptionDefinition.NoOpSafe"/>); <see cref="App"/>: start's application.
+    /// </summary>
+    public sealed record Request(CommandDefinition Command, IReadOnlyDictionary<OptionDefinition, string> Values, IReadOnlySet<OptionDefinition> Switches)
     {
-        /// <summary>--backup, --backup-keep, --backup-optional: checked as the runner checks them; no backup is taken when nothing changes.</summary>
-        public string? BackupDirectory { get; init; }
-        public int? BackupKeep { get; init; }
-        public bool BackupOptional { get; init; }
+        public IReadOnlyList<string> App { get; init; } = [];
+
+        public bool Json => Switches.Contains(OptionDefinitions.Json);
+
+        public string? Value(OptionDefinition option) => Values.GetValueOrDefault(option);
+
+        public int? Number(OptionDefinition option) => Values.TryGetValue(option, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : null;
     }
 
     /// <summary>The request, resolved against the environment as the runner resolves it.</summary>
-    public sealed record Resolved(Request Request, DatabaseTarget Target, LogFormat LogFormat, Redactor Redactor);
+    public sealed record Resolved(Request Request, DatabaseTarget Target, LogFormat LogFormat, Redactor Redactor, bool ImageDefaultUrl);
 
-    // Options that take a whole number and change nothing when there is nothing to do; checked as the runner checks them.
-    private static readonly Dictionary<string, (string Key, int Fallback, bool IsCount)> NumberOptions = new(StringComparer.Ordinal)
-    {
-        ["--lock-timeout"] = ("LOCK_TIMEOUT", 300, false),
-        ["--wait"] = ("WAIT", 0, false),
-        ["--ddl-lock-timeout"] = ("DDL_LOCK_TIMEOUT", 3, false),
-        ["--ddl-retries"] = ("DDL_RETRIES", DdlRetryPolicy.Default.Retries, true),
-        ["--ddl-retry-for"] = ("DDL_RETRY_FOR", 60, false),
-        ["--statement-timeout"] = ("STATEMENT_TIMEOUT", 0, false),
-    };
-
-    // Switches that change nothing on a database at head with every checksum matching.
-    private static readonly HashSet<string> UpSwitches = ["--allow-unknown", "--allow-out-of-order", "--allow-changed", "--backup-optional"];
-    private static readonly HashSet<string> InitSwitches = [.. UpSwitches, "--allow-downgrade", "--force"];
+    private static readonly CommandDefinition[] NoOpCommands = [CommandDefinitions.Init, CommandDefinitions.Up, CommandDefinitions.Start];
 
     /// <summary>
     /// The arguments, when they are an invocation this path knows to the letter; null otherwise
-    /// (any other command or option, a value it does not read the same way, a repeated option).
+    /// (any other command or option, a value it does not read the same way, a repeated option,
+    /// start with a runner command after "--"). The names are the runner's own definitions.
     /// </summary>
     public static Request? Understand(IReadOnlyList<string> args)
     {
-        string? command = null;
-        string? url = null;
-        string? backup = null;
-        int? keep = null;
-        LogFormat? logFormat = null;
-        var json = false;
-        var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var switches = new List<string>();
-        for (var i = 0; i < args.Count; i++)
+        var dash = args.ToList().IndexOf("--");
+        var own = dash < 0 ? args : args.Take(dash).ToList();
+        CommandDefinition? command = null;
+        var values = new Dictionary<OptionDefinition, string>();
+        var switches = new HashSet<OptionDefinition>();
+        for (var i = 0; i < own.Count; i++)
         {
-            var token = args[i];
-            if (!token.StartsWith("--", StringComparison.Ordinal))
+            var token = own[i];
+            if (command is null)
             {
-                if (command is not null)
-                {
-                    return null;
-                }
-
-                command = token switch
-                {
-                    "init" => "init",
-                    "up" or "apply" => "up",
-                    _ => null,
-                };
+                command = NoOpCommands.FirstOrDefault(c => c.IsNamed(token));
                 if (command is null)
                 {
-                    return null;
+                    return null; // another command, or an option before the command
                 }
 
                 continue;
@@ -117,111 +94,82 @@ public static class NoOpStart
 
             var eq = token.IndexOf('=');
             var name = eq < 0 ? token : token[..eq];
-            if (!seen.Add(name))
+            var option = command.Options.FirstOrDefault(o => o.Name == name);
+            if (option is null || !option.NoOpSafe || values.ContainsKey(option) || switches.Contains(option))
             {
                 return null;
             }
 
-            if (name is "--json" or "--allow-unknown" or "--allow-out-of-order" or "--allow-changed" or "--allow-downgrade" or "--force" or "--backup-optional")
+            if (option.Value == OptionValue.Switch)
             {
                 if (eq >= 0)
                 {
                     return null;
                 }
 
-                json |= name == "--json";
-                switches.Add(name);
+                switches.Add(option);
                 continue;
             }
 
-            string value;
-            if (eq >= 0)
+            var value = eq >= 0 ? token[(eq + 1)..] : i + 1 < own.Count ? own[++i] : null;
+            var understood = value is not null && option.Value switch
             {
-                value = token[(eq + 1)..];
-            }
-            else if (i + 1 < args.Count)
-            {
-                value = args[++i];
-            }
-            else
+                OptionValue.Seconds or OptionValue.Count => IsNumber(value),
+                _ when option == OptionDefinitions.LogFormat => value is "text" or "json",
+                _ when option == OptionDefinitions.InitTo => TargetVersion.IsHead(value) && value.Length > 0,
+                _ => !value.StartsWith('-'),
+            };
+            if (!understood)
             {
                 return null;
             }
 
-            switch (name)
-            {
-                case "--database-url" when !value.StartsWith('-'):
-                    url = value;
-                    break;
-                case "--backup" when !value.StartsWith('-'):
-                    backup = value;
-                    break;
-                case "--backup-keep" when IsNumber(value):
-                    keep = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "--log-format" when value is "text" or "json":
-                    logFormat = value == "json" ? Output.LogFormat.Json : Runner.Output.LogFormat.Text;
-                    break;
-                case "--to" when value.Equals("head", StringComparison.OrdinalIgnoreCase):
-                    switches.Add(name); // init only: up's --to takes a version
-                    break;
-                case var n when NumberOptions.ContainsKey(n) && IsNumber(value):
-                    numbers[n] = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                default:
-                    return null;
-            }
+            values[option] = value!;
         }
 
-        if (command is null)
+        var app = dash < 0 ? [] : args.Skip(dash + 1).ToList();
+        if (command is null || (dash >= 0 && command != CommandDefinitions.Start) || (app.Count > 0 && CommandDefinitions.RunsWithoutMigrating(app[0])))
         {
             return null;
         }
 
-        var allowed = command == "init" ? InitSwitches : UpSwitches;
-        return switches.All(s => s == "--json" || allowed.Contains(s) || (s == "--to" && command == "init"))
-            ? new Request(command, url, logFormat, json, numbers) { BackupDirectory = backup, BackupKeep = keep, BackupOptional = switches.Contains("--backup-optional") }
-            : null;
+        return new Request(command, values, switches) { App = app };
     }
 
     private static bool IsNumber(string value) => value.Length is > 0 and < 10 && value.All(char.IsAsciiDigit);
 
     /// <summary>
-    /// The settings as <see cref="GlobalOptions.Resolve"/> makes them, for a PostgreSQL URL or an
-    /// existing SQLite file the front reads by itself; null when the runner must decide (no URL:
-    /// the embedded default; a SQLite file still to create; --migrations-assembly; GSS; any
-    /// setting the runner would refuse).
+    /// The settings as the runner makes them, for a PostgreSQL URL or an existing SQLite file the
+    /// front reads by itself; null when the runner must decide (no URL: the embedded default; a
+    /// SQLite file still to create; --migrations-assembly; GSS; a target other than head; start
+    /// with MIGRATE_ON_START=false; any setting the runner would refuse).
     /// </summary>
     public static Resolved? Resolve(Request request, Terminal terminal)
     {
         try
         {
             var environment = new RunnerEnvironment(terminal);
-            var url = environment.DatabaseUrl(request.DatabaseUrl);
+            var url = environment.DatabaseUrl(request.Value(OptionDefinitions.DatabaseUrl));
             var password = environment.FallbackPassword();
-            var logFormat = environment.LogFormat(request.LogFormat);
-            foreach (var (option, (key, fallback, isCount)) in NumberOptions)
+            var logFormat = environment.LogFormat(request.Value(OptionDefinitions.LogFormat) is { } f ? Enum.Parse<LogFormat>(f, ignoreCase: true) : null);
+            foreach (var option in OptionDefinitions.Numbers)
             {
-                int? given = request.Numbers.TryGetValue(option, out var n) ? n : null;
-                _ = isCount ? environment.Count(given, key, option, fallback) : environment.Seconds(given, key, option, fallback);
+                _ = environment.Number(option, request.Number(option));
             }
 
-            _ = BackupPolicy.Resolve(request.BackupDirectory, request.BackupKeep, request.BackupOptional, takesKeep: true, terminal);
-
-            if (string.IsNullOrWhiteSpace(url) || environment["MIGRATIONS_ASSEMBLY"] is not null)
+            _ = BackupPolicy.Resolve(request.Value(OptionDefinitions.Backup), request.Number(OptionDefinitions.BackupKeep),
+                request.Switches.Contains(OptionDefinitions.BackupOptional), takesKeep: true, terminal);
+            var start = request.Command == CommandDefinitions.Start;
+            var runs = !start || environment.Flag("ON_START", "MIGRATE_ON_START") != false;
+            _ = environment.Flag(OptionDefinitions.AllowDowngrade.Setting, OptionDefinitions.AllowDowngrade.Name);
+            var toHead = request.Command == CommandDefinitions.Up || TargetVersion.IsHead(request.Value(OptionDefinitions.InitTo) ?? environment[OptionDefinitions.InitTo.Setting!]);
+            if (string.IsNullOrWhiteSpace(url) || environment[OptionDefinitions.MigrationsAssembly.Setting!] is not null || !runs || !toHead)
             {
                 return null;
             }
 
-            // The runner's own split; the schemes are its providers' (PostgresProvider/SqliteProvider.UrlSchemes, tested alike).
-            var (scheme, written, rest) = DatabaseUrl.Split(url);
-            var target = scheme switch
-            {
-                "postgresql" or "postgres" => Databases.Postgres.PostgresUrl.Parse(written, rest, password),
-                "sqlite" => Databases.Sqlite.SqliteUrl.Parse($"{written}://{rest}", rest, terminal.WorkingDirectory),
-                _ => null,
-            };
-            if (target is null || target.UsesGss || (target.SqlitePath is { } file && !File.Exists(file)))
+            var target = DatabaseUrl.Parse(url, terminal.WorkingDirectory, password, environment.Variable("PGUSER"));
+            if (target.UsesGss || (target.SqlitePath is { } file && !File.Exists(file)))
             {
                 return null; // the runner connects with GSS, or creates the SQLite file
             }
@@ -229,7 +177,7 @@ public static class NoOpStart
             var redactor = new Redactor();
             redactor.Add(password);
             redactor.Add(target.Password);
-            return new Resolved(request, target, logFormat, redactor);
+            return new Resolved(request, target, logFormat, redactor, environment.UsesImageDefaultUrl(request.Value(OptionDefinitions.DatabaseUrl)));
         }
         catch (UserError)
         {
@@ -237,9 +185,8 @@ public static class NoOpStart
         }
     }
 
-    /// <summary>The version table as each provider names it (its QualifiedTableName; tested to match).</summary>
-    public static string VersionTableName(DatabaseKind kind) =>
-        kind == DatabaseKind.Postgres ? "\"public\".\"VersionInfo\"" : "\"VersionInfo\"";
+    /// <summary>The version table as each provider names it.</summary>
+    public static string VersionTableName(DatabaseKind kind) => VersionTableLayout.QualifiedName(kind);
 
     /// <summary>
     /// The version table's columns and rows, in one statement (one snapshot); a missing table is
@@ -325,18 +272,7 @@ public static class NoOpStart
             return ("", line);
         }
 
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartObject("error");
-            writer.WriteNumber("exitCode", (int)error.Code);
-            writer.WriteString("message", error.Message);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-
-        return (Encoding.UTF8.GetString(buffer.ToArray()) + "\n", line);
+        return (ErrorDocument.Serialize(error.Code, error.Message) + "\n", line);
     }
 
     /// <summary>What the full runner prints for nothing to do at <paramref name="head"/>: the stdout text and the stderr log lines.</summary>
@@ -344,40 +280,33 @@ public static class NoOpStart
     {
         var version = head.ToString(CultureInfo.InvariantCulture);
         var redactor = resolved.Redactor;
-        var init = resolved.Request.Command == "init";
-        var logs = init
-            ? new[] { LogLine.Format(resolved.LogFormat, "Information", "", LogLine.Category, redactor.Redact($"managed database at {version} (head)"), null) }
-            : [];
+        var init = resolved.Request.Command != CommandDefinitions.Up;
+        string Log(string message) => LogLine.Format(resolved.LogFormat, "Information", "", LogLine.Category, redactor.Redact(message), null);
+        var logs = new List<string>();
+        if (resolved.Request.Command == CommandDefinitions.Start && resolved.ImageDefaultUrl)
+        {
+            logs.Add(Log(StartMessages.ImageDefaultUrl(resolved.Target.Display)));
+        }
+
+        if (init)
+        {
+            logs.Add(Log($"managed database at {version} (head)"));
+        }
+
         if (!resolved.Request.Json)
         {
             var line = init ? $"managed: the database is at {version} (head), nothing to do" : $"nothing to do: the database is at {version} (head)";
             return (redactor.Redact(line) + "\n", logs);
         }
 
-        // As CommandContext.Result serializes its anonymous object: indented, camelCase, the default encoder.
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteString("command", resolved.Request.Command);
-            json.WriteString("database", resolved.Target.Display);
-            if (init)
-            {
-                json.WriteString("scenario", "managed");
-                json.WriteNull("profile");
-                json.WriteStartArray("warnings");
-                json.WriteEndArray();
-            }
-
-            json.WriteNumber("from", head);
-            json.WriteNumber("to", head);
-            json.WriteNumber("head", head);
-            json.WriteStartArray(init ? "steps" : "applied");
-            json.WriteEndArray();
-            json.WriteNull("backup"); // none is taken when nothing changes
-            json.WriteEndObject();
-        }
-
-        return (redactor.Redact(Encoding.UTF8.GetString(buffer.ToArray())) + "\n", logs);
+        // The runner's own result records and serialization (none is taken when nothing changes: backup null).
+        var json = init
+            ? JsonSerializer.Serialize(new InitResult("init", resolved.Target.Display, "managed", null, [], head, head, head, [], null), ResultJson.Default.InitResult)
+            : JsonSerializer.Serialize(new UpResult("up", resolved.Target.Display, head, head, head, [], null), ResultJson.Default.UpResult);
+        return (redactor.Redact(json) + "\n", logs);
     }
+
+    /// <summary>The line <c>start</c> writes before it becomes the application.</summary>
+    public static string Starting(Resolved resolved) =>
+        LogLine.Format(resolved.LogFormat, "Information", "", LogLine.Category, StartMessages.Starting(resolved.Request.App[0]), null);
 }

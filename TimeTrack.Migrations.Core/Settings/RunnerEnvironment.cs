@@ -1,37 +1,59 @@
+using System.Globalization;
 using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Settings;
 
 namespace TimeTrack.Migrations.Runner.Commands;
 
 /// <summary>
-/// What timetrack-migrate reads from its environment: the TIMETRACK_* variables (the prefix
-/// dropped, names case-insensitive, "__" as ":", as Microsoft.Extensions.Configuration's
-/// AddEnvironmentVariables("TIMETRACK_") had them), NAME or NAME_FILE secrets, and the checks of
-/// numeric settings. One place for <see cref="GlobalOptions"/> and the NativeAOT front
+/// What timetrack-migrate reads from its environment, with one rule for every name: names are
+/// case-insensitive (the exact spelling wins over another case); an empty value is unset; a
+/// number is whole (an optional sign, nothing else); a switch is true or false. The settings are
+/// TIMETRACK_* (the prefix dropped, "__" as ":", as Microsoft.Extensions.Configuration had them),
+/// the container's MIGRATE_* names as aliases of some (<see cref="Aliases"/>: the TIMETRACK_ name
+/// wins), and NAME or NAME_FILE secrets. One place for the runner and the NativeAOT front
 /// (TimeTrack.Migrations.FastStart), which must read the environment exactly as the runner does.
 /// </summary>
 public sealed class RunnerEnvironment
 {
     private const string Prefix = "TIMETRACK_";
 
-    private readonly Dictionary<string, string?> _settings = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>The container's names (deploy/, the image) for settings the runner has.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["WAIT"] = "MIGRATE_WAIT_SECONDS",
+        ["BACKUP_DIR"] = "MIGRATE_BACKUP_DIR",
+        ["BACKUP_KEEP"] = "MIGRATE_BACKUP_KEEP",
+        ["BACKUP_OPTIONAL"] = "MIGRATE_BACKUP_OPTIONAL",
+        ["TARGET_VERSION"] = "MIGRATE_TARGET_VERSION",
+        ["ALLOW_DOWNGRADE"] = "MIGRATE_ALLOW_DOWNGRADE",
+        ["ON_START"] = "MIGRATE_ON_START",
+        ["DEFAULT_DATABASE_URL"] = "MIGRATE_DEFAULT_DATABASE_URL",
+    };
+
+    private readonly Dictionary<string, string> _variables = new(StringComparer.OrdinalIgnoreCase);
 
     public RunnerEnvironment(Terminal terminal)
     {
         Terminal = terminal;
         foreach (var (key, value) in terminal.Environment)
         {
-            if (key.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+            if (!string.IsNullOrEmpty(value))
             {
                 // The last of two names that differ only in case wins, as it did in the configuration.
-                _settings[key[Prefix.Length..].Replace("__", ":", StringComparison.Ordinal)] = value;
+                _variables[key.Replace("__", ":", StringComparison.Ordinal)] = value;
             }
         }
     }
 
     public Terminal Terminal { get; }
 
-    /// <summary>TIMETRACK_<paramref name="key"/> (any case), or null.</summary>
-    public string? this[string key] => _settings.GetValueOrDefault(key);
+    /// <summary>TIMETRACK_<paramref name="key"/>, else its MIGRATE_* alias; null when neither is set (or empty).</summary>
+    public string? this[string key] =>
+        Variable(Prefix + key) ?? (Aliases.TryGetValue(key, out var alias) ? Variable(alias) : null);
+
+    /// <summary>The variable under the case rule (the exact spelling first), or null when unset or empty.</summary>
+    public string? Variable(string name) =>
+        Terminal.Variable(name) is { Length: > 0 } exact ? exact : _variables.GetValueOrDefault(name.Replace("__", ":", StringComparison.Ordinal));
 
     /// <summary>
     /// NAME from the environment, or read from the file NAME_FILE names (a trailing newline
@@ -40,8 +62,8 @@ public sealed class RunnerEnvironment
     /// </summary>
     public string? FromEnvironmentOrFile(string name)
     {
-        var value = Terminal.Variable(name);
-        var file = Terminal.Variable(name + "_FILE");
+        var value = Variable(name);
+        var file = Variable(name + "_FILE");
         if (string.IsNullOrEmpty(file))
         {
             return value;
@@ -72,8 +94,15 @@ public sealed class RunnerEnvironment
         return content.Length > 0 ? content : throw UserError.Invalid($"{name}_FILE: '{file}' is empty");
     }
 
-    /// <summary>The database URL: TIMETRACK_DATABASE_URL, DATABASE_URL or DATABASE_URL_FILE (null: none given).</summary>
-    public string? DatabaseUrl(string? option) => option ?? this["DATABASE_URL"] ?? FromEnvironmentOrFile("DATABASE_URL");
+    /// <summary>
+    /// The database URL: TIMETRACK_DATABASE_URL, DATABASE_URL or DATABASE_URL_FILE, else the image's
+    /// MIGRATE_DEFAULT_DATABASE_URL (null: none given, the runner's embedded default).
+    /// </summary>
+    public string? DatabaseUrl(string? option) => option ?? this["DATABASE_URL"] ?? FromEnvironmentOrFile("DATABASE_URL") ?? this["DEFAULT_DATABASE_URL"];
+
+    /// <summary>Whether the URL comes from the image's default (MIGRATE_DEFAULT_DATABASE_URL), not from the user.</summary>
+    public bool UsesImageDefaultUrl(string? option) =>
+        option is null && this["DATABASE_URL"] is null && FromEnvironmentOrFile("DATABASE_URL") is null && this["DEFAULT_DATABASE_URL"] is not null;
 
     /// <summary>The password for a URL without one: TIMETRACK_DATABASE_PASSWORD, DATABASE_PASSWORD or DATABASE_PASSWORD_FILE.</summary>
     public string? FallbackPassword() => this["DATABASE_PASSWORD"] ?? FromEnvironmentOrFile("DATABASE_PASSWORD");
@@ -82,18 +111,33 @@ public sealed class RunnerEnvironment
     public LogFormat LogFormat(LogFormat? option) =>
         option ?? (Enum.TryParse<LogFormat>(this["LOG_FORMAT"], ignoreCase: true, out var f) ? f : Output.LogFormat.Text);
 
-    /// <summary>A count of at most 100 (more retries than that is a mistake, not a policy).</summary>
-    public int Count(int? option, string key, string name, int fallback)
+    /// <summary>A number option's value: the option, else its setting, else its default; checked as its kind says.</summary>
+    public int Number(OptionDefinition option, int? given, int? fallback = null)
     {
-        var environment = this[key];
-        var value = option ?? (environment is null ? fallback : int.TryParse(environment, out var e) ? e : throw UserError.Invalid($"{name}: '{environment}' from the environment is not a whole number"));
-        return value is >= 0 and <= 100 ? value : throw UserError.Invalid($"{name} must be from 0 to 100, not {value}");
+        var text = option.Setting is null ? null : this[option.Setting];
+        var value = given ?? (text is null ? fallback ?? option.Default : Whole(text, option));
+        return option.Value == OptionValue.Count
+            ? value is >= 0 and <= 100 ? value : throw UserError.Invalid($"{option.Name} must be from 0 to 100, not {value}") // more retries than that is a mistake, not a policy
+            : value >= 0 ? value : throw UserError.Invalid($"{option.Name} must be 0 or more seconds, not {value}");
     }
 
-    public int Seconds(int? option, string key, string name, int fallback)
+    /// <summary>A whole number from a setting (the number rule), or null when unset.</summary>
+    public int? Whole(OptionDefinition option) => option.Setting is { } key && this[key] is { } text ? Whole(text, option) : null;
+
+    private static int Whole(string text, OptionDefinition option) =>
+        int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw UserError.Invalid($"{option.Name}: '{text}' from the environment is not a whole number{(option.Value == OptionValue.Seconds ? " of seconds" : "")}");
+
+    /// <summary>A switch: the option when given, else its setting (true or false, any case), else false.</summary>
+    public bool Switch(OptionDefinition option, bool given) => given || Flag(option.Setting, option.Name) == true;
+
+    /// <summary>A true/false setting (the switch rule); null when unset. <paramref name="name"/> is what the error names.</summary>
+    public bool? Flag(string? key, string name)
     {
-        var environment = this[key];
-        var value = option ?? (environment is null ? fallback : int.TryParse(environment, out var e) ? e : throw UserError.Invalid($"{name}: '{environment}' from the environment is not a whole number of seconds"));
-        return value >= 0 ? value : throw UserError.Invalid($"{name} must be 0 or more seconds, not {value}");
+        var text = key is null ? null : this[key];
+        return text is null ? null
+            : bool.TryParse(text.Trim(), out var b) ? b
+            : throw UserError.Invalid($"{name}: '{text}' from the environment must be true or false");
     }
 }

@@ -94,10 +94,23 @@ public static class Cli
             ManifestCommand.Create(),
             LintCommand.Create(),
             RestoreCommand.Create(),
+            StartCommand.Create(),
         };
-        foreach (var option in GlobalOptions.All)
+
+        // Names, aliases and shared options from the one list (CommandDefinitions): each command
+        // lists in --help only the options it uses.
+        foreach (var command in root.Subcommands)
         {
-            root.Options.Add(option);
+            var definition = CommandDefinitions.Find(command.Name) ?? throw new InvalidOperationException($"command {command.Name} is not in CommandDefinitions");
+            foreach (var alias in definition.Aliases)
+            {
+                command.Aliases.Add(alias);
+            }
+
+            foreach (var option in definition.Options.Select(d => GlobalOptions.ByDefinition.GetValueOrDefault(d)).OfType<Option>().Where(o => !command.Options.Contains(o)))
+            {
+                command.Options.Add(option);
+            }
         }
 
         VersionOutput.Install(root);
