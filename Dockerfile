@@ -120,14 +120,14 @@ ENV PATH="/app:${PATH}" \
     DOTNET_TieredPGO=1 \
     TIMETRACK_ENVIRONMENT=Production \
     TIMETRACK_IMAGE_REVISION="${REVISION}" \
-    MIGRATE_DEFAULT_DATABASE_URL=sqlite:////data/timetrack.db \
-    MIGRATE_ON_START=true \
-    MIGRATE_TARGET_VERSION=head \
-    MIGRATE_ALLOW_DOWNGRADE=false \
-    MIGRATE_WAIT_SECONDS=60
+    MIGRATE_DEFAULT_DATABASE_URL=sqlite:////data/timetrack.db
 # The runner's own default (sqlite:///timetrack.db, relative) also lands in /data.
 WORKDIR /data
 # Numeric, so Kubernetes' runAsNonRoot can verify it is not root: the base image's "app" user.
 USER $APP_UID
-ENTRYPOINT ["/app/entrypoint.sh"]
+# The runner is the entrypoint: `start` runs a runner command given as the container's command
+# (under any of its names) and nothing else, or migrates (MIGRATE_* settings, defaults in the
+# runner) and then execs the command given (the application). No shell in between: the stop
+# signal reaches the runner, then the application, directly.
+ENTRYPOINT ["/app/timetrack-migrate", "start", "--"]
 CMD []
