@@ -27,7 +27,10 @@ run() {
 }
 
 case "${1:-}" in
-  rollback | downgrade) [ "$#" -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] && run "$1" --to "$2" "${@:3}" ;;
-  "" | help) run --help ;;
+  rollback | downgrade)
+    [ "$#" -ge 2 ] || { echo "migrate.sh: $1 needs a version number, e.g. ./migrate.sh $1 202407010900 (0 undoes everything)" >&2; exit 2; }
+    [[ "$2" =~ ^[0-9]+$ ]] && run "$1" --to "$2" "${@:3}" ;;
+  "") echo "migrate.sh: a command is needed (./migrate.sh --help lists them)" >&2; exit 2 ;;
+  help) run --help ;;
 esac
 run "$@"

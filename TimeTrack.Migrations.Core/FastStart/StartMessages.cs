@@ -11,5 +11,8 @@ public static class StartMessages
 
     public static string Starting(string program) => $"starting {program}";
 
+    public static string NotStarting(int code, bool interrupted) =>
+        $"migration {(interrupted ? "interrupted by a signal" : "failed")} (exit {code}): not starting the application";
+
     public const string NotMigrating = "MIGRATE_ON_START=false: not migrating";
 }

@@ -48,8 +48,13 @@ public sealed class RunnerEnvironment
     public Terminal Terminal { get; }
 
     /// <summary>TIMETRACK_<paramref name="key"/>, else its MIGRATE_* alias; null when neither is set (or empty).</summary>
-    public string? this[string key] =>
-        Variable(Prefix + key) ?? (Aliases.TryGetValue(key, out var alias) ? Variable(alias) : null);
+    public string? this[string key] => Lookup(key).Value;
+
+    /// <summary>The setting's value and the variable it came from (what an error names).</summary>
+    private (string Name, string? Value) Lookup(string key) =>
+        Variable(Prefix + key) is { } value ? (Prefix + key, value)
+        : Aliases.TryGetValue(key, out var alias) ? (alias, Variable(alias))
+        : (Prefix + key, null);
 
     /// <summary>The variable under the case rule (the exact spelling first), or null when unset or empty.</summary>
     public string? Variable(string name) =>
@@ -135,9 +140,14 @@ public sealed class RunnerEnvironment
     /// <summary>A true/false setting (the switch rule); null when unset. <paramref name="name"/> is what the error names.</summary>
     public bool? Flag(string? key, string name)
     {
-        var text = key is null ? null : this[key];
+        if (key is null)
+        {
+            return null;
+        }
+
+        var (variable, text) = Lookup(key);
         return text is null ? null
             : bool.TryParse(text.Trim(), out var b) ? b
-            : throw UserError.Invalid($"{name}: '{text}' from the environment must be true or false");
+            : throw UserError.Invalid($"{variable} must be true or false, not '{text}' ({name})");
     }
 }

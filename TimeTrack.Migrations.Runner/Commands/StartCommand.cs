@@ -75,7 +75,13 @@ public static class StartCommand
             });
             if (code != 0 || Interruption.Requested)
             {
-                return code != 0 ? code : (int)Interruption.Code; // never on to the application after a stop signal
+                code = code != 0 ? code : (int)Interruption.Code; // never on to the application after a stop signal
+                if (app.Length > 0)
+                {
+                    await terminal.Err.WriteLineAsync(LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.NotStarting(code, Interruption.Requested), null));
+                }
+
+                return code;
             }
         }
         else
