@@ -38,7 +38,8 @@ public static class Cli
         {
             // System.CommandLine would print the whole help and return 1; one line and 2 is the contract.
             var messages = parse.Errors.Select(e => string.Join(' ', e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))).Distinct();
-            var message = $"{string.Join("; ", messages)} (see timetrack-migrate --help)";
+            // Masked: a URL given to a command that takes no --database-url is echoed as an unknown argument.
+            var message = Databases.DatabaseUrl.Mask($"{string.Join("; ", messages)} (see timetrack-migrate --help)");
             await terminal.Err.WriteLineAsync($"error: {message}");
             if (args.Contains("--json"))
             {
