@@ -128,6 +128,11 @@ public static class NoOpStart
         }
 
         var app = dash < 0 ? [] : args.Skip(dash + 1).ToList();
+        if (command == CommandDefinitions.Start && values.Count == 0 && switches.Count == 0 && app.Count > 0 && CommandDefinitions.IsRunnerInvocation(app[0]))
+        {
+            return Understand(app); // the image's `start -- init ...`: the runner runs init alone, so the same decision
+        }
+
         if (command is null || (dash >= 0 && command != CommandDefinitions.Start) || (app.Count > 0 && CommandDefinitions.RunsWithoutMigrating(app[0])))
         {
             return null;
