@@ -37,6 +37,7 @@ RUN set -eu; \
     fi
 COPY Directory.Build.props Directory.Packages.props ./
 COPY TimeTrack.Migrations/TimeTrack.Migrations.csproj TimeTrack.Migrations/
+COPY TimeTrack.Migrations.Core/TimeTrack.Migrations.Core.csproj TimeTrack.Migrations.Core/
 COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj TimeTrack.Migrations.FastStart/
 # The restore must see the publish's properties: with PublishReadyToRun it fetches crossgen2, with
@@ -53,6 +54,7 @@ RUN set -eu; rid="$(cat /src/rid)"; \
     dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj @/src/publish.rsp; \
     if [ -f /src/native-front ]; then dotnet restore TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj @/src/front.rsp; fi
 COPY TimeTrack.Migrations/ TimeTrack.Migrations/
+COPY TimeTrack.Migrations.Core/ TimeTrack.Migrations.Core/
 COPY TimeTrack.Migrations.Runner/ TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/ TimeTrack.Migrations.FastStart/
 # Self-contained composite ReadyToRun: the runner and the .NET libraries precompiled together,
