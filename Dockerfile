@@ -39,6 +39,7 @@ COPY Directory.Build.props Directory.Packages.props ./
 # The migrations project imports its manifest build step (embeds the committed manifest here).
 COPY build/TimeTrack.Migrations.Manifest.targets build/
 COPY TimeTrack.Migrations/TimeTrack.Migrations.csproj TimeTrack.Migrations/
+COPY TimeTrack.Migrations.Core/TimeTrack.Migrations.Core.csproj TimeTrack.Migrations.Core/
 COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj TimeTrack.Migrations.FastStart/
 # The restore must see the publish's properties: with PublishReadyToRun it fetches crossgen2, with
@@ -55,6 +56,7 @@ RUN set -eu; rid="$(cat /src/rid)"; \
     dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj @/src/publish.rsp; \
     if [ -f /src/native-front ]; then dotnet restore TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj @/src/front.rsp; fi
 COPY TimeTrack.Migrations/ TimeTrack.Migrations/
+COPY TimeTrack.Migrations.Core/ TimeTrack.Migrations.Core/
 COPY TimeTrack.Migrations.Runner/ TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/ TimeTrack.Migrations.FastStart/
 # Self-contained composite ReadyToRun: the runner and the .NET libraries precompiled together,
@@ -124,14 +126,14 @@ ENV PATH="/app:${PATH}" \
     DOTNET_TieredPGO=1 \
     TIMETRACK_ENVIRONMENT=Production \
     TIMETRACK_IMAGE_REVISION="${REVISION}" \
-    MIGRATE_DEFAULT_DATABASE_URL=sqlite:////data/timetrack.db \
-    MIGRATE_ON_START=true \
-    MIGRATE_TARGET_VERSION=head \
-    MIGRATE_ALLOW_DOWNGRADE=false \
-    MIGRATE_WAIT_SECONDS=60
+    MIGRATE_DEFAULT_DATABASE_URL=sqlite:////data/timetrack.db
 # The runner's own default (sqlite:///timetrack.db, relative) also lands in /data.
 WORKDIR /data
 # Numeric, so Kubernetes' runAsNonRoot can verify it is not root: the base image's "app" user.
 USER $APP_UID
-ENTRYPOINT ["/app/entrypoint.sh"]
+# The runner is the entrypoint: `start` runs a runner command given as the container's command
+# (under any of its names) and nothing else, or migrates (MIGRATE_* settings, defaults in the
+# runner) and then execs the command given (the application). No shell in between: the stop
+# signal reaches the runner, then the application, directly.
+ENTRYPOINT ["/app/timetrack-migrate", "start", "--"]
 CMD []

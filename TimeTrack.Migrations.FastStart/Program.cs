@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using TimeTrack.Migrations.Runner.Commands;
@@ -12,7 +11,7 @@ using TimeTrack.Migrations.Runner.Running;
 // here — one connection, one query, the runner's own lines — in a process that starts in
 // milliseconds and needs a fraction of the memory; everything else, and any doubt, is the full runner's, started by exec with the
 // same arguments and environment (same process, so signals and exit codes are the runner's).
-// The decision and its reasoning: TimeTrack.Migrations.Runner/FastStart/NoOpStart.cs.
+// The decision and its reasoning: TimeTrack.Migrations.Core/FastStart/NoOpStart.cs.
 
 // SIGTERM/SIGINT while the front reads: the runner's line and exit code (143/130), as the runner
 // would stop at that point. The handlers go before the exec (FullRunner.Exec): a signal that came
@@ -79,7 +78,17 @@ foreach (var line in stderr)
 
 Console.Out.Write(stdout);
 Console.Out.Flush();
-return 0;
+if (request.App.Count == 0)
+{
+    return 0;
+}
+
+// start -- APP: the database is at head, so the application, as the runner would (StartCommand).
+signals.Dispose();
+Console.Error.WriteLine(NoOpStart.Starting(resolved));
+var failure = ProcessImage.Replace(request.App[0], request.App.Skip(1).ToList());
+Console.Error.WriteLine($"error: cannot start {request.App[0]}: {failure}");
+return 127;
 
 // As the providers connect, once: a server that is not up yet, or a SQLite file another process
 // holds a write lock on, is the full runner's to wait for. The front never writes.
@@ -109,7 +118,7 @@ static async Task<System.Data.Common.DbConnection> OpenAsync(DatabaseTarget targ
 }
 
 /// <summary>The hand-over: exec(3) of the full runner, which replaces this process.</summary>
-internal static partial class FullRunner
+internal static class FullRunner
 {
     /// <param name="format">The log format, where the front resolved it (text otherwise).</param>
     public static int Exec(IDisposable signals, string path, string[] args, bool explain, string why, LogFormat format = LogFormat.Text)
@@ -126,15 +135,8 @@ internal static partial class FullRunner
             Console.Error.Flush();
         }
 
-        var argv = new nint[args.Length + 2];
-        argv[0] = Marshal.StringToCoTaskMemUTF8(path);
-        for (var i = 0; i < args.Length; i++)
-        {
-            argv[i + 1] = Marshal.StringToCoTaskMemUTF8(args[i]);
-        }
-
-        ExecV(argv[0], argv); // returns only when it failed
-        Console.Error.WriteLine($"error: cannot start the full runner {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+        var failure = ProcessImage.Replace(path, args); // returns only when it failed
+        Console.Error.WriteLine($"error: cannot start the full runner {path}: {failure}");
         return 1;
     }
 
@@ -147,7 +149,4 @@ internal static partial class FullRunner
         Console.Out.Flush();
         return (int)(Interruption.Code);
     }
-
-    [LibraryImport("libc", EntryPoint = "execv", SetLastError = true)]
-    private static partial int ExecV(nint path, [In] nint[] argv);
 }

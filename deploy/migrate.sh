@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# The seed's helper, on timetrack-migrate. Works inside the container (the runner is on PATH)
-# and from a checkout (it runs the runner project with dotnet).
+# The seed's helper, on timetrack-migrate: every verb is passed to the runner, whose commands
+# carry the Flask-Migrate names as aliases (apply = up, create = new, downgrade = rollback; see
+# `timetrack-migrate --help`). Works inside the container (the runner is on PATH) and from a
+# checkout (it runs the runner project with dotnet).
 #
-#   ./migrate.sh status                  check the migration status
-#   ./migrate.sh apply                   apply pending migrations
-#   ./migrate.sh create "Add something"  generate a migration from the model (development only)
-#   ./migrate.sh mark-current            record every migration as applied (adopt by hand: prefer init)
-#   ./migrate.sh rollback VERSION        roll back to a version number (0: everything)
-#   ./migrate.sh init|up|stamp|script|check|…  any timetrack-migrate command, passed through
+#   ./migrate.sh status | apply | create "Add something" | mark-current | lint | restore FILE | ...
+#   ./migrate.sh rollback VERSION        the seed's form of rollback --to VERSION (0: everything)
 #
 # The database comes from DATABASE_URL (or --database-url after the verb). Exit codes are the runner's.
 set -euo pipefail
@@ -28,44 +26,11 @@ run() {
   fi
 }
 
-usage() { # the comment block at the top of this file, up to the first line of code
-  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "${BASH_SOURCE[0]}"
-}
-
-verb="${1:-}"
-[ "$#" -gt 0 ] && shift
-
-case "$verb" in
-  status) run status "$@" ;;
-  apply) run up "$@" ;;
-  create)
-    if [ "$#" -lt 1 ]; then
-      echo "migrate.sh: create needs a message, e.g. ./migrate.sh create \"Add user preferences\"" >&2
-      exit 2
-    fi
-    run new "$@"
-    ;;
-  mark-current) run mark-current "$@" ;;
-  rollback)
-    if [ "$#" -lt 1 ]; then
-      echo "migrate.sh: rollback needs a version number, e.g. ./migrate.sh rollback 202407010900 (0 undoes everything)" >&2
-      exit 2
-    fi
-    version="$1"
-    shift
-    run rollback --to "$version" "$@"
-    ;;
-  -h | --help | help) usage ;;
-  "")
-    usage >&2
-    exit 2
-    ;;
-  init | up | downgrade | stamp | script | new | baseline | check | --version)
-    run "$verb" "$@"
-    ;;
-  *)
-    echo "migrate.sh: unknown command '${verb}'" >&2
-    usage >&2
-    exit 2
-    ;;
+case "${1:-}" in
+  rollback | downgrade)
+    [ "$#" -ge 2 ] || { echo "migrate.sh: $1 needs a version number, e.g. ./migrate.sh $1 202407010900 (0 undoes everything)" >&2; exit 2; }
+    [[ "$2" =~ ^[0-9]+$ ]] && run "$1" --to "$2" "${@:3}" ;;
+  "") echo "migrate.sh: a command is needed (./migrate.sh --help lists them)" >&2; exit 2 ;;
+  help) run --help ;;
 esac
+run "$@"

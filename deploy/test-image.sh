@@ -299,7 +299,7 @@ fi
 run_image behind "$IMAGE" up --to "$V3" >"$work/behind.log" 2>&1
 before="$(dump_of behind 2>&1)"
 if run_image behind "$IMAGE" status >"$work/status.log" 2>&1 \
-   && grep -q "current: *$V3" "$work/status.log" && ! grep -q "entrypoint: migrating" "$work/status.log" \
+   && grep -q "current: *$V3" "$work/status.log" && ! grep -q "managed database at" "$work/status.log" \
    && [ "$(version_of behind)" = "$V3" ] && [ "$(dump_of behind 2>&1)" = "$before" ]; then
   pass "'podman run IMAGE status' shows a database behind head and changes nothing"
 else
@@ -320,6 +320,20 @@ if run_image behind -e MIGRATE_ACTION=migrate -e MIGRATE_DRY_RUN=true \
 else
   fail "ci-migrate.sh in the image: a dry run on a database at $V3"
   show "$work/ci-migrate.log"
+fi
+
+# The Flask-Migrate names are the runner's own commands through the entrypoint: `downgrade --to V`
+# rolls back (the entrypoint of before migrated up and then tried to exec "downgrade"), `apply` goes up.
+if run_image behind "$IMAGE" downgrade --to "$V3" >"$work/downgrade.log" 2>&1 \
+   && run_image behind "$IMAGE" apply >"$work/apply.log" 2>&1 && [ "$(version_of behind)" = "$head_version" ] \
+   && run_image behind "$IMAGE" downgrade --to "$V3" >>"$work/downgrade.log" 2>&1 \
+   && grep -q "rolled back" "$work/downgrade.log" && [ "$(version_of behind)" = "$V3" ] \
+   && run_image behind "$IMAGE" lint --help >"$work/lint.log" 2>&1 && ! grep -q -- "--database-url" "$work/lint.log"; then
+  pass "'podman run IMAGE downgrade --to $V3' rolls back, 'apply' goes up, 'lint --help' is the runner's (no database options)"
+else
+  fail "the Flask-Migrate names through the entrypoint (behind at $(version_of behind), want $V3)"
+  show "$work/downgrade.log"
+  show "$work/apply.log" 5
 fi
 
 # MIGRATE_BACKUP_DIR on a volume: the start that migrates the database behind head backs it up
@@ -534,6 +548,19 @@ if [ "${compose_ok:-0}" = 1 ]; then
     podman logs "$c_migrate" >"$work/migrate.log" 2>&1
     show "$work/migrate.log" 8
     show "$work/compose-restore.log" 8
+  fi
+fi
+
+# A tools-profile command under its Flask-Migrate name: the runner's command alone, no start-up migration.
+if [ "${compose_ok:-0}" = 1 ]; then
+  if compose run --rm --no-deps -T tools downgrade --to "$V3" >"$work/compose-tools.log" 2>&1 \
+     && grep -q "rolled back" "$work/compose-tools.log" \
+     && compose run --rm --no-deps -T tools apply >>"$work/compose-tools.log" 2>&1 \
+     && grep -q "migration(s) applied" "$work/compose-tools.log"; then
+    pass "compose: 'run --rm tools downgrade --to $V3' rolls back and 'tools apply' migrates up again"
+  else
+    fail "compose: tools downgrade/apply"
+    show "$work/compose-tools.log" 20
   fi
 fi
 

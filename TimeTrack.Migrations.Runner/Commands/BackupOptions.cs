@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TimeTrack.Migrations.Runner.Running;
+using TimeTrack.Migrations.Runner.Settings;
 
 namespace TimeTrack.Migrations.Runner.Commands;
 
@@ -10,21 +11,21 @@ namespace TimeTrack.Migrations.Runner.Commands;
 /// </summary>
 public static class BackupOptions
 {
-    public static readonly Option<string?> Directory = new("--backup")
+    public static readonly Option<string?> Directory = new(OptionDefinitions.Backup.Name)
     {
         HelpName = "dir",
-        Description = "Before changing anything, write a backup of the database into this directory (pg_dump --format=custom; SQLite: a copy of the file); never when there is nothing to do (env TIMETRACK_BACKUP_DIR)",
+        Description = "Before changing anything, write a backup of the database into this directory (pg_dump --format=custom; SQLite: a copy of the file); never when there is nothing to do (env TIMETRACK_BACKUP_DIR or MIGRATE_BACKUP_DIR)",
     };
 
-    public static readonly Option<int?> Keep = new("--backup-keep")
+    public static readonly Option<int?> Keep = new(OptionDefinitions.BackupKeep.Name)
     {
         HelpName = "n",
-        Description = "Keep the n newest backups of this database in the --backup directory, remove older ones (default: keep all; env TIMETRACK_BACKUP_KEEP)",
+        Description = "Keep the n newest backups of this database in the --backup directory, remove older ones (default: keep all; env TIMETRACK_BACKUP_KEEP or MIGRATE_BACKUP_KEEP)",
     };
 
-    public static readonly Option<bool> Optional = new("--backup-optional")
+    public static readonly Option<bool> Optional = new(OptionDefinitions.BackupOptional.Name)
     {
-        Description = "A backup that fails is a warning and the migration goes ahead (default: exit 1, nothing changed; env TIMETRACK_BACKUP_OPTIONAL=true)",
+        Description = "A backup that fails is a warning and the migration goes ahead (default: exit 1, nothing changed; env TIMETRACK_BACKUP_OPTIONAL or MIGRATE_BACKUP_OPTIONAL=true)",
     };
 
     /// <summary>Adds the options to a command that changes the database.</summary>

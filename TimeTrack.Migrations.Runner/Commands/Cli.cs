@@ -38,7 +38,8 @@ public static class Cli
         {
             // System.CommandLine would print the whole help and return 1; one line and 2 is the contract.
             var messages = parse.Errors.Select(e => string.Join(' ', e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))).Distinct();
-            var message = $"{string.Join("; ", messages)} (see timetrack-migrate --help)";
+            // Masked: a URL given to a command that takes no --database-url is echoed as an unknown argument.
+            var message = Databases.DatabaseUrl.Mask($"{string.Join("; ", messages)} (see timetrack-migrate --help)");
             await terminal.Err.WriteLineAsync($"error: {message}");
             if (args.Contains("--json"))
             {
@@ -94,10 +95,23 @@ public static class Cli
             ManifestCommand.Create(),
             LintCommand.Create(),
             RestoreCommand.Create(),
+            StartCommand.Create(),
         };
-        foreach (var option in GlobalOptions.All)
+
+        // Names, aliases and shared options from the one list (CommandDefinitions): each command
+        // lists in --help only the options it uses.
+        foreach (var command in root.Subcommands)
         {
-            root.Options.Add(option);
+            var definition = CommandDefinitions.Find(command.Name) ?? throw new InvalidOperationException($"command {command.Name} is not in CommandDefinitions");
+            foreach (var alias in definition.Aliases)
+            {
+                command.Aliases.Add(alias);
+            }
+
+            foreach (var option in definition.Options.Select(d => GlobalOptions.ByDefinition.GetValueOrDefault(d)).OfType<Option>().Where(o => !command.Options.Contains(o)))
+            {
+                command.Options.Add(option);
+            }
         }
 
         VersionOutput.Install(root);

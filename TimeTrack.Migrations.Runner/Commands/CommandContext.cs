@@ -32,7 +32,7 @@ public sealed class CommandContext : IDisposable
         Logs = Logging.Create(settings.LogFormat, settings.Verbose, Redactor, terminal.Err);
         Log = Logs.CreateLogger(Logging.Category);
         Redactor.Add(settings.FallbackPassword);
-        Target = DatabaseUrl.Parse(settings.Url, terminal.WorkingDirectory, settings.FallbackPassword);
+        Target = DatabaseUrl.Parse(settings.Url, terminal.WorkingDirectory, settings.FallbackPassword, terminal.Variable("PGUSER"));
         Redactor.Add(Target.Password);
 
         // Reading the migrations (assembly loading, reflection) overlaps with connecting.
@@ -58,6 +58,9 @@ public sealed class CommandContext : IDisposable
 
     /// <summary>The backup this run took before its first change (for the result); null when none was.</summary>
     public BackupFile? BackupTaken { get; private set; }
+
+    /// <summary>The backup taken, as the result documents give it.</summary>
+    public BackupDocument? BackupDocument => BackupTaken is { } b ? new(b.Path, b.Version, b.TakenAt, b.Bytes) : null;
 
     private bool _backupDone;
 

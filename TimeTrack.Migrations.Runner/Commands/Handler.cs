@@ -56,5 +56,5 @@ public static class Handler
 
     /// <summary>The JSON document of a failure on stdout (--json): every failure, parse errors included, has one.</summary>
     public static void WriteJsonError(TextWriter stdout, ExitCode code, string message) =>
-        stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { error = new { exitCode = (int)code, message } }));
+        stdout.WriteLine(ErrorDocument.Serialize(code, message));
 }

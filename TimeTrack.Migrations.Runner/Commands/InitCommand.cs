@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Running;
+using TimeTrack.Migrations.Runner.Settings;
 
 namespace TimeTrack.Migrations.Runner.Commands;
 
@@ -14,12 +15,12 @@ namespace TimeTrack.Migrations.Runner.Commands;
 /// </summary>
 public static class InitCommand
 {
-    public static readonly Option<string?> To = new("--to") { HelpName = "version|head", Description = "Bring the database to this version, up or down (default: head)" };
+    public static readonly Option<string?> To = new(OptionDefinitions.InitTo.Name) { HelpName = "version|head", Description = "Bring the database to this version, up or down (default: head; env TIMETRACK_TARGET_VERSION or MIGRATE_TARGET_VERSION)" };
     public static readonly Option<string?> Profile = new("--profile") { HelpName = "name", Description = "Adopt an unmanaged database with this stamping profile instead of choosing one" };
-    public static readonly Option<bool> Force = new("--force") { Description = "Stamp an unmanaged database even when it matches no profile (loudly)" };
-    public static readonly Option<bool> AllowDowngrade = new("--allow-downgrade")
+    public static readonly Option<bool> Force = new(OptionDefinitions.Force.Name) { Description = "Stamp an unmanaged database even when it matches no profile (loudly)" };
+    public static readonly Option<bool> AllowDowngrade = new(OptionDefinitions.AllowDowngrade.Name)
     {
-        Description = "Roll back when --to is below the database's version (refused otherwise: a target left in a container's settings would roll back at every start)",
+        Description = "Roll back when --to is below the database's version (refused otherwise: a target left in a container's settings would roll back at every start; env TIMETRACK_ALLOW_DOWNGRADE or MIGRATE_ALLOW_DOWNGRADE=true)",
     };
 
     public static Command Create()
@@ -37,8 +38,10 @@ public static class InitCommand
     public static Task<int> RunAsync(CommandContext ctx, string? to, string? profile, bool force, bool allowDowngrade, bool allowUnknown, bool allowOutOfOrder, CancellationToken cancel,
         bool allowChanged = false, bool withStatus = false)
     {
-        // Bad input is refused before connecting.
-        var target = ParseTarget(ctx, to);
+        // Bad input is refused before connecting. The settings as every option's: TIMETRACK_* or the container's MIGRATE_*.
+        var environment = new RunnerEnvironment(ctx.Terminal);
+        var target = ParseTarget(ctx, to ?? environment[OptionDefinitions.InitTo.Setting!]);
+        allowDowngrade = environment.Switch(OptionDefinitions.AllowDowngrade, allowDowngrade);
         var matcher = new ProfileMatcher(ctx.Catalog);
         var forced = profile is null ? null : matcher.Resolve(profile);
 
@@ -66,9 +69,9 @@ public static class InitCommand
                 ctx.Log.LogInformation("the database has tables but no migration history: adopting it");
                 (adoptedAt, warnings) = await new Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel,
                     () => ctx.BeforeFirstChangeAsync(database, 0, cancel));
-                if (target is { } t && t < adoptedAt.Version)
+                if (TargetVersion.IsBelow(target, adoptedAt.Version))
                 {
-                    ctx.Log.LogWarning("--to {Target} is below the adopted version {Version}: staying at {Version}", t, adoptedAt.Version, adoptedAt.Version);
+                    ctx.Log.LogWarning("--to {Target} is below the adopted version {Version}: staying at {Version}", target, adoptedAt.Version, adoptedAt.Version);
                     target = adoptedAt.Version;
                 }
 
@@ -80,15 +83,17 @@ public static class InitCommand
                 ctx.Log.LogWarning("--profile {Profile} ignored: the database is {Scenario}, there is nothing to adopt", profile, scenario);
             }
 
-            if (target is { } below && below < state.Current && !allowDowngrade)
+            var down = TargetVersion.IsBelow(target, state.Current);
+            if (down && !allowDowngrade)
             {
+                var below = target;
                 throw new UserError(ExitCode.Refused,
                     $"the database is at {state.Current}, above --to {below}: init rolls back only with --allow-downgrade " +
                     $"(in the container: MIGRATE_ALLOW_DOWNGRADE=true for one start), or run rollback --to {below}. Nothing was changed");
             }
 
-            var plan = target is { } v && v < state.Current
-                ? state.PlanRollback(v, null)
+            var plan = down
+                ? state.PlanRollback(target, null)
                 : state.PlanUp(target, allowUnknown, allowOutOfOrder);
             if (state.DatabaseIsAhead && plan.All(s => s.Direction == Direction.Up))
             {
@@ -100,20 +105,12 @@ public static class InitCommand
                 () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
             var now = state.CurrentAfter(results);
             var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
-            ctx.Result(StatusCommand.WithReport(
-                new
-                {
-                    command = "init",
-                    database = ctx.Target.Display,
-                    scenario,
-                    profile = adoptedAt?.Name,
-                    warnings,
-                    from = state.Current,
-                    to = now,
-                    head = ctx.Catalog.Head,
-                    steps = results.Select(r => new { version = r.Version, description = r.Description, direction = r.Direction, durationMs = CommandContext.Milliseconds(r.Duration) }),
-                    backup = ctx.BackupTaken,
-                }, after),
+            ctx.Result(
+                StatusCommand.WithReport(
+                    new InitResult("init", ctx.Target.Display, scenario, adoptedAt?.Name, warnings, state.Current, now, ctx.Catalog.Head,
+                        [.. results.Select(r => new InitStepDocument(r.Version, r.Description, r.Direction == Direction.Up ? "up" : "down", CommandContext.Milliseconds(r.Duration)))],
+                        ctx.BackupDocument),
+                    after),
                 [$"{scenario}: the database is at {ctx.DescribeVersion(now)}" + (results.Count == 0 ? ", nothing to do" : $", {results.Count} migration(s) {(plan[0].Direction == Direction.Up ? "applied" : "rolled back")}"),
                     .. after?.Lines ?? []]);
             return 0;
@@ -122,19 +119,10 @@ public static class InitCommand
 
     private static long? ParseTarget(CommandContext ctx, string? to)
     {
-        if (to is null || to.Equals("head", StringComparison.OrdinalIgnoreCase))
+        var version = TargetVersion.Parse(to);
+        if (version is { } v && v != 0 && !ctx.Catalog.Knows(v))
         {
-            return null;
-        }
-
-        if (!long.TryParse(to, out var version) || version < 0)
-        {
-            throw UserError.Invalid($"--to '{to}' is not a version number (or 'head')");
-        }
-
-        if (version != 0 && !ctx.Catalog.Knows(version))
-        {
-            throw UserError.Invalid($"version {version} does not exist in this build (known: {string.Join(", ", ctx.Catalog.Migrations.Select(m => m.Version))})");
+            throw UserError.Invalid($"version {v} does not exist in this build (known: {string.Join(", ", ctx.Catalog.Migrations.Select(m => m.Version))})");
         }
 
         return version;

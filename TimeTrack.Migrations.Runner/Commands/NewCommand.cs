@@ -18,7 +18,6 @@ public static class NewCommand
     public static Command Create()
     {
         var command = new Command("new", "Generate a migration from the model (development only)") { Message, Empty, Source };
-        command.Aliases.Add("create");
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
             RunAsync(ctx, parse.GetValue(Message)!, parse.GetValue(Empty), parse.GetValue(Source), cancel)));
         return command;

@@ -12,7 +12,6 @@ public static class RollbackCommand
     public static Command Create()
     {
         var command = BackupOptions.AddTo(new Command("rollback", "Undo applied migrations (Down), newest first, after checking each has a Down") { To, Steps, UpCommand.AllowChanged, StatusCommand.WithStatus });
-        command.Aliases.Add("downgrade");
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx => RunAsync(ctx, parse.GetValue(To), parse.GetValue(Steps), cancel, parse.GetValue(UpCommand.AllowChanged), parse.GetValue(StatusCommand.WithStatus))));
         return command;
     }

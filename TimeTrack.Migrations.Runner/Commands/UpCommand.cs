@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Running;
+using TimeTrack.Migrations.Runner.Settings;
 
 namespace TimeTrack.Migrations.Runner.Commands;
 
@@ -8,9 +10,9 @@ namespace TimeTrack.Migrations.Runner.Commands;
 public static class UpCommand
 {
     public static readonly Option<long?> To = new("--to") { HelpName = "version", Description = "Apply up to and including this version (default: all)" };
-    public static readonly Option<bool> AllowUnknown = new("--allow-unknown") { Description = "Migrate even when the database records versions between known ones that this build does not know" };
-    public static readonly Option<bool> AllowOutOfOrder = new("--allow-out-of-order") { Description = "Apply pending migrations older than the newest applied one" };
-    public static readonly Option<bool> AllowChanged = new("--allow-changed")
+    public static readonly Option<bool> AllowUnknown = new(OptionDefinitions.AllowUnknown.Name) { Description = "Migrate even when the database records versions between known ones that this build does not know" };
+    public static readonly Option<bool> AllowOutOfOrder = new(OptionDefinitions.AllowOutOfOrder.Name) { Description = "Apply pending migrations older than the newest applied one" };
+    public static readonly Option<bool> AllowChanged = new(OptionDefinitions.AllowChanged.Name)
     {
         Description = "Run even when applied migrations differ from this build's (checksum changed): loudly, once; 'stamp --repair' accepts the change for good",
     };
@@ -18,7 +20,6 @@ public static class UpCommand
     public static Command Create()
     {
         var command = BackupOptions.AddTo(new Command("up", "Apply pending migrations, each in its own transaction, printing each with its duration") { To, AllowUnknown, AllowOutOfOrder, AllowChanged, StatusCommand.WithStatus });
-        command.Aliases.Add("apply");
         command.SetAction((parse, cancel) => Handler.RunAsync(parse, ctx =>
             RunAsync(ctx, parse.GetValue(To), parse.GetValue(AllowUnknown), parse.GetValue(AllowOutOfOrder), cancel, parse.GetValue(AllowChanged), parse.GetValue(StatusCommand.WithStatus))));
         return command;
@@ -43,17 +44,11 @@ public static class UpCommand
                 () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
             var now = state.CurrentAfter(results);
             var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
-            ctx.Result(StatusCommand.WithReport(
-                new
-                {
-                    command = "up",
-                    database = ctx.Target.Display,
-                    from = state.Current,
-                    to = now,
-                    head = ctx.Catalog.Head,
-                    applied = results.Select(r => new { version = r.Version, description = r.Description, durationMs = CommandContext.Milliseconds(r.Duration) }),
-                    backup = ctx.BackupTaken,
-                }, after),
+            ctx.Result(
+                StatusCommand.WithReport(
+                    new UpResult("up", ctx.Target.Display, state.Current, now, ctx.Catalog.Head,
+                        [.. results.Select(r => new StepDocument(r.Version, r.Description, CommandContext.Milliseconds(r.Duration)))], ctx.BackupDocument),
+                    after),
                 [results.Count == 0
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
                     : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) applied", .. after?.Lines ?? []]);

@@ -30,17 +30,8 @@ public abstract class DatabaseProvider
 
     // ---- URLs -------------------------------------------------------------------------------
 
-    /// <summary>The URL schemes this provider parses (lower case, without "://").</summary>
-    public abstract IReadOnlyList<string> UrlSchemes { get; }
-
     /// <summary>How a URL of this provider looks, for error messages.</summary>
     public abstract string UrlExample { get; }
-
-    /// <summary>
-    /// Parses everything after "scheme://". Bad input is a <see cref="Output.UserError"/> (exit 2)
-    /// that echoes nothing secret.
-    /// </summary>
-    public abstract DatabaseTarget ParseUrl(string scheme, string rest, string workingDirectory, string? fallbackPassword);
 
     // ---- Connecting -------------------------------------------------------------------------
 
@@ -152,15 +143,6 @@ public abstract class DatabaseProvider
     public override string ToString() => Name;
 }
 
-/// <summary>The version table's column types, spelled by each provider.</summary>
-public enum VersionColumnType
-{
-    BigInteger,
-    Timestamp,
-    Text1024,
-    Text,
-}
-
 /// <summary>
 /// A place to apply the history and read back the schema after each version: a scratch schema
 /// inside a transaction that is never committed (PostgreSQL), or a scratch in-memory database
@@ -197,18 +179,6 @@ public abstract class ScratchDatabase : IAsyncDisposable
         Task.FromResult<IReadOnlySet<(string Table, string Column)>?>(null);
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
-}
-
-/// <summary>The half of <see cref="DatabaseUrl"/> that chooses a provider by the URL's scheme.</summary>
-public static partial class DatabaseUrl
-{
-    public static DatabaseTarget Parse(string url, string? workingDirectory = null, string? fallbackPassword = null)
-    {
-        var (scheme, written, rest) = Split(url);
-        var provider = DatabaseProvider.All.FirstOrDefault(p => p.UrlSchemes.Contains(scheme))
-            ?? throw UserError.Invalid($"unsupported database URL scheme '{Mask(scheme)}': use {string.Join(" or ", DatabaseProvider.All.Select(p => p.UrlSchemes[0] + "://"))}");
-        return provider.ParseUrl(written, rest, workingDirectory ?? Directory.GetCurrentDirectory(), fallbackPassword);
-    }
 }
 
 /// <summary>The provider of a parsed target (a member here, not in DatabaseUrl.cs, which knows no provider).</summary>

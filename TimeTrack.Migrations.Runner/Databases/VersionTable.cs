@@ -59,37 +59,15 @@ public sealed record Provenance(string RunnerVersion, string? ImageRevision, str
 /// </remarks>
 public sealed partial class VersionTable(DatabaseProvider provider)
 {
-    public const string Name = "VersionInfo";
+    public const string Name = VersionTableLayout.Name;
 
-    private sealed record Column(string Name, VersionColumnType Type, bool Nullable = true);
+    private static IReadOnlyList<VersionTableLayout.Column> RecordColumns => VersionTableLayout.RecordColumns;
 
-    /// <summary>FluentMigrator's columns: every version table has them.</summary>
-    private static readonly Column[] FluentMigratorColumns =
-    [
-        new("Version", VersionColumnType.BigInteger, Nullable: false),
-        new("AppliedOn", VersionColumnType.Timestamp),
-        new("Description", VersionColumnType.Text1024),
-    ];
-
-    /// <summary>The recorded history (all nullable: rows of older runners have none of it).</summary>
-    private static readonly Column[] RecordColumns =
-    [
-        new("Checksum", VersionColumnType.Text),
-        new("RunnerVersion", VersionColumnType.Text),
-        new("ImageRevision", VersionColumnType.Text),
-        new("AppliedByHost", VersionColumnType.Text),
-        new("AppliedByUser", VersionColumnType.Text),
-        new("DurationMs", VersionColumnType.BigInteger),
-        new("DownSql", VersionColumnType.Text),
-        new("DownInTransaction", VersionColumnType.BigInteger),
-        new("DownNotCaptured", VersionColumnType.Text),
-    ];
-
-    private static IEnumerable<Column> Columns => FluentMigratorColumns.Concat(RecordColumns);
+    private static IReadOnlyList<VersionTableLayout.Column> Columns => VersionTableLayout.Columns;
 
     private string Table => provider.QualifiedTableName(Name);
 
-    private string Definition(Column c) => $"\"{c.Name}\" {provider.ColumnType(c.Type)}{(c.Nullable ? "" : " NOT NULL")}";
+    private string Definition(VersionTableLayout.Column c) => $"\"{c.Name}\" {provider.ColumnType(c.Type)}{(c.Nullable ? "" : " NOT NULL")}";
 
     /// <summary>The statements that create the table and its unique index.</summary>
     public IReadOnlyList<string> CreateStatements() =>

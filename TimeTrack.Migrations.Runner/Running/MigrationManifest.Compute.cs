@@ -4,9 +4,11 @@ using TimeTrack.Migrations.Runner.Databases;
 
 namespace TimeTrack.Migrations.Runner.Running;
 
-/// <summary>The half of the manifest that computes it from the migrations (FluentMigrator renders them).</summary>
-public sealed partial record MigrationManifest
+/// <summary>The half of the manifest that computes it from the migrations (FluentMigrator renders them; not AOT-safe, so not in the core).</summary>
+public static class MigrationManifestComputation
 {
+    extension(MigrationManifest)
+    {
     /// <summary>The manifest the migrations give now, rendered for every provider (FluentMigrator, no connection).</summary>
     public static MigrationManifest Compute(MigrationCatalog catalog)
     {
@@ -27,7 +29,8 @@ public sealed partial record MigrationManifest
             .ToList());
     }
 
-    public static string Key(DatabaseProvider provider) => Key(provider.Kind);
+    public static string Key(DatabaseProvider provider) => MigrationManifest.Key(provider.Kind);
+    }
 }
 
 /// <summary>

@@ -99,7 +99,7 @@ public sealed class VersionState
         }
 
         var steps = Pending.Where(m => target is null || m.Version <= target).ToList();
-        if (steps.Count == 0 && target is { } below && below < Current)
+        if (steps.Count == 0 && TargetVersion.IsBelow(target, Current) && target is { } below)
         {
             // Not "nothing to do": a deploy that meant to go back would report success.
             throw new UserError(ExitCode.Refused,
@@ -173,14 +173,9 @@ public sealed class VersionState
     /// <summary>The version `stamp` records up to: "head" or a known version.</summary>
     public long ResolveStampTarget(string version)
     {
-        if (version.Equals("head", StringComparison.OrdinalIgnoreCase))
+        if ((string.IsNullOrWhiteSpace(version) ? throw UserError.Invalid("a version number (or 'head') is required") : TargetVersion.Parse(version, "version")) is not { } v)
         {
             return Catalog.Head;
-        }
-
-        if (!long.TryParse(version, out var v) || v < 0)
-        {
-            throw UserError.Invalid($"'{version}' is not a version number (or 'head')");
         }
 
         if (v != 0 && !Catalog.Knows(v))

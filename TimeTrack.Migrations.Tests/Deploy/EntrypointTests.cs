@@ -145,7 +145,7 @@ public abstract class EntrypointTests(DatabaseKind provider) : IAsyncLifetime
 
         var invalid = await EntrypointAsync(App, new() { ["MIGRATE_ALLOW_DOWNGRADE"] = "yes please" });
         invalid.ExitCode.ShouldBe(2, invalid.ToString());
-        invalid.Stderr.ShouldContain("MIGRATE_ALLOW_DOWNGRADE must be true or false");
+        invalid.Stderr.ShouldContain("MIGRATE_ALLOW_DOWNGRADE must be true or false, not 'yes please'");
     }
 
     [Fact]
@@ -175,7 +175,7 @@ public abstract class EntrypointTests(DatabaseKind provider) : IAsyncLifetime
         var status = await EntrypointAsync(["status"]);
         status.ExitCode.ShouldBe(0, status.ToString());
         status.Stdout.ShouldContain($"current:      {Versions[2]}");
-        status.Stderr.ShouldNotContain("entrypoint: migrating");
+        status.Stderr.ShouldNotContain("database at");
 
         // `script up` is a preview: it prints the SQL and changes nothing.
         var script = await EntrypointAsync(["script", "up"]);
@@ -258,7 +258,7 @@ public abstract class EntrypointTests(DatabaseKind provider) : IAsyncLifetime
         result.ExitCode.ShouldBe(1, result.ToString());
         result.Stdout.ShouldNotContain("APPLICATION STARTED");
         result.Stderr.ShouldContain("migration 300 (Scenario step) failed");
-        result.Stderr.ShouldContain("entrypoint: migration failed (exit 1): not starting the application");
+        result.Stderr.ShouldContain("migration failed (exit 1): not starting the application");
     }
 
     [Fact]
@@ -277,6 +277,54 @@ public abstract class EntrypointTests(DatabaseKind provider) : IAsyncLifetime
 
         result.ExitCode.ShouldBe(0, result.ToString());
         (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+    }
+
+    [Fact]
+    public async Task Every_command_under_every_name_goes_straight_to_the_runner()
+    {
+        // On the old entrypoint, `downgrade --to V` migrated UP to head, then tried to exec a program called downgrade (127).
+        ShouldSucceed(await InProcessRunner.RunAsync(["up", "--database-url", Db.Url]));
+        var down = await EntrypointAsync(["downgrade", "--to", Versions[2].ToString()]);
+        down.ExitCode.ShouldBe(0, down.ToString());
+        down.Stdout.ShouldContain($"rolled back");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..3]);
+
+        var apply = await EntrypointAsync(["apply", "--to", Versions[3].ToString()]);
+        apply.ExitCode.ShouldBe(0, apply.ToString());
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..4]);
+
+        // Commands that need no database, or refuse without their input: each is the runner's own answer, never the application.
+        foreach (var (args, code, says) in new (string[], int?, string)[]
+        {
+            (["create"], 2, "error:"), // no message: the runner's usage error, not "exec create"
+            (["lint", "--help"], 0, "--format"),
+            (["manifest", "--help"], 0, "--check"),
+            (["restore", "/no/such/backup"], null, "error:"),
+            (["mark-current", "--help"], 0, "mark-current"),
+            (["--help"], 0, "timetrack-migrate"),
+        })
+        {
+            var result = await EntrypointAsync(args);
+            result.ExitCode.ShouldBe(code ?? result.ExitCode, result.ToString());
+            result.ExitCode.ShouldNotBe(127, result.ToString());
+            (result.Stdout + result.Stderr).ShouldContain(says);
+        }
+
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..4]); // nothing migrated on the way
+    }
+
+    [Fact]
+    public async Task Settings_read_MIGRATE_and_TIMETRACK_names_in_any_case()
+    {
+        // The TIMETRACK_ name wins over its MIGRATE_ alias; names in another case are the same setting.
+        ShouldHaveStartedTheApplication(await EntrypointAsync(App, new() { ["migrate_target_version"] = Versions[1].ToString() }));
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..2]);
+        ShouldHaveStartedTheApplication(await EntrypointAsync(App, new() { ["MIGRATE_TARGET_VERSION"] = Versions[1].ToString(), ["TIMETRACK_TARGET_VERSION"] = Versions[2].ToString() }));
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..3]);
+
+        var wait = await EntrypointAsync(App, new() { ["MIGRATE_WAIT_SECONDS"] = "soon" });
+        wait.ExitCode.ShouldBe(2, wait.ToString());
+        wait.Stderr.ShouldContain("--wait: 'soon' from the environment is not a whole number of seconds");
     }
 
     private static void ShouldSucceed(ProcessResult result) => result.ExitCode.ShouldBe(0, result.ToString());

@@ -47,7 +47,7 @@ public sealed class MigrateShTests : IAsyncLifetime
 
         var create = await MigrateShAsync("create");
         create.ExitCode.ShouldBe(2);
-        create.Stderr.ShouldContain("create needs a message");
+        create.Stderr.ShouldStartWith("error: "); // the runner's own usage error (create is new's alias)
 
         var inProduction = await MigrateShAsync("create", "Add something");
         inProduction.ExitCode.ShouldBe(2, inProduction.ToString());
@@ -57,18 +57,24 @@ public sealed class MigrateShTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_unknown_verb_prints_the_usage_and_help_prints_only_the_usage()
+    public async Task Every_runner_command_and_alias_passes_through_and_help_is_the_runner_s()
     {
         var unknown = await MigrateShAsync("frobnicate");
         unknown.ExitCode.ShouldBe(2);
-        unknown.Stderr.ShouldStartWith("migrate.sh: unknown command 'frobnicate'");
-        unknown.Stderr.ShouldContain("./migrate.sh rollback VERSION");
+        unknown.Stderr.ShouldContain("frobnicate");
 
         var help = await MigrateShAsync("--help");
         help.ExitCode.ShouldBe(0);
-        help.Stdout.ShouldContain("./migrate.sh status");
-        help.Stdout.TrimEnd().Split('\n')[^1].ShouldStartWith("The database comes from DATABASE_URL");
-        help.Stdout.ShouldNotContain("set -euo");
+        help.Stdout.ShouldContain("downgrade");
+
+        // Not in the old script's list: lint, manifest, restore; and the Flask-Migrate downgrade with --to.
+        (await MigrateShAsync("lint", "--help")).ExitCode.ShouldBe(0);
+        (await MigrateShAsync("manifest", "--help")).ExitCode.ShouldBe(0);
+        (await MigrateShAsync("restore", "--help")).ExitCode.ShouldBe(0);
+        (await MigrateShAsync("apply")).ExitCode.ShouldBe(0);
+        var down = await MigrateShAsync("downgrade", "--to", Versions[1].ToString());
+        down.ExitCode.ShouldBe(0, down.ToString());
+        (await _db.AppliedVersionsAsync()).ShouldBe(Versions[..2]);
     }
 
     [Fact]

@@ -23,8 +23,5 @@ public static class PublishedRunner
         ["PATH"] = await GetFolderAsync() + ":" + Environment.GetEnvironmentVariable("PATH"),
         ["DATABASE_URL"] = databaseUrl,
         ["TIMETRACK_ENVIRONMENT"] = "Production",
-        ["MIGRATE_ON_START"] = "true",
-        ["MIGRATE_TARGET_VERSION"] = "head",
-        ["MIGRATE_WAIT_SECONDS"] = "60",
     };
 }

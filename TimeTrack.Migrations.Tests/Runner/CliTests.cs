@@ -66,4 +66,32 @@ public sealed class CliTests : IDisposable
         var invalid = await InProcessRunner.RunAsync(["status"], new Dictionary<string, string?> { ["TIMETRACK_WAIT"] = "soon" }, _directory);
         RunnerTestBase.ShouldFailWithOneLine(invalid, 2, "--wait: 'soon' from the environment is not a whole number of seconds");
     }
+
+    [Fact]
+    public async Task Each_command_lists_only_the_options_it_uses_and_has_the_defined_names()
+    {
+        var lint = (await InProcessRunner.RunAsync(["lint", "--help"])).Stdout;
+        var manifest = (await InProcessRunner.RunAsync(["manifest", "--help"])).Stdout;
+        foreach (var help in new[] { lint, manifest })
+        {
+            help.ShouldNotContain("--database-url");
+            help.ShouldNotContain("--lock-timeout");
+            help.ShouldNotContain("--ddl-retries");
+            help.ShouldContain("--migrations-assembly");
+        }
+
+        var up = (await InProcessRunner.RunAsync(["apply", "--help"])).Stdout;
+        up.ShouldContain("--ddl-retries");
+        up.ShouldContain("default 8;");
+        (await InProcessRunner.RunAsync(["lint", "--database-url", "sqlite:///x.db"])).ExitCode.ShouldBe(2);
+
+        foreach (var command in TimeTrack.Migrations.Runner.Commands.CommandDefinitions.All)
+        {
+            foreach (var name in command.Aliases.Prepend(command.Name))
+            {
+                var result = await InProcessRunner.RunAsync([name, "--help"]);
+                result.ExitCode.ShouldBe(0, $"{name}: {result}");
+            }
+        }
+    }
 }

@@ -156,7 +156,12 @@ public sealed class NoOpStartArgumentTests
     [InlineData("init")]
     [InlineData("up")]
     [InlineData("apply --json")]
-    [InlineData("--database-url postgresql://h/d init --to HEAD --wait 60 --lock-timeout=5")]
+    [InlineData("init --database-url postgresql://h/d --to HEAD --wait 60 --lock-timeout=5")]
+    [InlineData("start")]
+    [InlineData("start --")]
+    [InlineData("start --json -- gunicorn --bind 0.0.0.0:8080 app:app")]
+    [InlineData("start -- init --to head --wait 60")]
+    [InlineData("start -- apply --json")]
     [InlineData("init --allow-downgrade --force --allow-changed --log-format json --ddl-retries 3")]
     [InlineData("up --allow-unknown --allow-out-of-order --statement-timeout 0")]
     [InlineData("init --to head --wait 60 --backup /backups --backup-keep 7 --backup-optional")]
@@ -186,6 +191,14 @@ public sealed class NoOpStartArgumentTests
     [InlineData("init @options.rsp")]
     [InlineData("init --backup-keep x")]
     [InlineData("init --backup")]
+    [InlineData("--database-url postgresql://h/d init")]
+    [InlineData("init -- app")]
+    [InlineData("start -- status")]
+    [InlineData("start --json -- up")]
+    [InlineData("start -- downgrade --to 1")]
+    [InlineData("start -- create message")]
+    [InlineData("start -- --help")]
+    [InlineData("start -- migrate.sh status")]
     public void Hands_over_anything_else(string args) =>
         NoOpStart.Understand(args.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ShouldBeNull();
 

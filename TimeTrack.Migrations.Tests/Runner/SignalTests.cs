@@ -267,7 +267,7 @@ public sealed class PostgresSignalTests() : SignalTests(DatabaseKind.Postgres)
 
         result.ExitCode.ShouldBe(143, result.ToString());
         result.Stderr.ShouldContain("error: interrupted by SIGTERM: nothing was changed");
-        result.Stderr.ShouldContain("entrypoint: migration interrupted by a signal (exit 143): not starting the application");
+        result.Stderr.ShouldContain("migration interrupted by a signal (exit 143): not starting the application");
         result.Stdout.ShouldNotContain("APPLICATION STARTED");
     }
 

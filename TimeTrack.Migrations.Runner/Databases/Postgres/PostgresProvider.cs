@@ -19,12 +19,7 @@ public sealed class PostgresProvider : DatabaseProvider
 
     public override string Name => "PostgreSQL";
 
-    public override IReadOnlyList<string> UrlSchemes { get; } = ["postgresql", "postgres"];
-
     public override string UrlExample => "postgresql://user:password@host:5432/database";
-
-    public override DatabaseTarget ParseUrl(string scheme, string rest, string workingDirectory, string? fallbackPassword) =>
-        PostgresUrl.Parse(scheme, rest, fallbackPassword);
 
     public override async Task<Database> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
     {

@@ -20,12 +20,7 @@ public sealed class SqliteProvider : DatabaseProvider
 
     public override string Name => "SQLite";
 
-    public override IReadOnlyList<string> UrlSchemes { get; } = ["sqlite"];
-
     public override string UrlExample => "sqlite:///relative.db or sqlite:////absolute/path.db";
-
-    public override DatabaseTarget ParseUrl(string scheme, string rest, string workingDirectory, string? fallbackPassword) =>
-        SqliteUrl.Parse($"{scheme}://{rest}", rest, workingDirectory);
 
     public override async Task<Database> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
     {

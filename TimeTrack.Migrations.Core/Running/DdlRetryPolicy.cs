@@ -18,7 +18,11 @@ public sealed record DdlRetryPolicy(TimeSpan LockTimeout, int Retries, TimeSpan 
     /// what a user waits for a page before retrying; 8 retries within 60 s ride out a report or a
     /// batch job of up to about a minute, and a start that cannot migrate fails in about a minute.
     /// </summary>
-    public static DdlRetryPolicy Default { get; } = new(TimeSpan.FromSeconds(3), 8, TimeSpan.FromSeconds(60), TimeSpan.Zero);
+    public static DdlRetryPolicy Default { get; } = new(
+        TimeSpan.FromSeconds(Settings.OptionDefinitions.DdlLockTimeout.Default),
+        Settings.OptionDefinitions.DdlRetries.Default,
+        TimeSpan.FromSeconds(Settings.OptionDefinitions.DdlRetryFor.Default),
+        TimeSpan.FromSeconds(Settings.OptionDefinitions.StatementTimeout.Default));
 
     /// <summary>The first retry's delay; each later one doubles, up to <see cref="MaxDelay"/>.</summary>
     public static readonly TimeSpan BaseDelay = TimeSpan.FromMilliseconds(500);

@@ -30,6 +30,9 @@ public sealed class Terminal
     /// <summary>Where relative paths (SQLite URLs, *_FILE secrets, --source, --output, --migrations-assembly) start.</summary>
     public string WorkingDirectory { get; }
 
+    /// <summary>True when this is the process's own terminal: only then may <c>start</c> replace the process with the application.</summary>
+    public bool OwnsProcess { get; init; }
+
     /// <summary>The variable's value, or null when it is not set.</summary>
     public string? Variable(string name) => Environment.TryGetValue(name, out var value) ? value : null;
 
@@ -45,6 +48,6 @@ public sealed class Terminal
             environment[(string)entry.Key] = (string?)entry.Value;
         }
 
-        return new Terminal(Console.Out, Console.Error, environment, Directory.GetCurrentDirectory());
+        return new Terminal(Console.Out, Console.Error, environment, Directory.GetCurrentDirectory()) { OwnsProcess = true };
     }
 }

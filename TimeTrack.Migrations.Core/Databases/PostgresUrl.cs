@@ -49,7 +49,7 @@ internal static class PostgresUrl
         ["krbsrvname"] = "Kerberos Service Name",
     };
 
-    public static DatabaseTarget Parse(string scheme, string rest, string? fallbackPassword)
+    public static DatabaseTarget Parse(string scheme, string rest, string? fallbackPassword, string? user = null)
     {
         // libpq has no fragments: a '#' can only be a raw character of the password.
         if (rest.Contains('#'))
@@ -214,7 +214,7 @@ internal static class PostgresUrl
         builder.Database = database;
         builder.SslMode = sslMode ?? SslMode.Prefer;
         builder.GssEncryptionMode = gss;
-        builder.Username ??= Environment.GetEnvironmentVariable("PGUSER") ?? Environment.UserName; // libpq's default
+        builder.Username ??= user ?? Environment.UserName; // libpq's default: PGUSER (the caller's environment), else the login name
 
         password ??= fallbackPassword;
         if (password is not null)

@@ -1,6 +1,6 @@
-using System.Globalization;
 using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Settings;
 
 namespace TimeTrack.Migrations.Runner.Running;
 
@@ -8,7 +8,7 @@ namespace TimeTrack.Migrations.Runner.Running;
 /// <param name="Keep">How many backups of this database to keep in the directory; null: all.</param>
 /// <param name="Optional">A failed backup is a warning, and the migration goes ahead without one.</param>
 /// <remarks>
-/// Without System.CommandLine (<see cref="BackupOptions"/> reads the options): the NativeAOT front
+/// Without System.CommandLine (the runner's BackupOptions reads the options): the NativeAOT front
 /// compiles this file to check the settings as the runner does before it answers a no-op start.
 /// </remarks>
 public sealed record BackupPolicy(string Directory, int? Keep, bool Optional)
@@ -21,7 +21,9 @@ public sealed record BackupPolicy(string Directory, int? Keep, bool Optional)
     /// <param name="takesKeep">The command takes --backup-keep and --backup-optional (status takes --backup only).</param>
     public static BackupPolicy? Resolve(string? directoryOption, int? keepOption, bool optionalOption, bool takesKeep, Terminal terminal)
     {
-        var directory = directoryOption ?? terminal.Variable("TIMETRACK_BACKUP_DIR");
+        // The settings as every other: RunnerEnvironment's case, number and switch rules, MIGRATE_BACKUP_* as aliases.
+        var environment = new RunnerEnvironment(terminal);
+        var directory = directoryOption ?? environment[OptionDefinitions.Backup.Setting!];
         if (string.IsNullOrEmpty(directory))
         {
             return null;
@@ -33,21 +35,13 @@ public sealed record BackupPolicy(string Directory, int? Keep, bool Optional)
             throw UserError.Invalid($"--backup: the directory {full} does not exist (is the backup volume mounted?)");
         }
 
-        var keepText = terminal.Variable("TIMETRACK_BACKUP_KEEP");
-        var keep = takesKeep ? keepOption : null;
-        if (takesKeep && keep is null && !string.IsNullOrEmpty(keepText))
-        {
-            keep = int.TryParse(keepText, NumberStyles.None, CultureInfo.InvariantCulture, out var k)
-                ? k
-                : throw UserError.Invalid($"--backup-keep: '{keepText}' from the environment is not a whole number");
-        }
-
+        var keep = takesKeep ? keepOption ?? environment.Whole(OptionDefinitions.BackupKeep) : null;
         if (keep is < 1)
         {
             throw UserError.Invalid($"--backup-keep must be 1 or more, not {keep}");
         }
 
-        var optional = takesKeep && (optionalOption || terminal.Variable("TIMETRACK_BACKUP_OPTIONAL") is "true");
+        var optional = takesKeep && environment.Switch(OptionDefinitions.BackupOptional, optionalOption);
         return new BackupPolicy(full, keep, optional);
     }
 }

@@ -3,35 +3,47 @@ using TimeTrack.Migrations.Runner.Output;
 namespace TimeTrack.Migrations.Runner.Commands;
 
 /// <summary>
-/// What timetrack-migrate reads from its environment: the TIMETRACK_* variables (the prefix
-/// dropped, names case-insensitive, "__" as ":", as Microsoft.Extensions.Configuration's
-/// AddEnvironmentVariables("TIMETRACK_") had them), NAME or NAME_FILE secrets, and the checks of
-/// numeric settings. One place for <see cref="GlobalOptions"/> and the NativeAOT front
+/// What timetrack-migrate reads from its environment, with one rule for every name: names are
+/// case-insensitive (the exact spelling wins over another case); an empty value is unset; a
+/// number is whole (an optional sign, nothing else); a switch is true or false. The settings are
+/// TIMETRACK_* (the prefix dropped, "__" as ":", as Microsoft.Extensions.Configuration had them),
+/// the container's MIGRATE_* names as aliases of some (<see cref="Aliases"/>: the TIMETRACK_ name
+/// wins), and NAME or NAME_FILE secrets. One place for the runner and the NativeAOT front
 /// (TimeTrack.Migrations.FastStart), which must read the environment exactly as the runner does.
 /// </summary>
-public sealed class RunnerEnvironment
+public sealed partial class RunnerEnvironment
 {
     private const string Prefix = "TIMETRACK_";
 
-    private readonly Dictionary<string, string?> _settings = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string> _variables = new(StringComparer.OrdinalIgnoreCase);
 
     public RunnerEnvironment(Terminal terminal)
     {
         Terminal = terminal;
         foreach (var (key, value) in terminal.Environment)
         {
-            if (key.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+            if (!string.IsNullOrEmpty(value))
             {
                 // The last of two names that differ only in case wins, as it did in the configuration.
-                _settings[key[Prefix.Length..].Replace("__", ":", StringComparison.Ordinal)] = value;
+                _variables[key.Replace("__", ":", StringComparison.Ordinal)] = value;
             }
         }
     }
 
     public Terminal Terminal { get; }
 
-    /// <summary>TIMETRACK_<paramref name="key"/> (any case), or null.</summary>
-    public string? this[string key] => _settings.GetValueOrDefault(key);
+    /// <summary>TIMETRACK_<paramref name="key"/>, else its MIGRATE_* alias; null when neither is set (or empty).</summary>
+    public string? this[string key] => Lookup(key).Value;
+
+    /// <summary>The setting's value and the variable it came from (what an error names).</summary>
+    private (string Name, string? Value) Lookup(string key) =>
+        Variable(Prefix + key) is { } value ? (Prefix + key, value)
+        : Aliases.TryGetValue(key, out var alias) ? (alias, Variable(alias))
+        : (Prefix + key, null);
+
+    /// <summary>The variable under the case rule (the exact spelling first), or null when unset or empty.</summary>
+    public string? Variable(string name) =>
+        Terminal.Variable(name) is { Length: > 0 } exact ? exact : _variables.GetValueOrDefault(name.Replace("__", ":", StringComparison.Ordinal));
 
     /// <summary>
     /// NAME from the environment, or read from the file NAME_FILE names (a trailing newline
@@ -40,8 +52,8 @@ public sealed class RunnerEnvironment
     /// </summary>
     public string? FromEnvironmentOrFile(string name)
     {
-        var value = Terminal.Variable(name);
-        var file = Terminal.Variable(name + "_FILE");
+        var value = Variable(name);
+        var file = Variable(name + "_FILE");
         if (string.IsNullOrEmpty(file))
         {
             return value;
@@ -104,11 +116,14 @@ public sealed class RunnerEnvironment
         }
     }
 
-    /// <summary>The database URL: TIMETRACK_DATABASE_URL, DATABASE_URL or DATABASE_URL_FILE (null: none given).</summary>
+    /// <summary>
+    /// The database URL: TIMETRACK_DATABASE_URL, DATABASE_URL or DATABASE_URL_FILE, else the image's
+    /// MIGRATE_DEFAULT_DATABASE_URL (null: none given, the runner's embedded default).
+    /// </summary>
     public string? DatabaseUrl(string? option) =>
         option is not null && string.IsNullOrWhiteSpace(option)
             ? throw UserError.Invalid("--database-url is empty: give a URL, or leave the option out (DATABASE_URL or the default is used then)")
-            : option ?? this["DATABASE_URL"] ?? FromEnvironmentOrFile("DATABASE_URL");
+            : option ?? this["DATABASE_URL"] ?? FromEnvironmentOrFile("DATABASE_URL") ?? this["DEFAULT_DATABASE_URL"];
 
     /// <summary>The password for a URL without one: TIMETRACK_DATABASE_PASSWORD, DATABASE_PASSWORD or DATABASE_PASSWORD_FILE.</summary>
     public string? FallbackPassword() => this["DATABASE_PASSWORD"] ?? FromEnvironmentOrFile("DATABASE_PASSWORD");
@@ -121,19 +136,4 @@ public sealed class RunnerEnvironment
             "json" => Output.LogFormat.Json,
             _ => throw UserError.Invalid("TIMETRACK_LOG_FORMAT from the environment is not text or json"),
         };
-
-    /// <summary>A count of at most 100 (more retries than that is a mistake, not a policy).</summary>
-    public int Count(int? option, string key, string name, int fallback)
-    {
-        var environment = this[key];
-        var value = option ?? (environment is null ? fallback : int.TryParse(environment, out var e) ? e : throw UserError.Invalid($"{name}: '{environment}' from the environment is not a whole number"));
-        return value is >= 0 and <= 100 ? value : throw UserError.Invalid($"{name} must be from 0 to 100, not {value}");
-    }
-
-    public int Seconds(int? option, string key, string name, int fallback)
-    {
-        var environment = this[key];
-        var value = option ?? (environment is null ? fallback : int.TryParse(environment, out var e) ? e : throw UserError.Invalid($"{name}: '{environment}' from the environment is not a whole number of seconds"));
-        return value >= 0 ? value : throw UserError.Invalid($"{name} must be 0 or more seconds, not {value}");
-    }
 }

@@ -1,0 +1,324 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using TimeTrack.Migrations.Runner.Commands;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Running;
+using TimeTrack.Migrations.Runner.Settings;
+
+namespace TimeTrack.Migrations.Runner.FastStart;
+
+/// <summary>
+/// The no-op start without the runtime of the full runner: what the NativeAOT front
+/// (TimeTrack.Migrations.FastStart, published as <c>timetrack-migrate</c>) decides before it either
+/// prints what the full runner would print for "nothing to do", or hands the invocation over to
+/// the full runner unchanged. Compiled into the runner too, so that the tests check it in-process
+/// against the runner itself.
+/// </summary>
+/// <remarks>
+/// The rule: say "nothing to do" only where the full runner would do nothing and print exactly
+/// this; everything else — an argument or setting not understood here, a URL of another provider,
+/// a failure of any kind, a version pending, unknown or changed, a history still to complete — is
+/// the full runner's (<see cref="Understand"/> and <see cref="WhyNotNoOp"/> return null or a
+/// reason), and so is a damaged version table (a NULL version fails the read, a repeated one the
+/// decision), which the full runner refuses and says how to repair.
+/// <para>
+/// Reading without the migration lock is safe for this decision. Every write the runner makes to
+/// the version table is committed in one transaction with what it records: a migration's row with
+/// its steps, a stamp or an adoption as a whole, the added columns and back-filled records of a
+/// history completion. The one statement here reads one snapshot: a runner migrating at the same
+/// time has either committed a version (then this reads it) or not (then the version is pending
+/// here and the full runner, which waits for the lock, takes over). "Nothing to do" is thus the
+/// answer the full runner would have given at the moment of the snapshot, as if it had run just
+/// before the other one took the lock. A rollback in progress is the same: before its commit the
+/// database is still at head.
+/// </para>
+/// </remarks>
+public static class NoOpStart
+{
+    /// <summary>Set to <c>off</c>: the front always hands over; <c>explain</c>: it says on stderr what it decided (tests, profiling).</summary>
+    public const string Variable = "TIMETRACK_FAST_START";
+
+
+    /// <summary>The columns of a complete version table (else the full runner adds what is missing).</summary>
+    public static readonly IReadOnlyList<string> CompleteLayout = [.. VersionTableLayout.Columns.Select(c => c.Name)];
+
+    /// <summary>One row of the version table, as far as the decision needs it.</summary>
+    public sealed record VersionRow(long Version, string? Checksum);
+
+    /// <summary>
+    /// An invocation the front understands: init (to head), up or start, and the options that do
+    /// not change a no-op (<see cref="OptionDefinition.NoOpSafe"/>); <see cref="App"/>: start's application.
+    /// </summary>
+    public sealed record Request(CommandDefinition Command, IReadOnlyDictionary<OptionDefinition, string> Values, IReadOnlySet<OptionDefinition> Switches)
+    {
+        public IReadOnlyList<string> App { get; init; } = [];
+
+        public bool Json => Switches.Contains(OptionDefinitions.Json);
+
+        public string? Value(OptionDefinition option) => Values.GetValueOrDefault(option);
+
+        public int? Number(OptionDefinition option) => Values.TryGetValue(option, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : null;
+    }
+
+    /// <summary>The request, resolved against the environment as the runner resolves it.</summary>
+    public sealed record Resolved(Request Request, DatabaseTarget Target, LogFormat LogFormat, Redactor Redactor, bool ImageDefaultUrl);
+
+    private static readonly CommandDefinition[] NoOpCommands = [CommandDefinitions.Init, CommandDefinitions.Up, CommandDefinitions.Start];
+
+    /// <summary>
+    /// The arguments, when they are an invocation this path knows to the letter; null otherwise
+    /// (any other command or option, a value it does not read the same way, a repeated option,
+    /// start with a runner command after "--"). The names are the runner's own definitions.
+    /// </summary>
+    public static Request? Understand(IReadOnlyList<string> args)
+    {
+        var dash = args.ToList().IndexOf("--");
+        var own = dash < 0 ? args : args.Take(dash).ToList();
+        CommandDefinition? command = null;
+        var values = new Dictionary<OptionDefinition, string>();
+        var switches = new HashSet<OptionDefinition>();
+        for (var i = 0; i < own.Count; i++)
+        {
+            var token = own[i];
+            if (command is null)
+            {
+                command = NoOpCommands.FirstOrDefault(c => c.IsNamed(token));
+                if (command is null)
+                {
+                    return null; // another command, or an option before the command
+                }
+
+                continue;
+            }
+
+            var eq = token.IndexOf('=');
+            var name = eq < 0 ? token : token[..eq];
+            var option = command.Options.FirstOrDefault(o => o.Name == name);
+            if (option is null || !option.NoOpSafe || values.ContainsKey(option) || switches.Contains(option))
+            {
+                return null;
+            }
+
+            if (option.Value == OptionValue.Switch)
+            {
+                if (eq >= 0)
+                {
+                    return null;
+                }
+
+                switches.Add(option);
+                continue;
+            }
+
+            var value = eq >= 0 ? token[(eq + 1)..] : i + 1 < own.Count ? own[++i] : null;
+            var understood = value is not null && option.Value switch
+            {
+                OptionValue.Seconds or OptionValue.Count => IsNumber(value),
+                _ when option == OptionDefinitions.LogFormat => value is "text" or "json",
+                _ when option == OptionDefinitions.InitTo => TargetVersion.IsHead(value) && value.Length > 0,
+                _ => !value.StartsWith('-'),
+            };
+            if (!understood)
+            {
+                return null;
+            }
+
+            values[option] = value!;
+        }
+
+        var app = dash < 0 ? [] : args.Skip(dash + 1).ToList();
+        if (command == CommandDefinitions.Start && values.Count == 0 && switches.Count == 0 && app.Count > 0 && CommandDefinitions.IsRunnerInvocation(app[0]))
+        {
+            return Understand(app); // the image's `start -- init ...`: the runner runs init alone, so the same decision
+        }
+
+        if (command is null || (dash >= 0 && command != CommandDefinitions.Start) || (app.Count > 0 && CommandDefinitions.RunsWithoutMigrating(app[0])))
+        {
+            return null;
+        }
+
+        return new Request(command, values, switches) { App = app };
+    }
+
+    private static bool IsNumber(string value) => value.Length is > 0 and < 10 && value.All(char.IsAsciiDigit);
+
+    /// <summary>
+    /// The settings as the runner makes them, for a PostgreSQL URL or an existing SQLite file the
+    /// front reads by itself; null when the runner must decide (no URL: the embedded default; a
+    /// SQLite file still to create; --migrations-assembly; GSS; a target other than head; start
+    /// with MIGRATE_ON_START=false; any setting the runner would refuse).
+    /// </summary>
+    public static Resolved? Resolve(Request request, Terminal terminal)
+    {
+        try
+        {
+            var environment = new RunnerEnvironment(terminal);
+            var url = environment.DatabaseUrl(request.Value(OptionDefinitions.DatabaseUrl));
+            var password = environment.FallbackPassword();
+            var logFormat = environment.LogFormat(request.Value(OptionDefinitions.LogFormat) is { } f ? Enum.Parse<LogFormat>(f, ignoreCase: true) : null);
+            foreach (var option in OptionDefinitions.Numbers)
+            {
+                _ = environment.Number(option, request.Number(option));
+            }
+
+            _ = BackupPolicy.Resolve(request.Value(OptionDefinitions.Backup), request.Number(OptionDefinitions.BackupKeep),
+                request.Switches.Contains(OptionDefinitions.BackupOptional), takesKeep: true, terminal);
+            var start = request.Command == CommandDefinitions.Start;
+            var runs = !start || environment.Flag("ON_START", "MIGRATE_ON_START") != false;
+            _ = environment.Flag(OptionDefinitions.AllowDowngrade.Setting, OptionDefinitions.AllowDowngrade.Name);
+            var toHead = request.Command == CommandDefinitions.Up || TargetVersion.IsHead(request.Value(OptionDefinitions.InitTo) ?? environment[OptionDefinitions.InitTo.Setting!]);
+            if (string.IsNullOrWhiteSpace(url) || environment[OptionDefinitions.MigrationsAssembly.Setting!] is not null || !runs || !toHead)
+            {
+                return null;
+            }
+
+            var target = DatabaseUrl.Parse(url, terminal.WorkingDirectory, password, environment.Variable("PGUSER"));
+            if (target.UsesGss || (target.SqlitePath is { } file && !File.Exists(file)))
+            {
+                return null; // the runner connects with GSS, or creates the SQLite file
+            }
+
+            var redactor = new Redactor();
+            redactor.Add(password);
+            redactor.Add(target.Password);
+            return new Resolved(request, target, logFormat, redactor, environment.UsesImageDefaultUrl(request.Value(OptionDefinitions.DatabaseUrl)));
+        }
+        catch (UserError)
+        {
+            return null; // the runner says what is wrong, in its words
+        }
+    }
+
+    /// <summary>The version table as each provider names it.</summary>
+    public static string VersionTableName(DatabaseKind kind) => VersionTableLayout.QualifiedName(kind);
+
+    /// <summary>
+    /// The version table's columns and rows, in one statement (one snapshot); a missing table is
+    /// an error here, and so the full runner's (it creates or adopts).
+    /// </summary>
+    public static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadAsync(DbConnection connection, DatabaseKind kind, CancellationToken cancel)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT * FROM {VersionTableName(kind)} ORDER BY \"Version\"";
+        await using var reader = await command.ExecuteReaderAsync(cancel);
+        var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+        var version = columns.IndexOf("Version");
+        var checksum = columns.IndexOf("Checksum");
+        var rows = new List<VersionRow>();
+        while (version >= 0 && checksum >= 0 && await reader.ReadAsync(cancel))
+        {
+            rows.Add(new VersionRow(reader.GetInt64(version), reader.IsDBNull(checksum) ? null : reader.GetString(checksum)));
+        }
+
+        return (columns, rows);
+    }
+
+    /// <summary>
+    /// Null when the full runner would do nothing on this version table (complete layout, every
+    /// row recorded, exactly the manifest's versions, every checksum this build's or one it
+    /// accepts); otherwise why not, and the full runner decides.
+    /// </summary>
+    public static string? WhyNotNoOp(IReadOnlyCollection<string> columns, IReadOnlyList<VersionRow> rows, MigrationManifest manifest, string providerKey)
+    {
+        var missing = CompleteLayout.Where(c => !columns.Contains(c, StringComparer.OrdinalIgnoreCase)).ToList();
+        if (missing.Count > 0)
+        {
+            return $"the version table lacks {string.Join(", ", missing)}";
+        }
+
+        if (manifest.Migrations.Count == 0)
+        {
+            return "the manifest lists no migration";
+        }
+
+        var applied = rows.Select(r => r.Version).ToHashSet();
+        if (applied.Count != rows.Count)
+        {
+            // A damaged table (no unique index): the full runner refuses it and says how to repair it.
+            return "a version is recorded more than once";
+        }
+
+        var pending = manifest.Migrations.Where(m => !applied.Contains(m.Version)).Select(m => m.Version).ToList();
+        if (pending.Count > 0)
+        {
+            return $"pending: {string.Join(", ", pending)}";
+        }
+
+        var unknown = rows.Where(r => manifest.Find(r.Version) is null).Select(r => r.Version).ToList();
+        if (unknown.Count > 0)
+        {
+            return $"unknown to this build: {string.Join(", ", unknown)}";
+        }
+
+        foreach (var row in rows)
+        {
+            var entry = manifest.Find(row.Version)!;
+            if (row.Checksum is null)
+            {
+                return $"{row.Version} has no recorded checksum";
+            }
+
+            var accepted = entry.Accepted?.GetValueOrDefault(providerKey) ?? [];
+            if (entry.Checksums.GetValueOrDefault(providerKey) != row.Checksum && !accepted.Contains(row.Checksum))
+            {
+                return $"{row.Version} changed since it was applied";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// What the full runner prints when SIGTERM or SIGINT stops it before it wrote anything (Handler
+    /// with <see cref="Interruption.Explain"/>): the error line on stderr, and with --json the error
+    /// document on stdout.
+    /// </summary>
+    public static (string Stdout, string Stderr) PrintInterruption(LogFormat format, bool json)
+    {
+        var error = Interruption.Error("nothing was changed");
+        var line = LogLine.Format(format, "Error", "error: ", LogLine.Category, error.Message, null) + "\n";
+        if (!json)
+        {
+            return ("", line);
+        }
+
+        return (ErrorDocument.Serialize(error.Code, error.Message) + "\n", line);
+    }
+
+    /// <summary>What the full runner prints for nothing to do at <paramref name="head"/>: the stdout text and the stderr log lines.</summary>
+    public static (string Stdout, IReadOnlyList<string> Stderr) Print(Resolved resolved, long head)
+    {
+        var version = head.ToString(CultureInfo.InvariantCulture);
+        var redactor = resolved.Redactor;
+        var init = resolved.Request.Command != CommandDefinitions.Up;
+        string Log(string message) => LogLine.Format(resolved.LogFormat, "Information", "", LogLine.Category, redactor.Redact(message), null);
+        var logs = new List<string>();
+        if (resolved.Request.Command == CommandDefinitions.Start && resolved.ImageDefaultUrl)
+        {
+            logs.Add(Log(StartMessages.ImageDefaultUrl(resolved.Target.Display)));
+        }
+
+        if (init)
+        {
+            logs.Add(Log($"managed database at {version} (head)"));
+        }
+
+        if (!resolved.Request.Json)
+        {
+            var line = init ? $"managed: the database is at {version} (head), nothing to do" : $"nothing to do: the database is at {version} (head)";
+            return (redactor.Redact(line) + "\n", logs);
+        }
+
+        // The runner's own result records and serialization (none is taken when nothing changes: backup null).
+        var json = init
+            ? JsonSerializer.Serialize(new InitResult("init", resolved.Target.Display, "managed", null, [], head, head, head, [], null), ResultJson.Default.InitResult)
+            : JsonSerializer.Serialize(new UpResult("up", resolved.Target.Display, head, head, head, [], null), ResultJson.Default.UpResult);
+        return (redactor.Redact(json) + "\n", logs);
+    }
+
+    /// <summary>The line <c>start</c> writes before it becomes the application.</summary>
+    public static string Starting(Resolved resolved) =>
+        LogLine.Format(resolved.LogFormat, "Information", "", LogLine.Category, StartMessages.Starting(resolved.Request.App[0]), null);
+}
