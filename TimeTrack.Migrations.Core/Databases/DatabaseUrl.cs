@@ -44,9 +44,6 @@ public static partial class DatabaseUrl
 {
     public const string EmbeddedDefault = "sqlite:///timetrack.db";
 
-    /// <summary>The schemes of every provider (DatabaseProvider.UrlSchemes, tested alike): the only URL text an error may echo before parsing.</summary>
-    public static readonly IReadOnlyList<string> KnownSchemes = ["postgresql", "postgres", "sqlite"];
-
     private const string Expected = "expected postgresql://host:port/database, with user:password@ before the host, or sqlite:///path.db";
 
     /// <summary>
@@ -77,17 +74,17 @@ public static partial class DatabaseUrl
         {
             var colon = url.IndexOf(':');
             var scheme = colon > 0 ? url[..colon].ToLowerInvariant() : null;
-            throw UserError.Invalid(scheme is not null && KnownSchemes.Contains(scheme)
+            throw UserError.Invalid(scheme is not null && Schemes.ContainsKey(scheme)
                 ? $"malformed database URL: '{scheme}:' must be followed by '//' ({Expected})"
                 : $"malformed database URL: it has no scheme followed by '://' ({Expected})");
         }
 
         var written = url[..schemeEnd];
-        if (!KnownSchemes.Contains(written.ToLowerInvariant()))
+        if (!Schemes.ContainsKey(written.ToLowerInvariant()))
         {
             // An unknown scheme is echoed only when it looks like one (mysql), never a password's characters.
             var echo = written.Length <= 20 && char.IsAsciiLetter(written[0]) && written.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.') ? $" '{written}'" : "";
-            throw UserError.Invalid($"unsupported database URL scheme{echo}: use one of {string.Join(", ", KnownSchemes.Select(s => s + "://"))}");
+            throw UserError.Invalid($"unsupported database URL scheme{echo}: use one of {string.Join(", ", Schemes.Keys.Select(s => s + "://"))}");
         }
 
         return (written.ToLowerInvariant(), written, url[(schemeEnd + 3)..]);

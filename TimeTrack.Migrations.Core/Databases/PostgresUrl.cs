@@ -176,7 +176,7 @@ internal static class PostgresUrl
             throw UserError.Invalid($"the database name in the URL is longer than PostgreSQL's {MaxNameBytes}-byte limit for names");
         }
 
-        if (builder.Username is { } user && System.Text.Encoding.UTF8.GetByteCount(user) > MaxNameBytes)
+        if (builder.Username is { } userName && System.Text.Encoding.UTF8.GetByteCount(userName) > MaxNameBytes)
         {
             throw UserError.Invalid($"the user name in the URL is longer than PostgreSQL's {MaxNameBytes}-byte limit for names");
         }

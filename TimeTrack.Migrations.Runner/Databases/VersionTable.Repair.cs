@@ -23,7 +23,7 @@ public sealed partial class VersionTable
         }
 
         var present = await ColumnNamesAsync(database, cancel);
-        var missing = FluentMigratorColumns.Where(c => !present.Contains(c.Name)).ToList();
+        var missing = VersionTableLayout.FluentMigratorColumns.Where(c => !present.Contains(c.Name)).ToList();
         if (missing.Any(c => c.Name == "Version"))
         {
             VersionTableDamage.RefuseMissingColumns(["Version"]);

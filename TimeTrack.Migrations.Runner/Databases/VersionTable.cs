@@ -141,7 +141,7 @@ public sealed partial class VersionTable(DatabaseProvider provider)
         command.CommandText = $"SELECT * FROM {database.Provider.QualifiedTableName(Name)}";
         await using var reader = await command.ExecuteReaderAsync(cancel);
         var ordinals = Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, i => i, StringComparer.OrdinalIgnoreCase);
-        VersionTableDamage.RefuseMissingColumns(FluentMigratorColumns.Select(c => c.Name).Where(c => !ordinals.ContainsKey(c)).ToList());
+        VersionTableDamage.RefuseMissingColumns(VersionTableLayout.FluentMigratorColumns.Select(c => c.Name).Where(c => !ordinals.ContainsKey(c)).ToList());
         var result = new List<AppliedVersion>();
         while (await reader.ReadAsync(cancel))
         {
