@@ -102,7 +102,7 @@ public static class InitCommand
             }
 
             var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl,
-                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
+                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel), ctx.Settings.ProgressInterval);
             var now = state.CurrentAfter(results);
             ctx.Result(
                 new InitResult("init", ctx.Target.Display, scenario, adoptedAt?.Name, warnings, state.Current, now, ctx.Catalog.Head,
