@@ -47,7 +47,7 @@ public sealed class M200_AddWidgetColour : TimeTrackMigration
     public override void Down() => Delete.Column("colour").FromTable("widgets");
 }
 
-/// <summary>normal: creates gadgets; fail: creates gadgets, then a statement fails; slow: creates gadgets, then runs for a long time; irreversible: Down throws.</summary>
+/// <summary>normal: creates gadgets; fail: creates gadgets, then a statement fails; slow: creates gadgets, then runs for a long time; slow-index (PostgreSQL): creates gadgets, then builds an index for several seconds; irreversible: Down throws.</summary>
 [Migration(300, "Scenario step")]
 public sealed class M300_ScenarioStep : TimeTrackMigration
 {
@@ -66,6 +66,13 @@ public sealed class M300_ScenarioStep : TimeTrackMigration
                 Execute.Sql(IsSqlite
                     ? "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2000000000) SELECT count(*) FROM n"
                     : "SELECT pg_sleep(120)");
+                break;
+            case "slow-index" when !IsSqlite:
+                // An index build of several seconds however fast the machine: each row's key sleeps
+                // 1 ms, while the build scans the table's ~27 blocks (pg_stat_progress_create_index).
+                Execute.Sql("CREATE FUNCTION slow_key(integer) RETURNS integer IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.001); RETURN $1; END $$");
+                Execute.Sql("CREATE TABLE slow_rows AS SELECT g AS id FROM generate_series(1, 6000) AS g");
+                Execute.Sql("CREATE INDEX slow_rows_key ON slow_rows (slow_key(id))");
                 break;
         }
     }

@@ -20,7 +20,7 @@ public static class CommandDefinitions
 {
     private static readonly OptionDefinition[] Output = [Json, LogFormat, Verbose];
     private static readonly OptionDefinition[] Connect = [DatabaseUrl, Wait, MigrationsAssembly];
-    private static readonly OptionDefinition[] Steps = [LockTimeout, DdlLockTimeout, DdlRetries, DdlRetryFor, StatementTimeout];
+    private static readonly OptionDefinition[] Steps = [LockTimeout, DdlLockTimeout, DdlRetries, DdlRetryFor, StatementTimeout, ProgressInterval];
     private static readonly OptionDefinition[] Backups = [Backup, BackupKeep, BackupOptional];
 
     private static readonly OptionDefinition[] Changes = [.. Output, .. Connect, .. Steps, .. Backups];

@@ -6,7 +6,7 @@ namespace TimeTrack.Migrations.Runner.Output;
 /// SIGTERM (docker stop, Kubernetes, a cancelled CI job) and SIGINT (Ctrl-C) stop the runner
 /// cleanly instead of killing it: the signal cancels <see cref="Token"/>, which every command
 /// already passes to its database calls; a migration step in progress has its statement
-/// cancelled on the server (<see cref="Running.StatementCanceller"/>) and its transaction rolled
+/// cancelled on the server (<see cref="Running.StepWatch"/>) and its transaction rolled
 /// back; the migration lock is released and the connections closed on the way out; the runner
 /// prints one line and exits 143 (SIGTERM) or 130 (SIGINT).
 /// </summary>

@@ -23,7 +23,10 @@ public static class LogLine
     /// <param name="prefix">The text form's prefix for the level ("warning: ", or "").</param>
     /// <param name="message">Already redacted.</param>
     /// <param name="exception">Already redacted; null when there is none.</param>
-    public static string Format(LogFormat format, string level, string prefix, string category, string message, string? exception)
+    /// <param name="eventName">A structured event (the step heartbeat): JSON gives it as "Event", with <paramref name="fields"/> beside the message.</param>
+    /// <param name="fields">The event's data, already redacted: text, numbers, null, lists, or nested field lists (objects).</param>
+    public static string Format(LogFormat format, string level, string prefix, string category, string message, string? exception,
+        string? eventName = null, IReadOnlyList<KeyValuePair<string, object?>>? fields = null)
     {
         if (format != LogFormat.Json)
         {
@@ -38,6 +41,16 @@ public static class LogLine
             json.WriteString("LogLevel", level);
             json.WriteString("Category", category);
             json.WriteString("Message", message);
+            if (eventName is not null)
+            {
+                json.WriteString("Event", eventName);
+                foreach (var (name, value) in fields ?? [])
+                {
+                    json.WritePropertyName(name);
+                    WriteValue(json, value);
+                }
+            }
+
             if (exception is not null)
             {
                 json.WriteString("Exception", exception);
@@ -98,4 +111,48 @@ public static class LogLine
     private static bool NeedsCare(char c) =>
         char.IsControl(c) && c != '\t' // C0, DEL, C1 (line feed too: the line after it is checked)
         || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069'; // bidi embeddings, overrides, isolates
+
+    private static void WriteValue(Utf8JsonWriter json, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                json.WriteNullValue();
+                break;
+            case string text:
+                json.WriteStringValue(text);
+                break;
+            case int or long:
+                json.WriteNumberValue(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case double number:
+                json.WriteNumberValue(number);
+                break;
+            case bool flag:
+                json.WriteBooleanValue(flag);
+                break;
+            case IEnumerable<KeyValuePair<string, object?>> nested:
+                json.WriteStartObject();
+                foreach (var (name, inner) in nested)
+                {
+                    json.WritePropertyName(name);
+                    WriteValue(json, inner);
+                }
+
+                json.WriteEndObject();
+                break;
+            case System.Collections.IEnumerable list:
+                json.WriteStartArray();
+                foreach (var item in list)
+                {
+                    WriteValue(json, item);
+                }
+
+                json.WriteEndArray();
+                break;
+            default:
+                json.WriteStringValue(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
+                break;
+        }
+    }
 }

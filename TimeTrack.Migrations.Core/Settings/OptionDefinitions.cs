@@ -46,6 +46,9 @@ public static class OptionDefinitions
     public static readonly OptionDefinition DdlRetryFor = new("--ddl-retry-for", OptionValue.Seconds, "DDL_RETRY_FOR", 60);
     public static readonly OptionDefinition StatementTimeout = new("--statement-timeout", OptionValue.Seconds, "STATEMENT_TIMEOUT", 0);
 
+    /// <summary>10 s: a long step shows it is alive well within an orchestrator's or an operator's patience; 0: no heartbeat.</summary>
+    public static readonly OptionDefinition ProgressInterval = new("--progress-interval", OptionValue.Seconds, "PROGRESS_INTERVAL", 10);
+
     public static readonly OptionDefinition Backup = new("--backup", OptionValue.Text, "BACKUP_DIR");
     public static readonly OptionDefinition BackupKeep = new("--backup-keep", OptionValue.Count, "BACKUP_KEEP");
     public static readonly OptionDefinition BackupOptional = new("--backup-optional", OptionValue.Switch, "BACKUP_OPTIONAL");
@@ -63,5 +66,5 @@ public static class OptionDefinitions
     public const int StartWait = 60;
 
     /// <summary>The options with a number value (the front checks each as the runner does).</summary>
-    public static readonly IReadOnlyList<OptionDefinition> Numbers = [LockTimeout, Wait, DdlLockTimeout, DdlRetries, DdlRetryFor, StatementTimeout];
+    public static readonly IReadOnlyList<OptionDefinition> Numbers = [LockTimeout, Wait, DdlLockTimeout, DdlRetries, DdlRetryFor, StatementTimeout, ProgressInterval];
 }

@@ -64,6 +64,12 @@ public static class GlobalOptions
         Description = $"PostgreSQL: seconds any one statement of a transactional migration step may run; 0: no limit (default {Definitions.StatementTimeout.Default}; env TIMETRACK_STATEMENT_TIMEOUT)",
     };
 
+    public static readonly Option<int?> ProgressInterval = new(Definitions.ProgressInterval.Name)
+    {
+        HelpName = "seconds",
+        Description = $"While a migration step runs, log a heartbeat (elapsed time; index build progress on PostgreSQL; what it waits for) every this many seconds; 0: none (default {Definitions.ProgressInterval.Default}; env TIMETRACK_PROGRESS_INTERVAL)",
+    };
+
     public static readonly Option<int?> Wait = new(Definitions.Wait.Name)
     {
         HelpName = "seconds",
@@ -86,7 +92,7 @@ public static class GlobalOptions
     {
         [Definitions.DatabaseUrl] = DatabaseUrl, [Definitions.Json] = Json, [Definitions.LogFormat] = LogFormat, [Definitions.LockTimeout] = LockTimeout,
         [Definitions.DdlLockTimeout] = DdlLockTimeout, [Definitions.DdlRetries] = DdlRetries, [Definitions.DdlRetryFor] = DdlRetryFor,
-        [Definitions.StatementTimeout] = StatementTimeout, [Definitions.Wait] = Wait, [Definitions.MigrationsAssembly] = MigrationsAssembly,
+        [Definitions.StatementTimeout] = StatementTimeout, [Definitions.ProgressInterval] = ProgressInterval, [Definitions.Wait] = Wait, [Definitions.MigrationsAssembly] = MigrationsAssembly,
         [Definitions.Verbose] = Verbose, [Definitions.Backup] = BackupOptions.Directory, [Definitions.BackupKeep] = BackupOptions.Keep,
         [Definitions.BackupOptional] = BackupOptions.Optional,
     };
@@ -103,7 +109,8 @@ public static class GlobalOptions
         TimeSpan Wait,
         string? MigrationsAssemblyPath,
         bool Verbose,
-        Running.DdlRetryPolicy Ddl);
+        Running.DdlRetryPolicy Ddl,
+        TimeSpan ProgressInterval);
 
     public static Settings Resolve(ParseResult parse, Terminal terminal)
     {
@@ -126,7 +133,8 @@ public static class GlobalOptions
                 Seconds(Definitions.DdlLockTimeout, DdlLockTimeout),
                 environment.Number(Definitions.DdlRetries, parse.GetValue(DdlRetries)),
                 Seconds(Definitions.DdlRetryFor, DdlRetryFor),
-                Seconds(Definitions.StatementTimeout, StatementTimeout)));
+                Seconds(Definitions.StatementTimeout, StatementTimeout)),
+            Seconds(Definitions.ProgressInterval, ProgressInterval));
     }
 
     public static Assembly LoadMigrationsAssembly(string? path)

@@ -21,7 +21,7 @@ public static class RollbackCommand
         {
             var plan = state.PlanRollback(to, steps);
             var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl,
-                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
+                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel), ctx.Settings.ProgressInterval);
             var now = state.CurrentAfter(results);
             var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
             ctx.Result(StatusCommand.WithReport(

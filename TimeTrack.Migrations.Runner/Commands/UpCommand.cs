@@ -41,7 +41,7 @@ public static class UpCommand
 
             // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
             var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, steps, ctx.Progress, cancel, ctx.Settings.Ddl,
-                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel));
+                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel), ctx.Settings.ProgressInterval);
             var now = state.CurrentAfter(results);
             var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
             ctx.Result(

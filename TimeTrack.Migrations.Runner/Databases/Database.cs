@@ -89,6 +89,9 @@ public abstract class Database : IAsyncDisposable
     /// <summary>True when the table exists in the schema migrations use (checked in the catalog, never by creating it).</summary>
     public abstract Task<bool> HasTableAsync(string table, CancellationToken cancel = default);
 
+    // While a step runs, only its watch (Running.StepWatch) uses this connection, from one task,
+    // one query at a time: the three methods below need no lock of their own.
+
     /// <summary>
     /// Cancels the statement running on <paramref name="stepConnection"/> (FluentMigrator's), from
     /// this connection or this process; a no-op when nothing runs there.
@@ -102,6 +105,13 @@ public abstract class Database : IAsyncDisposable
     /// </summary>
     public virtual Task<IReadOnlyList<LockBlocker>> FindBlockersAsync(System.Data.IDbConnection stepConnection) =>
         Task.FromResult<IReadOnlyList<LockBlocker>>([]);
+
+    /// <summary>
+    /// How far the statement running on <paramref name="stepConnection"/> has got, asked from this
+    /// connection; null when the database cannot tell (SQLite; PostgreSQL for anything but an index build).
+    /// </summary>
+    public virtual Task<StepProgress?> ReadProgressAsync(System.Data.IDbConnection stepConnection) =>
+        Task.FromResult<StepProgress?>(null);
 
     /// <summary>The open connection (idle while the steps run on FluentMigrator's).</summary>
     public abstract System.Data.Common.DbConnection DbConnection { get; }

@@ -29,15 +29,25 @@ public static class Logging
     {
         private readonly object _gate = new();
 
+        private IReadOnlyList<KeyValuePair<string, object?>> Redacted(IReadOnlyList<KeyValuePair<string, object?>> fields) =>
+            fields.Select(f => KeyValuePair.Create<string, object?>(f.Key, f.Value switch
+            {
+                string text => redactor.Redact(text),
+                IReadOnlyList<KeyValuePair<string, object?>> nested => Redacted(nested),
+                IEnumerable<IReadOnlyList<KeyValuePair<string, object?>>> objects => objects.Select(Redacted).ToList(),
+                var other => other,
+            })).ToList();
+
         public ILogger CreateLogger(string categoryName) => new StderrLogger(this, categoryName);
 
         public void Dispose() => stderr.Flush();
 
-        internal void Write(string category, LogLevel level, string message, Exception? exception)
+        internal void Write(string category, LogLevel level, string message, Exception? exception, StructuredEvent? structured = null)
         {
             message = redactor.Redact(message);
             var line = LogLine.Format(format, level.ToString(), LevelPrefix(level), category, message,
-                exception is null ? null : redactor.Redact(exception.ToString()));
+                exception is null ? null : redactor.Redact(exception.ToString()),
+                structured?.Name, structured is null ? null : Redacted(structured.Fields));
             lock (_gate)
             {
                 stderr.WriteLine(line);
@@ -63,8 +73,18 @@ public static class Logging
         {
             if (IsEnabled(logLevel))
             {
-                provider.Write(category, logLevel, formatter(state, exception), exception);
+                provider.Write(category, logLevel, formatter(state, exception), exception, state as StructuredEvent);
             }
         }
     }
+}
+
+/// <summary>
+/// A log entry with data (the step heartbeat): the text form prints its message, the JSON form
+/// adds "Event" and the fields. Logged as the state of <see cref="ILogger.Log{TState}"/>.
+/// </summary>
+public sealed record StructuredEvent(string Name, string Message, IReadOnlyList<KeyValuePair<string, object?>> Fields)
+{
+    public static void Log(ILogger log, LogLevel level, StructuredEvent entry) =>
+        log.Log(level, new EventId(0, entry.Name), entry, null, (e, _) => e.Message);
 }

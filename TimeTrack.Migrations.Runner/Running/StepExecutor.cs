@@ -48,7 +48,7 @@ public sealed record RenderedStep(IReadOnlyList<string> Statements, string? Runs
 /// Every step of a plan is built before the first one runs: a migration whose Down cannot undo it
 /// (it throws, or does nothing) is refused, naming it, with nothing changed, in every mode.
 /// In <see cref="StepMode.Apply"/> a signal (<see cref="Interruption"/>) cancels the step in
-/// progress (<see cref="StatementCanceller"/>) and stops the run before the next step, with
+/// progress (<see cref="StepWatch"/>) and stops the run before the next step, with
 /// <see cref="MigrationInterruptedException"/> saying which.
 /// FluentMigrator's MigrationRunner is not used: it would read and write the version table
 /// through its own loader, and decide transactions from its own copy of the migration list.
@@ -73,13 +73,18 @@ public sealed class StepExecutor : IDisposable
     /// <summary>Lock and statement timeouts of transactional steps, and their retries (Apply only).</summary>
     private readonly DdlRetryPolicy _policy;
 
+    /// <summary>How often a running step logs a heartbeat (Apply only); zero: never.</summary>
+    private readonly TimeSpan _progressInterval;
+
     /// <summary>The statements the processor logged (Render only).</summary>
     private readonly List<string> _rendered = [];
 
     private StepExecutor(StepMode mode, DatabaseProvider provider, string connectionString, MigrationCatalog catalog,
-        FluentMigratorServices.Options options, Database? database, ILoggerFactory? logs, HistoryRecorder? recorder = null, DdlRetryPolicy? policy = null)
+        FluentMigratorServices.Options options, Database? database, ILoggerFactory? logs, HistoryRecorder? recorder = null, DdlRetryPolicy? policy = null,
+        TimeSpan progressInterval = default)
     {
         _mode = mode;
+        _progressInterval = progressInterval;
         _policy = policy ?? DdlRetryPolicy.Default;
         _catalog = catalog;
         _database = database;
@@ -99,9 +104,12 @@ public sealed class StepExecutor : IDisposable
 
     /// <summary>Runs steps on <paramref name="database"/>, recording each with <paramref name="recorder"/>. The caller holds the migration lock.</summary>
     /// <param name="policy">How transactional steps wait for their locks (default <see cref="DdlRetryPolicy.Default"/>).</param>
-    public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, DdlRetryPolicy? policy = null) =>
+    /// <param name="progressInterval">How often a running step logs a heartbeat (default <see cref="Settings.OptionDefinitions.ProgressInterval"/>'s); zero: never.</param>
+    public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, DdlRetryPolicy? policy = null,
+        TimeSpan? progressInterval = null) =>
         new(StepMode.Apply, database.Provider, database.StepConnectionString, catalog,
-            new FluentMigratorServices.Options { Logs = logs, CommandTimeout = database.StepCommandTimeout }, database, logs, recorder, policy);
+            new FluentMigratorServices.Options { Logs = logs, CommandTimeout = database.StepCommandTimeout }, database, logs, recorder, policy,
+            progressInterval ?? TimeSpan.FromSeconds(Settings.OptionDefinitions.ProgressInterval.Default));
 
     /// <summary>Renders steps as <paramref name="provider"/> would run them, connecting nowhere.</summary>
     public static StepExecutor ForRendering(DatabaseProvider provider, MigrationCatalog catalog) =>
@@ -116,14 +124,14 @@ public sealed class StepExecutor : IDisposable
     /// </summary>
     public static async Task<IReadOnlyList<StepResult>> ApplyAsync(
         Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan, Action<StepResult> onStep, CancellationToken cancel,
-        DdlRetryPolicy? policy = null, Func<Task>? beforeFirstChange = null)
+        DdlRetryPolicy? policy = null, Func<Task>? beforeFirstChange = null, TimeSpan? progressInterval = null)
     {
         if (plan.Count == 0)
         {
             return [];
         }
 
-        using var executor = ForApply(database, catalog, logs, recorder, policy);
+        using var executor = ForApply(database, catalog, logs, recorder, policy, progressInterval);
         return await executor.RunAsync(plan, step =>
         {
             onStep(step);
@@ -446,11 +454,11 @@ public sealed class StepExecutor : IDisposable
             IReadOnlyList<LockBlocker> blockers;
             try
             {
-                using var canceller = new StatementCanceller(_database!, StepConnection, interrupted);
-                using var monitor = new LockWaitMonitor(_database!, StepConnection, retrying ? null : (waitingFor, waited) =>
+                using var monitor = new StepWatch(_database!, StepConnection, interrupted, clock, retrying ? null : (waitingFor, waited) =>
                     _log.LogWarning("{Doing} is waiting for {Blockers} (waiting {Seconds} s; {Why})",
                         Doing(step), LockBlocker.Describe(waitingFor), DdlRetryPolicy.Seconds(TimeSpan.FromSeconds(Math.Round(waited.TotalSeconds))),
-                        transactional ? "no lock timeout for this step" : "it runs outside a transaction and is not timed out: it waits for older transactions by design"));
+                        transactional ? "no lock timeout for this step" : "it runs outside a transaction and is not timed out: it waits for older transactions by design"),
+                    _progressInterval, beat => StructuredEvent.Log(_log, LogLevel.Information, beat.ToEvent(step, Doing(step))));
                 try
                 {
                     return Run(prepared, settings);

@@ -165,6 +165,7 @@ public sealed class NoOpStartArgumentTests
     [InlineData("init --allow-downgrade --force --allow-changed --log-format json --ddl-retries 3")]
     [InlineData("up --allow-unknown --allow-out-of-order --statement-timeout 0")]
     [InlineData("init --to head --wait 60 --backup /backups --backup-keep 7 --backup-optional")]
+    [InlineData("start --progress-interval 30")]
     public void Understands_the_no_op_starts(string args) =>
         NoOpStart.Understand(args.Split(' ')).ShouldNotBeNull();
 
@@ -191,6 +192,7 @@ public sealed class NoOpStartArgumentTests
     [InlineData("init @options.rsp")]
     [InlineData("init --backup-keep x")]
     [InlineData("init --backup")]
+    [InlineData("init --progress-interval x")]
     [InlineData("--database-url postgresql://h/d init")]
     [InlineData("init -- app")]
     [InlineData("start -- status")]

@@ -44,6 +44,23 @@ public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provid
     }
 
     [Fact]
+    public async Task A_long_step_logs_heartbeats_with_its_elapsed_time_and_a_signal_still_stops_it()
+    {
+        ShouldSucceed(await RunScenarioAsync("normal", "up", "--to", "200"));
+        await using var runner = SignalledRunner.Start(
+            ["up", "--database-url", Db.Url, "--migrations-assembly", RunnerProcess.ScenariosAssembly, "--progress-interval", "1"],
+            new Dictionary<string, string?> { ["TIMETRACK_TEST_SCENARIO"] = "slow" });
+        await runner.WaitForLineAsync("applying 300 (Scenario step): running for ");
+
+        runner.Signal(SIGTERM);
+        var result = await runner.ExitAsync();
+
+        ShouldBeInterrupted(result, 143, "interrupted by SIGTERM: applying 300 (Scenario step) was cancelled and its transaction rolled back; the database is at 200");
+        // Elapsed time only: neither a sleep nor SQLite reports progress.
+        result.Stderr.Split('\n').ShouldContain(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^applying 300 \(Scenario step\): running for [1-9][0-9]* s$"), result.ToString());
+    }
+
+    [Fact]
     public async Task Sigterm_while_waiting_for_the_migration_lock_exits_143_and_changes_nothing()
     {
         ShouldSucceed(await RunAsync("up", "--to", Versions[1].ToString()));

@@ -166,28 +166,14 @@ public sealed class PostgresDatabase : Database
         return (bool)(await command.ExecuteScalarAsync(cancel))!;
     }
 
-    /// <summary>
-    /// While a step runs, this connection is shared by the statement canceller (a signal) and the
-    /// lock-wait monitor, each from a task of its own: one command at a time.
-    /// </summary>
-    private readonly SemaphoreSlim _busy = new(1, 1);
-
     /// <summary>pg_cancel_backend on the step's backend, sent from this (idle) connection.</summary>
     public override async Task CancelStatementAsync(System.Data.IDbConnection stepConnection)
     {
         if (stepConnection is NpgsqlConnection { State: System.Data.ConnectionState.Open } step)
         {
-            await _busy.WaitAsync();
-            try
-            {
-                await using var command = new NpgsqlCommand("SELECT pg_cancel_backend(@pid)", Connection);
-                command.Parameters.AddWithValue("pid", step.ProcessID);
-                await command.ExecuteScalarAsync();
-            }
-            finally
-            {
-                _busy.Release();
-            }
+            await using var command = new NpgsqlCommand("SELECT pg_cancel_backend(@pid)", Connection);
+            command.Parameters.AddWithValue("pid", step.ProcessID);
+            await command.ExecuteScalarAsync();
         }
     }
 
@@ -203,36 +189,55 @@ public sealed class PostgresDatabase : Database
             return [];
         }
 
-        await _busy.WaitAsync();
-        try
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT a.pid, a.application_name::text, a.usename::text, a.state::text,
+                   extract(epoch FROM clock_timestamp() - a.xact_start)::float8
+            FROM unnest(pg_blocking_pids(@pid)) AS b(pid)
+            JOIN pg_stat_activity a ON a.pid = b.pid
+            ORDER BY a.xact_start NULLS LAST, a.pid
+            """, Connection);
+        command.Parameters.AddWithValue("pid", step.ProcessID);
+        var blockers = new List<LockBlocker>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            await using var command = new NpgsqlCommand(
-                """
-                SELECT a.pid, a.application_name::text, a.usename::text, a.state::text,
-                       extract(epoch FROM clock_timestamp() - a.xact_start)::float8
-                FROM unnest(pg_blocking_pids(@pid)) AS b(pid)
-                JOIN pg_stat_activity a ON a.pid = b.pid
-                ORDER BY a.xact_start NULLS LAST, a.pid
-                """, Connection);
-            command.Parameters.AddWithValue("pid", step.ProcessID);
-            var blockers = new List<LockBlocker>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                blockers.Add(new LockBlocker(
-                    reader.GetInt32(0),
-                    reader.IsDBNull(1) ? null : reader.GetString(1),
-                    reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.IsDBNull(3) ? null : reader.GetString(3),
-                    reader.IsDBNull(4) ? null : TimeSpan.FromSeconds(reader.GetDouble(4))));
-            }
+            blockers.Add(new LockBlocker(
+                reader.GetInt32(0),
+                reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : TimeSpan.FromSeconds(reader.GetDouble(4))));
+        }
 
-            return blockers;
-        }
-        finally
+        return blockers;
+    }
+
+    /// <summary>
+    /// pg_stat_progress_create_index (PostgreSQL 12 and later) of the step's backend: the phase of
+    /// its index build and the blocks, tuples or transactions done of the phase's total.
+    /// </summary>
+    public override async Task<StepProgress?> ReadProgressAsync(System.Data.IDbConnection stepConnection)
+    {
+        if (stepConnection is not NpgsqlConnection { State: System.Data.ConnectionState.Open } step || Connection.PostgreSqlVersion.Major < 12)
         {
-            _busy.Release();
+            return null;
         }
+
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT command, phase, blocks_done, blocks_total, tuples_done, tuples_total, lockers_done, lockers_total
+            FROM pg_stat_progress_create_index WHERE pid = @pid
+            """, Connection);
+        command.Parameters.AddWithValue("pid", step.ProcessID);
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            return null;
+        }
+
+        long Number(int column) => reader.IsDBNull(column) ? 0 : reader.GetInt64(column);
+        return new StepProgress(reader.GetString(0), reader.GetString(1), Number(2), Number(3), Number(4), Number(5), Number(6), Number(7));
     }
 
     /// <summary>
@@ -288,7 +293,6 @@ public sealed class PostgresDatabase : Database
 
     public override async ValueTask DisposeAsync()
     {
-        _busy.Dispose();
         await Connection.DisposeAsync();
         await _source.DisposeAsync();
     }
