@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using TimeTrack.Migrations.Runner.Running;
 
 namespace TimeTrack.Migrations.Runner.Commands;
@@ -31,6 +32,7 @@ public static class StatusCommand
             provider = ctx.ProviderName,
             database = ctx.Target.Display,
             usingEmbeddedDefault = ctx.Settings.UsingDefaultUrl,
+            readOnlyStandby = database.IsReadOnlyStandby,
             history,
             current = state.Current,
             head = ctx.Catalog.Head,
@@ -82,6 +84,13 @@ public static class StatusCommand
         }
 
         ctx.Result(json, markdown ? MarkdownLines(ctx, state, applied, history, records, lastBackup) : text);
+        if (database.IsReadOnlyStandby)
+        {
+            // What it reads there may lag the primary's; a deploy gate must not take it for the primary.
+            ctx.Log.LogError("{Message}", Databases.Postgres.PostgresProvider.StandbyMessage);
+            return (int)Output.ExitCode.ConnectionFailed;
+        }
+
         return 0;
     }
 
