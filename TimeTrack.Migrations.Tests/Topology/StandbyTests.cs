@@ -32,6 +32,23 @@ public sealed class StandbyTests
         status.Stderr.ShouldContain("the server is a read-only standby");
     }
 
+    [Fact]
+    public async Task The_front_hands_a_standby_over_to_the_runner_and_answers_on_the_primary()
+    {
+        var pair = await Pair.Value;
+        await using (var standby = new NpgsqlConnection($"Host=127.0.0.1;Port={pair.StandbyPort};Username={pair.Primary.User};Password={pair.Primary.Password};Database={Database};Pooling=false"))
+        {
+            await standby.OpenAsync();
+            (await TimeTrack.Migrations.Runner.FastStart.NoOpStart.WhyNotHereAsync(standby, TimeTrack.Migrations.Runner.Databases.DatabaseKind.Postgres, CancellationToken.None))
+                .ShouldBe("the server is a read-only standby");
+        }
+
+        await using var primary = new NpgsqlConnection(pair.Primary.ConnectionStringFor(Database));
+        await primary.OpenAsync();
+        (await TimeTrack.Migrations.Runner.FastStart.NoOpStart.WhyNotHereAsync(primary, TimeTrack.Migrations.Runner.Databases.DatabaseKind.Postgres, CancellationToken.None))
+            .ShouldBeNull();
+    }
+
     [Theory]
     [InlineData("primary")]
     [InlineData("read-write")]
