@@ -34,13 +34,28 @@ public sealed class PgBouncerTests : IAsyncLifetime
         status.Stdout.ShouldContain("\"upToDate\": true");
         status.Stdout.ShouldContain("\"readOnlyStandby\": false");
 
-        var rollback = await InProcessRunner.RunAsync(["rollback", "--steps", "1", "--database-url", url]);
-        rollback.ExitCode.ShouldBe(0, rollback.ToString());
-        (await _db.AppliedVersionsAsync()).ShouldBe(RunnerTestBase.Versions[..^1]);
+        // pg_dump and pg_restore through the pool as well.
+        var backups = Directory.CreateTempSubdirectory("timetrack-bouncer-backup-").FullName;
+        try
+        {
+            var rollback = await InProcessRunner.RunAsync(["rollback", "--steps", "1", "--backup", backups, "--database-url", url]);
+            rollback.ExitCode.ShouldBe(0, rollback.ToString());
+            (await _db.AppliedVersionsAsync()).ShouldBe(RunnerTestBase.Versions[..^1]);
+            var backup = Directory.GetFiles(backups).ShouldHaveSingleItem();
 
-        var up = await InProcessRunner.RunAsync(["up", "--database-url", url]);
-        up.ExitCode.ShouldBe(0, up.ToString());
-        (await _db.AppliedVersionsAsync()).ShouldBe(RunnerTestBase.Versions);
+            var up = await InProcessRunner.RunAsync(["up", "--database-url", url]);
+            up.ExitCode.ShouldBe(0, up.ToString());
+            (await _db.AppliedVersionsAsync()).ShouldBe(RunnerTestBase.Versions);
+
+            await using var restored = await PostgresTestDatabase.CreateAsync("bouncer_restored");
+            var restore = await InProcessRunner.RunAsync(["restore", backup, "--database-url", bouncer.UrlFor(restored.Name)]);
+            restore.ExitCode.ShouldBe(0, restore.ToString());
+            (await restored.AppliedVersionsAsync()).ShouldBe(RunnerTestBase.Versions);
+        }
+        finally
+        {
+            Directory.Delete(backups, recursive: true);
+        }
     }
 
     [Fact]
@@ -71,7 +86,9 @@ public sealed class PgBouncerTests : IAsyncLifetime
         var url = bouncer.UrlFor(_db.Name);
         var init = await InProcessRunner.RunAsync(["init", "--database-url", url, "--lock-timeout", "30"]);
         init.ExitCode.ShouldBe(0, init.ToString());
-        var rollback = await InProcessRunner.RunAsync(["rollback", "--steps", "1", "--database-url", url]);
+        var backups = Directory.CreateTempSubdirectory("timetrack-bouncer-backup-").FullName;
+        var rollback = await InProcessRunner.RunAsync(["rollback", "--steps", "1", "--backup", backups, "--database-url", url]);
+        Directory.Delete(backups, recursive: true);
         rollback.ExitCode.ShouldBe(0, rollback.ToString());
         var up = await InProcessRunner.RunAsync(["up", "--database-url", url]);
         up.ExitCode.ShouldBe(0, up.ToString());

@@ -26,6 +26,9 @@ public sealed class StandbyTests
             RunnerTestBase.ShouldFailWithOneLine(result, 3, "the server is a read-only standby");
         }
 
+        var check = await InProcessRunner.RunAsync(["check", "--database-url", url]);
+        RunnerTestBase.ShouldFailWithOneLine(check, 3, "the server is a read-only standby");
+
         var status = await InProcessRunner.RunAsync(["status", "--json", "--database-url", url]);
         status.ExitCode.ShouldBe(3, status.ToString());
         status.Stdout.ShouldContain("\"readOnlyStandby\": true");
