@@ -47,8 +47,12 @@ string? why;
 try
 {
     await using var connection = await OpenAsync(resolved.Target, Interruption.Token);
-    var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target.Kind, Interruption.Token);
-    why = NoOpStart.WhyNotNoOp(columns, rows, manifest, MigrationManifest.Key(resolved.Target.Kind));
+    why = await NoOpStart.WhyNotHereAsync(connection, resolved.Target.Kind, Interruption.Token);
+    if (why is null)
+    {
+        var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target.Kind, Interruption.Token);
+        why = NoOpStart.WhyNotNoOp(columns, rows, manifest, MigrationManifest.Key(resolved.Target.Kind));
+    }
 }
 catch (Exception e)
 {

@@ -195,6 +195,22 @@ public static class NoOpStart
     public static string VersionTableName(DatabaseKind kind) => VersionTableLayout.QualifiedName(kind);
 
     /// <summary>
+    /// Why the front must not answer here, whatever the version table says: a PostgreSQL standby
+    /// (pg_is_in_recovery(); its table may lag the primary's) is the runner's to refuse (exit 3).
+    /// </summary>
+    public static async Task<string?> WhyNotHereAsync(DbConnection connection, DatabaseKind kind, CancellationToken cancel)
+    {
+        if (kind != DatabaseKind.Postgres)
+        {
+            return null;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT pg_is_in_recovery()";
+        return await command.ExecuteScalarAsync(cancel) is true ? "the server is a read-only standby" : null;
+    }
+
+    /// <summary>
     /// The version table's columns and rows, in one statement (one snapshot); a missing table is
     /// an error here, and so the full runner's (it creates or adopts).
     /// </summary>

@@ -64,6 +64,12 @@ public static class CheckCommand
     public static async Task<int> LiveAsync(CommandContext ctx, CancellationToken cancel)
     {
         await using var database = await ctx.ConnectAsync(cancel, readOnly: true);
+        if (database.IsReadOnlyStandby)
+        {
+            // The expected schema is built in a (rolled back) transaction: a standby refuses any.
+            throw new UserError(ExitCode.ConnectionFailed, Databases.Postgres.PostgresProvider.StandbyMessage);
+        }
+
         var applied = await database.ReadAppliedVersionsAsync(cancel);
         var state = new VersionState(ctx.Catalog, applied.Select(a => a.Version).ToList());
         if (state.Unknown.Count > 0)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using TimeTrack.Migrations.Runner.Running;
 
 namespace TimeTrack.Migrations.Runner.Commands;
@@ -31,6 +32,13 @@ public static class StatusCommand
         await using var database = await ctx.ConnectAsync(cancel, readOnly: true);
         var report = await ReadAsync(ctx, database, markdown, cancel);
         ctx.Result(report.Json, report.Lines);
+        if (database.IsReadOnlyStandby)
+        {
+            // What it reads there may lag the primary's; a deploy gate must not take it for the primary.
+            ctx.Log.LogError("{Message}", Databases.Postgres.PostgresProvider.StandbyMessage);
+            return (int)Output.ExitCode.ConnectionFailed;
+        }
+
         return 0;
     }
 
@@ -62,6 +70,7 @@ public static class StatusCommand
             provider = ctx.ProviderName,
             database = ctx.Target.Display,
             usingEmbeddedDefault = ctx.Settings.UsingDefaultUrl,
+            readOnlyStandby = database.IsReadOnlyStandby,
             history,
             current = state.Current,
             head = ctx.Catalog.Head,

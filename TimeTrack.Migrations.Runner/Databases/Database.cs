@@ -73,6 +73,12 @@ public abstract class Database : IAsyncDisposable
     /// <summary>The connection string FluentMigrator's connection runs the steps on (with this database's session settings).</summary>
     public virtual string StepConnectionString => Target.ConnectionString;
 
+    /// <summary>True when the server is a standby in recovery: nothing can be written there.</summary>
+    public virtual bool IsReadOnlyStandby => false;
+
+    /// <summary>Run once on the step connection when it opens, before the first step (session settings).</summary>
+    public virtual IReadOnlyList<string> StepSessionStatements => [];
+
     /// <summary>
     /// Takes the lock that lets one runner at a time migrate this database, before anything is read
     /// or created, and holds it until disposed. Waits up to <paramref name="timeout"/>, then throws

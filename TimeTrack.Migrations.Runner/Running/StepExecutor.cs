@@ -433,6 +433,8 @@ public sealed class StepExecutor : IDisposable
             throw new MigrationInterruptedException($"stopped before {Doing(step)}");
         }
 
+        PrepareStepSession();
+
         var transactional = step.Migration.Transactional;
         _log.LogInformation("{Verb} {Version} {Description}{Note}",
             step.Direction == Direction.Up ? "applying" : "rolling back", step.Migration.Version, step.Migration.Description,
@@ -520,6 +522,32 @@ public sealed class StepExecutor : IDisposable
                 throw new MigrationInterruptedException($"{Doing(step)} was cancelled and its transaction rolled back");
             }
         }
+    }
+
+    private bool _sessionPrepared;
+
+    /// <summary>
+    /// The database's session settings on the step connection, once, as it opens (the processor
+    /// keeps a connection that is open already). Not in the connection string: see
+    /// <see cref="Database.StepSessionStatements"/>.
+    /// </summary>
+    private void PrepareStepSession()
+    {
+        if (_sessionPrepared || _database is not { StepSessionStatements: { Count: > 0 } statements })
+        {
+            return;
+        }
+
+        _sessionPrepared = true;
+        var connection = _processor.Connection;
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            connection.Open();
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = string.Join("; ", statements);
+        command.ExecuteNonQuery();
     }
 
     /// <summary>

@@ -23,21 +23,62 @@ public sealed class PostgresDatabase : Database
     // Any constant works as long as every runner uses the same one: "TimeTrac" in ASCII.
     public const long MigrationLockKey = 0x54696D6554726163;
 
-    public override string StepConnectionString
-    {
-        get
-        {
-            // Since PostgreSQL 14 the server can notice a vanished client during a long statement
-            // and roll back its transaction: a runner killed mid-migration leaves nothing half done
-            // and no locks held for minutes. Older servers reject the setting, so ask first.
-            if (Connection.PostgreSqlVersion.Major < 14)
-            {
-                return Target.ConnectionString;
-            }
+    // Since PostgreSQL 14 the server can notice a vanished client during a long statement and
+    // roll back its transaction: a runner killed mid-migration leaves nothing half done and no
+    // locks held for minutes. Set after connecting, not as the startup parameter "options", which
+    // PgBouncer refuses (08P01); a session-mode pooler resets it when the client leaves.
+    public override IReadOnlyList<string> StepSessionStatements =>
+        Connection.PostgreSqlVersion.Major < 14 ? [] : ["SET client_connection_check_interval = 1000"];
 
-            var builder = new NpgsqlConnectionStringBuilder(Target.ConnectionString);
-            builder.Options = string.Join(' ', new[] { builder.Options, "-c client_connection_check_interval=1000" }.Where(o => !string.IsNullOrEmpty(o)));
-            return builder.ConnectionString;
+    public override bool IsReadOnlyStandby => _inRecovery;
+
+    private bool _inRecovery;
+    private int _backendPid;
+    private int? _serverPort;
+
+    /// <summary>What the session is connected to, in one round trip as it opens.</summary>
+    internal async Task ReadSessionFactsAsync(CancellationToken cancel)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_is_in_recovery(), pg_backend_pid(), inet_server_port()", Connection);
+        await using var reader = await command.ExecuteReaderAsync(cancel);
+        await reader.ReadAsync(cancel);
+        _inRecovery = reader.GetBoolean(0);
+        _backendPid = reader.GetInt32(1);
+        _serverPort = reader.IsDBNull(2) ? null : reader.GetInt32(2);
+    }
+
+    /// <summary>
+    /// The session advisory lock protects only when this client keeps its server session between
+    /// transactions. A pooler in transaction or statement mode (PgBouncer pool_mode=transaction or
+    /// statement) hands the session to other clients between statements: the lock would then guard
+    /// nothing and stay behind on a server connection someone else gets. Detected before the lock
+    /// is taken: a second client of ours that lands on our backend, or our backend that changed.
+    /// Only when the server's port is not the one we dialled (a proxy or pooler in between): a
+    /// direct connection pays nothing. A pooler in session mode passes.
+    /// </summary>
+    private async Task RefuseTransactionPoolingAsync(CancellationToken cancel)
+    {
+        if (_serverPort == Connection.Port)
+        {
+            return;
+        }
+
+        int other;
+        await using (var probe = await _source.OpenConnectionAsync(cancel))
+        {
+            // A pooler hands out the server connection used last (PgBouncer: LIFO) — ours, in transaction mode.
+            await using var command = new NpgsqlCommand("SELECT pg_backend_pid()", probe);
+            other = (int)(await command.ExecuteScalarAsync(cancel))!;
+        }
+
+        await using var again = new NpgsqlCommand("SELECT pg_backend_pid()", Connection);
+        var now = (int)(await again.ExecuteScalarAsync(cancel))!;
+        if (other == _backendPid || now != _backendPid)
+        {
+            throw new UserError(ExitCode.InvalidInput,
+                "the connection goes through a pooler in transaction or statement mode (PgBouncer pool_mode=transaction or statement): " +
+                "the migration lock and the steps need one server session from start to end. Nothing was written. " +
+                "Use a direct URL to the server, or one through a pool in session mode");
         }
     }
 
@@ -64,6 +105,7 @@ public sealed class PostgresDatabase : Database
         // replicas starting together take turns without sleeping between them. A holder that was
         // killed never notifies (the server releases its lock when the session ends): waiters try
         // again every LockPollInterval as well.
+        await RefuseTransactionPoolingAsync(cancel);
         var started = DateTime.UtcNow;
         var deadline = started + timeout;
         var notified = false;

@@ -41,7 +41,6 @@ public sealed class PostgresProvider : DatabaseProvider
         try
         {
             await connection.OpenAsync(cancel);
-            return new PostgresDatabase(target, source, connection);
         }
         catch (Exception e) when (PostgresErrors.IsConnectionError(e))
         {
@@ -49,7 +48,29 @@ public sealed class PostgresProvider : DatabaseProvider
             await source.DisposeAsync();
             throw new UserError(ExitCode.ConnectionFailed, await PostgresErrors.DescribeConnectionErrorAsync(e, target), e);
         }
+
+        var database = new PostgresDatabase(target, source, connection);
+        try
+        {
+            await database.ReadSessionFactsAsync(cancel);
+            if (database.IsReadOnlyStandby && !readOnly)
+            {
+                throw new UserError(ExitCode.ConnectionFailed, StandbyMessage);
+            }
+
+            return database;
+        }
+        catch
+        {
+            await database.DisposeAsync();
+            throw;
+        }
     }
+
+    /// <summary>A server in recovery (pg_is_in_recovery(), not default_transaction_read_only, which a role may set).</summary>
+    public const string StandbyMessage =
+        "the server is a read-only standby (in recovery): nothing was written. Connect to the primary, " +
+        "e.g. with a multi-host URL postgresql://user:password@host1:5432,host2:5432/database?target_session_attrs=primary";
 
     public override bool IsWorthRetrying(Exception connectionError) => PostgresErrors.IsRetryable(connectionError);
 

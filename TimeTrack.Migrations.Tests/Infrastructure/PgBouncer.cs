@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace TimeTrack.Migrations.Tests.Infrastructure;
+
+/// <summary>
+/// A real PgBouncer in front of the suite's test cluster, on a free port, with its common
+/// configuration (ignore_startup_parameters = extra_float_digits) and the pool mode asked for:
+/// started by the test that needs it (as the postgres user when the tests run as root, like the
+/// cluster), stopped when disposed or when the test process ends.
+/// </summary>
+public sealed class PgBouncer : IAsyncDisposable
+{
+    private PgBouncer(PostgresServer server, string root, int port)
+    {
+        Server = server;
+        Root = root;
+        Port = port;
+    }
+
+    public PostgresServer Server { get; }
+    public string Root { get; }
+    public int Port { get; }
+
+    /// <summary>The URL of <paramref name="database"/> through the pooler, as users write it.</summary>
+    public string UrlFor(string database) =>
+        $"postgresql://{Uri.EscapeDataString(Server.User)}:{Uri.EscapeDataString(Server.Password)}@127.0.0.1:{Port}/{database}";
+
+    /// <summary>A client of the pool as an application would be: through the pooler, Npgsql's own pool off.</summary>
+    public string ConnectionStringFor(string database) =>
+        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = Server.User, Password = Server.Password, Database = database, Pooling = false }.ConnectionString;
+
+    /// <param name="poolMode">session, transaction or statement.</param>
+    /// <param name="poolSize">Server connections per database and user.</param>
+    public static async Task<PgBouncer> StartAsync(string poolMode, int poolSize = 20)
+    {
+        var program = new[] { "/usr/sbin/pgbouncer", "/usr/bin/pgbouncer" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("pgbouncer was not found. Install it (Debian: apt-get install pgbouncer); .ci/run does.");
+        var server = await PostgresServer.GetAsync();
+        var root = Directory.CreateDirectory(Path.Combine(TemporaryFiles.Parent(), "timetrack-pgbouncer-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        var port = FreePort();
+        var ini = Path.Combine(root, "pgbouncer.ini");
+        await File.WriteAllTextAsync(Path.Combine(root, "users.txt"), $"\"{server.User}\" \"{server.Password}\"\n");
+        await File.WriteAllLinesAsync(ini,
+        [
+            "[databases]",
+            $"* = host={server.Host} port={server.Port}",
+            "[pgbouncer]",
+            "listen_addr = 127.0.0.1",
+            $"listen_port = {port}",
+            $"unix_socket_dir = {root}",
+            "auth_type = scram-sha-256",
+            $"auth_file = {Path.Combine(root, "users.txt")}",
+            $"pool_mode = {poolMode}",
+            $"default_pool_size = {poolSize}",
+            "max_client_conn = 200",
+            "ignore_startup_parameters = extra_float_digits",
+            $"logfile = {Path.Combine(root, "pgbouncer.log")}",
+            $"pidfile = {Path.Combine(root, "pgbouncer.pid")}",
+        ]);
+
+        var asRoot = Environment.UserName == "root";
+        if (asRoot)
+        {
+            // PgBouncer refuses to run as root, as initdb does.
+            Run("chown", ["-R", "postgres:postgres", root]);
+            Run("runuser", ["-u", "postgres", "--", program, "-d", ini]);
+        }
+        else
+        {
+            Run(program, ["-d", ini]);
+        }
+
+        var pidFile = Path.Combine(root, "pgbouncer.pid");
+        TemporaryFiles.WhenThisProcessEnds($"kill $(cat '{pidFile}') 2>/dev/null; sleep 0.5; rm -rf '{root}'");
+        var bouncer = new PgBouncer(server, root, port);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(bouncer.ConnectionStringFor(server.MaintenanceDatabase));
+                await connection.OpenAsync();
+                return bouncer;
+            }
+            catch (Exception e) when (attempt < 50 && e is NpgsqlException)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var pidFile = Path.Combine(Root, "pgbouncer.pid");
+        if (File.Exists(pidFile) && int.TryParse(await File.ReadAllTextAsync(pidFile), out var pid))
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+            catch (ArgumentException)
+            {
+                // Gone already.
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static void Run(string program, string[] args)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/tmp" };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{Path.GetFileName(program)} failed ({process.ExitCode}): {stderr.Result}{stdout.Result}");
+        }
+    }
+}

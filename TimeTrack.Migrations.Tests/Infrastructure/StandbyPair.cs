@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace TimeTrack.Migrations.Tests.Infrastructure;
+
+/// <summary>
+/// A throwaway primary (a cluster of its own, never the suite's shared one) and a streaming
+/// standby of it made with pg_basebackup -R, on free ports; both stopped when the test process ends.
+/// </summary>
+public sealed class StandbyPair
+{
+    private StandbyPair(PostgresServer primary, int standbyPort)
+    {
+        Primary = primary;
+        StandbyPort = standbyPort;
+    }
+
+    public PostgresServer Primary { get; }
+    public int StandbyPort { get; }
+
+    public string StandbyUrlFor(string database) =>
+        $"postgresql://{Primary.User}:{Uri.EscapeDataString(Primary.Password)}@127.0.0.1:{StandbyPort}/{database}";
+
+    /// <summary>libpq's multi-host form: the standby first, so that only target_session_attrs finds the primary.</summary>
+    public string MultiHostUrlFor(string database, string targetSessionAttrs) =>
+        $"postgresql://{Primary.User}:{Uri.EscapeDataString(Primary.Password)}@127.0.0.1:{StandbyPort},127.0.0.1:{Primary.Port}/{database}?target_session_attrs={targetSessionAttrs}";
+
+    /// <param name="database">Created on the primary before the base backup, so the standby has it.</param>
+    public static async Task<StandbyPair> StartAsync(string database)
+    {
+        var primary = await PostgresServer.StartOwnAsync(_ => ([], []));
+        await primary.CreateDatabaseNamedAsync(database);
+        // The real directory (PATH may hold links to initdb and pg_ctl only): pg_basebackup is beside them.
+        var pgCtl = Which("pg_ctl", primary);
+        var bin = Path.GetDirectoryName(new FileInfo(pgCtl).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? pgCtl)!;
+        var asRoot = Environment.UserName == "root";
+        var data = Path.Combine(primary.Root!, "standby");
+        var sockets = Path.Combine(primary.Root!, "standby-sockets");
+        Directory.CreateDirectory(sockets);
+        if (asRoot)
+        {
+            Run("chown", ["postgres:postgres", sockets], asRoot: false);
+        }
+
+        var port = FreePort();
+        // Over the primary's socket: the default pg_hba trusts local replication connections.
+        Run(Path.Combine(bin, "pg_basebackup"), ["-h", primary.SocketDirectory!, "-p", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-U", primary.User, "-D", data, "-R", "-X", "stream", "--no-sync"], asRoot);
+        Run(Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(primary.Root!, "standby.log"), "-w", "-t", "60", "start", "-o",
+            // A standby needs at least the primary's max_connections (PostgresServer starts it with 200).
+            $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"], asRoot);
+        TemporaryFiles.WhenThisProcessEnds((asRoot ? "runuser -u postgres -- " : "") + $"'{Path.Combine(bin, "pg_ctl")}' -D '{data}' -m immediate -w stop");
+        return new StandbyPair(primary, port);
+    }
+
+    private static string Which(string program, PostgresServer server)
+    {
+        var candidates = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(Directory.Exists("/usr/lib/postgresql")
+                ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d).Select(d => Path.Combine(d, "bin"))
+                : []);
+        return candidates.Select(d => Path.Combine(d, program)).FirstOrDefault(p => File.Exists(p) && File.Exists(Path.Combine(Path.GetDirectoryName(p)!, "initdb")))
+            ?? throw new InvalidOperationException($"{program} was not found beside initdb (cluster at {server.Root}); install the PostgreSQL server (Debian: apt-get install postgresql)");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static void Run(string program, string[] args, bool asRoot)
+    {
+        var start = new ProcessStartInfo(asRoot ? "runuser" : program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/tmp" };
+        foreach (var arg in asRoot ? ["-u", "postgres", "--", program, .. args] : args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{Path.GetFileName(program)} failed ({process.ExitCode}): {stderr.Result}{stdout.Result}");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using Npgsql;
+using TimeTrack.Migrations.Tests.Infrastructure;
+using TimeTrack.Migrations.Tests.Runner;
+
+namespace TimeTrack.Migrations.Tests.Topology;
+
+/// <summary>
+/// A real streaming standby (pg_basebackup -R of a throwaway primary): a URL that reaches only
+/// the standby is refused (exit 3) by every command, status included; a multi-host URL with
+/// target_session_attrs finds the primary.
+/// </summary>
+public sealed class StandbyTests
+{
+    private const string Database = "app";
+
+    private static readonly Lazy<Task<StandbyPair>> Pair = new(() => StandbyPair.StartAsync(Database));
+
+    [Fact]
+    public async Task A_url_that_reaches_only_a_standby_is_refused_with_exit_3_and_nothing_written()
+    {
+        var pair = await Pair.Value;
+        var url = pair.StandbyUrlFor(Database);
+        foreach (var command in new[] { "init", "up" })
+        {
+            var result = await InProcessRunner.RunAsync([command, "--database-url", url]);
+            RunnerTestBase.ShouldFailWithOneLine(result, 3, "the server is a read-only standby");
+        }
+
+        var check = await InProcessRunner.RunAsync(["check", "--database-url", url]);
+        RunnerTestBase.ShouldFailWithOneLine(check, 3, "the server is a read-only standby");
+
+        var status = await InProcessRunner.RunAsync(["status", "--json", "--database-url", url]);
+        status.ExitCode.ShouldBe(3, status.ToString());
+        status.Stdout.ShouldContain("\"readOnlyStandby\": true");
+        status.Stderr.ShouldContain("the server is a read-only standby");
+    }
+
+    [Fact]
+    public async Task The_front_hands_a_standby_over_to_the_runner_and_answers_on_the_primary()
+    {
+        var pair = await Pair.Value;
+        await using (var standby = new NpgsqlConnection($"Host=127.0.0.1;Port={pair.StandbyPort};Username={pair.Primary.User};Password={pair.Primary.Password};Database={Database};Pooling=false"))
+        {
+            await standby.OpenAsync();
+            (await TimeTrack.Migrations.Runner.FastStart.NoOpStart.WhyNotHereAsync(standby, TimeTrack.Migrations.Runner.Databases.DatabaseKind.Postgres, CancellationToken.None))
+                .ShouldBe("the server is a read-only standby");
+        }
+
+        await using var primary = new NpgsqlConnection(pair.Primary.ConnectionStringFor(Database));
+        await primary.OpenAsync();
+        (await TimeTrack.Migrations.Runner.FastStart.NoOpStart.WhyNotHereAsync(primary, TimeTrack.Migrations.Runner.Databases.DatabaseKind.Postgres, CancellationToken.None))
+            .ShouldBeNull();
+    }
+
+    [Theory]
+    [InlineData("primary")]
+    [InlineData("read-write")]
+    public async Task A_multi_host_url_with_target_session_attrs_reaches_the_primary(string attrs)
+    {
+        var pair = await Pair.Value;
+        var database = $"multi_{attrs.Replace('-', '_')}";
+        await pair.Primary.CreateDatabaseNamedAsync(database);
+        var url = pair.MultiHostUrlFor(database, attrs);
+
+        var init = await InProcessRunner.RunAsync(["init", "--database-url", url]);
+        init.ExitCode.ShouldBe(0, init.ToString());
+        var status = await InProcessRunner.RunAsync(["status", "--json", "--database-url", url]);
+        status.ExitCode.ShouldBe(0, status.ToString());
+        status.Stdout.ShouldContain("\"upToDate\": true");
+        status.Stdout.ShouldContain("\"readOnlyStandby\": false");
+
+        await using var connection = new NpgsqlConnection(pair.Primary.ConnectionStringFor(database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT count(*) FROM public.\"{TimeTrack.Migrations.Runner.Databases.VersionTable.Name}\"", connection);
+        ((long)(await command.ExecuteScalarAsync())!).ShouldBe(RunnerTestBase.Versions.Length);
+    }
+}
