@@ -144,7 +144,7 @@ recover_sqlite() {
 
 PASSED=0 FAILED=0 SKIPPED=0
 report() { # CASE WHAT RESULT
-  printf '%-26s | %-62s | exit %-4s | %-52s | %5.1f s\n' "$1" "$2" "$RUN_RC" "$3" "$(echo "$(now) - $CASE_START" | bc)"
+  printf '%-28s | %-62s | exit %-4s | %-52s | %5.1f s\n' "$1" "$2" "$RUN_RC" "$3" "$(echo "$(now) - $CASE_START" | bc)"
 }
 # run_case NAME WHAT FUNCTION: the case (which sets RUN_RC, and returns 1 when the fault could not be placed), then its recovery.
 run_case() {
@@ -300,7 +300,11 @@ pg_full_disk_backup() {
   fill "$dir"
   run_bg scen up --backup "$dir" --database-url "$(url "$db")"
   finish_run
-  [ -n "${FAULTS_DEBUG:-}" ] && { cat "$WORK/run.out" "$WORK/run.err"; ls -la "$dir"; df "$dir"; } >&2
+  # A backup that cannot be written must stop the run with nothing changed (not a 0-byte "backup").
+  if [ "$RUN_RC" = 0 ] || has_row "$db" 300; then
+    RECOVERY="went ahead: $(cat "$WORK/run.out" "$WORK/run.err" | grep -o 'backup written.*B,' | head -n 1)"
+    return 1
+  fi
   rm -f "$dir/filler"
   recover_pg "$db" scen
 }
@@ -322,7 +326,7 @@ trap 'status=$?; unmount_all; (exit "$status"); bench_cleanup' EXIT
 HEAD_SCEN="$(head_rows scen)"
 HEAD_PROD="$(head_rows prod)"
 log "fault matrix ($(machine))"
-printf '%-26s | %-62s | %-9s | %-52s | %s\n' case "what was done" "run" "recovery (next up, check, rows, locks)" time
+printf '%-28s | %-62s | %-9s | %-52s | %s\n' case "what was done" "run" "recovery (next up, check, rows, locks)" time
 if [ -n "${FAULTS_SMOKE:-}" ]; then
   run_case pg-kill-in-300-statement "kill -9 during step 300's statement (pg_sleep)" pg_kill_in_300_statement
   run_case pg-restart-lock-wait "pg_ctl restart -m fast while waiting for the lock" pg_restart_lock_wait
