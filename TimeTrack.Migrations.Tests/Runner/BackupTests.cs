@@ -246,6 +246,25 @@ public sealed class PostgresBackupTests() : BackupTests(DatabaseKind.Postgres)
         Directory.GetFiles(BackupDir, "*", SearchOption.AllDirectories).ShouldBeEmpty("a failed backup leaves no file, not even a partial one");
         (await Db.AppliedVersionsAsync()).ShouldBeEmpty();
     }
+
+    [Fact]
+    public async Task A_pg_dump_that_exits_0_with_an_empty_file_is_a_failed_backup()
+    {
+        // What pg_dump 15 did on a full tmpfs (bench/faults.sh, pg-full-disk-backup).
+        var empty = FakePgDump("case \"$1\" in --version) echo 'pg_dump (PostgreSQL) 17.2' ;; *) : > \"${3#--file=}\"; exit 0 ;; esac");
+        try
+        {
+            var result = await RunAsync(["up", "--backup", BackupDir], new Dictionary<string, string?> { ["TIMETRACK_PG_DUMP"] = empty });
+            ShouldFailWith(result, 1, "backup failed, so nothing was changed: pg_dump exited 0 but wrote 0 bytes that are not a pg_dump custom-format archive");
+        }
+        finally
+        {
+            File.Delete(empty);
+        }
+
+        Directory.GetFiles(BackupDir, "*", SearchOption.AllDirectories).ShouldBeEmpty("a failed backup leaves no file, not even a partial one");
+        (await Db.AppliedVersionsAsync()).ShouldBeEmpty();
+    }
 }
 
 public sealed class SqliteBackupTests() : BackupTests(DatabaseKind.Sqlite);

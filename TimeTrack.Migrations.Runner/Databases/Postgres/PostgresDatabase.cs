@@ -305,6 +305,21 @@ public sealed class PostgresDatabase : Database
         {
             throw new BackupException($"pg_dump failed (exit {code}): {PostgresClientTools.LastLines(stderr + stdout)}");
         }
+
+        // pg_dump can exit 0 and leave an empty file when the disk is full (seen with
+        // bench/faults.sh on a full tmpfs): every custom-format archive starts with its signature.
+        var (signature, format) = Provider.BackupSignature;
+        var head = new byte[signature.Length];
+        int read;
+        await using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
+        {
+            read = await stream.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancel);
+        }
+
+        if (read < head.Length || !head.AsSpan().SequenceEqual(signature))
+        {
+            throw new BackupException($"pg_dump exited 0 but wrote {new FileInfo(file).Length} bytes that are not {format} (is the disk full?)");
+        }
     }
 
     /// <summary>
