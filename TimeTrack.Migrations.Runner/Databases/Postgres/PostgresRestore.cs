@@ -62,17 +62,14 @@ internal static partial class PostgresRestore
         var recreate = server >= 14
             ? "CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC;"
             : "CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC;";
-        var prelude = "BEGIN;\nSET LOCAL client_min_messages = warning;\n" + (replace ? $"DROP SCHEMA IF EXISTS public CASCADE;\n{recreate}\n" : "");
+        // A psql killed mid-statement: its session notices at once and rolls back. SET LOCAL, not a
+        // startup parameter (PgBouncer refuses "options"), and nothing left to the pool's next client.
+        var checkConnection = server >= 14 ? "SET LOCAL client_connection_check_interval = 1000;\n" : "";
+        var prelude = "BEGIN;\nSET LOCAL client_min_messages = warning;\n" + checkConnection + (replace ? $"DROP SCHEMA IF EXISTS public CASCADE;\n{recreate}\n" : "");
 
         // The database as a conninfo string: a name with '=' in it is not taken for one.
         var name = new NpgsqlConnectionStringBuilder(database.Target.ConnectionString).Database!;
         var conninfo = $"dbname='{name.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}'";
-        if (server >= 14)
-        {
-            // A psql killed mid-statement: its session notices at once and rolls back.
-            libpq["PGOPTIONS"] = string.Join(' ', new[] { libpq["PGOPTIONS"], "-c client_connection_check_interval=1000" }.Where(o => !string.IsNullOrEmpty(o)));
-        }
-
         var key = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var (restoreCode, restoreError, psqlCode, psqlError) = await PostgresClientTools.PipeAsync(
             pgRestore, ["--no-owner", "--exit-on-error", $"--restrict-key={key}", "--file=-", file],
