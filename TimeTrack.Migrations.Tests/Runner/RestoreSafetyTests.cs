@@ -79,9 +79,9 @@ public abstract class RestoreSafetyTests(DatabaseKind kind) : RunnerTestBase(kin
         ShouldSucceed(await RunnerProcess.RunProgramAsync("mkfifo", [fifo]));
         (string File, string Says)[] cases =
         [
-            ("/dev/urandom", "is a character device, not a backup file"),
-            ("/dev/zero", "is a character device"),
-            ("/dev/null", "is a character device"),
+            ("/dev/urandom", "is a device, not a backup file"),
+            ("/dev/zero", "is a device"),
+            ("/dev/null", "is a device"),
             (BackupDir, "is a directory, not a backup file"),
             (fifo, "is a named pipe (FIFO)"),
             (empty, "is empty"),
@@ -96,7 +96,7 @@ public abstract class RestoreSafetyTests(DatabaseKind kind) : RunnerTestBase(kin
         (await StateAsync()).ShouldBe(before);
         var fresh = Path.Combine(BackupDir, "fresh.db");
         var url = Provider == DatabaseKind.Postgres ? Db.Url : "sqlite:///" + fresh;
-        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["restore", "/dev/zero", "--database-url", url]), 2, "is a character device");
+        ShouldFailWithOneLine(await InProcessRunner.RunAsync(["restore", "/dev/zero", "--database-url", url]), 2, "is a device");
         File.Exists(fresh).ShouldBeFalse("a refused restore creates no database file");
     }
 
