@@ -102,7 +102,7 @@ ASSEMBLY="$OUT/bin/TimeTrack.Bench.LongHistory.dll"
 if [ -n "$MANIFEST" ]; then
   # The manifest as a developer writes it ('manifest' renders every migration for every provider),
   # then built in.
-  "$RUNNER" manifest --source "$SRC" --migrations-assembly "$ASSEMBLY" --database-url "sqlite:///$OUT/unused.db" >/dev/null
+  "$RUNNER" manifest --source "$SRC" --migrations-assembly "$ASSEMBLY" >/dev/null
   build
 fi
 echo "$ASSEMBLY"
