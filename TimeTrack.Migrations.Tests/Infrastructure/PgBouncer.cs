@@ -40,7 +40,7 @@ public sealed class PgBouncer : IAsyncDisposable
             ?? throw new InvalidOperationException("pgbouncer was not found. Install it (Debian: apt-get install pgbouncer); .ci/run does.");
         var server = await PostgresServer.GetAsync();
         var root = Directory.CreateDirectory(Path.Combine(TemporaryFiles.Parent(), "timetrack-pgbouncer-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        var port = FreePort();
+        var port = PostgresServer.ThrowawayCluster.FreePort();
         var ini = Path.Combine(root, "pgbouncer.ini");
         await File.WriteAllTextAsync(Path.Combine(root, "users.txt"), $"\"{server.User}\" \"{server.Password}\"\n");
         await File.WriteAllLinesAsync(ini,
@@ -65,13 +65,10 @@ public sealed class PgBouncer : IAsyncDisposable
         if (asRoot)
         {
             // PgBouncer refuses to run as root, as initdb does.
-            Run("chown", ["-R", "postgres:postgres", root]);
-            Run("runuser", ["-u", "postgres", "--", program, "-d", ini]);
+            PostgresServer.ThrowawayCluster.Run("chown", ["-R", "postgres:postgres", root]);
         }
-        else
-        {
-            Run(program, ["-d", ini]);
-        }
+
+        PostgresServer.ThrowawayCluster.RunAsOwner(asRoot, program, ["-d", ini]);
 
         var pidFile = Path.Combine(root, "pgbouncer.pid");
         TemporaryFiles.WhenThisProcessEnds($"kill $(cat '{pidFile}') 2>/dev/null; sleep 0.5; rm -rf '{root}'");
@@ -106,31 +103,6 @@ public sealed class PgBouncer : IAsyncDisposable
             {
                 // Gone already.
             }
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static void Run(string program, string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/tmp" };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{Path.GetFileName(program)} failed ({process.ExitCode}): {stderr.Result}{stdout.Result}");
         }
     }
 }

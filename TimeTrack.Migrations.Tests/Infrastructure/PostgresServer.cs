@@ -150,7 +150,8 @@ public sealed class PostgresServer
     }
 
     /// <summary>A cluster in a temporary directory, stopped and deleted when the test process exits.</summary>
-    private static class ThrowawayCluster
+    /// <summary>The throwaway cluster, and the process helpers the other servers of the tests (PgBouncer, StandbyPair) share.</summary>
+    internal static class ThrowawayCluster
     {
         public static async Task<PostgresServer> StartAsync(Func<string, (string[] Config, string[] Hba)>? configure)
         {
@@ -255,14 +256,14 @@ public sealed class PostgresServer
             return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
         }
 
-        private static int FreePort()
+        internal static int FreePort()
         {
             using var listener = new TcpListener(IPAddress.Loopback, 0);
             listener.Start();
             return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
 
-        private static void RunAsOwner(bool asRoot, string program, string[] args)
+        internal static void RunAsOwner(bool asRoot, string program, string[] args)
         {
             if (asRoot)
             {
@@ -274,7 +275,7 @@ public sealed class PostgresServer
             }
         }
 
-        private static void Run(string program, string[] args)
+        internal static void Run(string program, string[] args)
         {
             var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/tmp" };
             foreach (var arg in args)

@@ -40,16 +40,16 @@ public sealed class StandbyPair
         Directory.CreateDirectory(sockets);
         if (asRoot)
         {
-            Run("chown", ["postgres:postgres", sockets], asRoot: false);
+            PostgresServer.ThrowawayCluster.Run("chown", ["postgres:postgres", sockets]);
         }
 
-        var port = FreePort();
+        var port = PostgresServer.ThrowawayCluster.FreePort();
         // Over the primary's socket: the default pg_hba trusts local replication connections.
-        Run(Path.Combine(bin, "pg_basebackup"), ["-h", primary.SocketDirectory!, "-p", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-U", primary.User, "-D", data, "-R", "-X", "stream", "--no-sync"], asRoot);
-        Run(Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(primary.Root!, "standby.log"), "-w", "-t", "60", "start", "-o",
+        PostgresServer.ThrowawayCluster.RunAsOwner(asRoot, Path.Combine(bin, "pg_basebackup"), ["-h", primary.SocketDirectory!, "-p", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-U", primary.User, "-D", data, "-R", "-X", "stream", "--no-sync"]);
+        PostgresServer.ThrowawayCluster.RunAsOwner(asRoot, Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(primary.Root!, "standby.log"), "-w", "-t", "60", "start", "-o",
             // A standby needs at least the primary's max_connections (PostgresServer starts it with 200).
-            $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"], asRoot);
+            $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"]);
         TemporaryFiles.WhenThisProcessEnds((asRoot ? "runuser -u postgres -- " : "") + $"'{Path.Combine(bin, "pg_ctl")}' -D '{data}' -m immediate -w stop");
         return new StandbyPair(primary, port);
     }
@@ -62,30 +62,5 @@ public sealed class StandbyPair
                 : []);
         return candidates.Select(d => Path.Combine(d, program)).FirstOrDefault(p => File.Exists(p) && File.Exists(Path.Combine(Path.GetDirectoryName(p)!, "initdb")))
             ?? throw new InvalidOperationException($"{program} was not found beside initdb (cluster at {server.Root}); install the PostgreSQL server (Debian: apt-get install postgresql)");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static void Run(string program, string[] args, bool asRoot)
-    {
-        var start = new ProcessStartInfo(asRoot ? "runuser" : program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/tmp" };
-        foreach (var arg in asRoot ? ["-u", "postgres", "--", program, .. args] : args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{Path.GetFileName(program)} failed ({process.ExitCode}): {stderr.Result}{stdout.Result}");
-        }
     }
 }
