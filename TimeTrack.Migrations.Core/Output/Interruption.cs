@@ -61,19 +61,26 @@ public static class Interruption
         }
     }
 
-    /// <summary>The one line for an interruption: "interrupted by SIGTERM: what; the database is at ...".</summary>
-    public static UserError Error(string what) => new(Code, $"interrupted by {SignalName}: {what}");
+    /// <summary>
+    /// The one line for an interruption: "interrupted by SIGTERM: what; the database is at ...";
+    /// "cancelled: ..." when the caller's token was cancelled without a signal (in-process use).
+    /// </summary>
+    public static UserError Error(string what) => new(Code, Requested ? $"interrupted by {SignalName}: {what}" : $"cancelled: {what}");
 
     /// <summary>
-    /// Any failure after a signal is the interruption (a cancelled wait, read or statement), not
-    /// an error of its own: reported as one line with 130/143. Used where nothing was written yet;
-    /// where something may have been, the caller says where the database is (CommandContext.UnderLockAsync).
+    /// The top level's answer to "which signal was it": a run stopped by the cancellation token
+    /// (<see cref="MigrationInterruptedException"/>, which says what became of the step and where
+    /// the database is) and any failure after a signal (a cancelled wait, read or statement: nothing
+    /// was written yet) are the interruption, not errors of their own: one line with 130/143.
     /// </summary>
-    public static Exception Explain(Exception e) =>
-        Requested && e is not UserError { Code: ExitCode.Interrupted or ExitCode.Terminated }
-            ? Error("nothing was changed")
-            : e;
+    public static Exception Explain(Exception e) => e switch
+    {
+        UserError { Code: ExitCode.Interrupted or ExitCode.Terminated } => e,
+        MigrationInterruptedException stopped => Error(stopped.Message),
+        _ when Requested => Error("nothing was changed"),
+        _ => e,
+    };
 }
 
-/// <summary>A migration run stopped by a signal; the message says what happened to the step in progress.</summary>
+/// <summary>A migration run stopped by its cancellation token (a signal); the message says what happened to the step in progress.</summary>
 public sealed class MigrationInterruptedException(string message, Exception? inner = null) : Exception(message, inner);

@@ -121,13 +121,14 @@ public sealed class CommandContext : IDisposable
                 await CompleteHistoryAsync(database, recorder, cancel);
             }
 
+            await migrationLock.ReleaseAsync(); // says so if the lock was lost before
             return code;
         }
-        catch (Exception e) when (Interruption.Requested)
+        catch (Exception e) when (cancel.IsCancellationRequested)
         {
-            // Stopped by a signal, still holding the lock: read where the database really is (a
+            // Cancelled (a signal), still holding the lock: read where the database really is (a
             // step may have completed before the cancel took effect); the lock goes on the way out.
-            throw Interruption.Error($"{(e as MigrationInterruptedException)?.Message ?? "stopped"}; {await WhereNowAsync(database)}");
+            throw new MigrationInterruptedException($"{(e as MigrationInterruptedException)?.Message ?? "stopped"}; {await WhereNowAsync(database)}", e);
         }
     }
 

@@ -101,8 +101,12 @@ public static class InitCommand
                     string.Join(", ", state.Unknown));
             }
 
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl,
-                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel), ctx.Settings.ProgressInterval);
+            var results = await StepExecutor.ApplyAsync(new ApplyRequest
+            {
+                Database = database, Catalog = ctx.Catalog, Recorder = recorder, Plan = plan, Logs = ctx.Logs, OnStep = ctx.Progress,
+                Policy = ctx.Settings.Ddl, ProgressInterval = ctx.Settings.ProgressInterval,
+                BeforeFirstChange = () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel),
+            }, cancel);
             var now = state.CurrentAfter(results);
             var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
             ctx.Result(

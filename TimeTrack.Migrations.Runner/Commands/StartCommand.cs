@@ -73,12 +73,12 @@ public static class StartCommand
                 return InitCommand.RunAsync(ctx, parse.GetValue(InitCommand.To), null, parse.GetValue(InitCommand.Force), parse.GetValue(InitCommand.AllowDowngrade),
                     parse.GetValue(UpCommand.AllowUnknown), parse.GetValue(UpCommand.AllowOutOfOrder), cancel, parse.GetValue(UpCommand.AllowChanged));
             });
-            if (code != 0 || Interruption.Requested)
+            if (code != 0 || cancel.IsCancellationRequested)
             {
                 code = code != 0 ? code : (int)Interruption.Code; // never on to the application after a stop signal
                 if (app.Length > 0)
                 {
-                    await terminal.Err.WriteLineAsync(LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.NotStarting(code, Interruption.Requested), null));
+                    await terminal.Err.WriteLineAsync(LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.NotStarting(code, cancel.IsCancellationRequested), null));
                 }
 
                 return code;

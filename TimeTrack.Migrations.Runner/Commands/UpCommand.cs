@@ -40,8 +40,12 @@ public static class UpCommand
             }
 
             // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
-            var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, steps, ctx.Progress, cancel, ctx.Settings.Ddl,
-                () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel), ctx.Settings.ProgressInterval);
+            var results = await StepExecutor.ApplyAsync(new ApplyRequest
+            {
+                Database = database, Catalog = ctx.Catalog, Recorder = recorder, Plan = steps, Logs = ctx.Logs, OnStep = ctx.Progress,
+                Policy = ctx.Settings.Ddl, ProgressInterval = ctx.Settings.ProgressInterval,
+                BeforeFirstChange = () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel),
+            }, cancel);
             var now = state.CurrentAfter(results);
             var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
             ctx.Result(

@@ -54,10 +54,11 @@ public abstract class Database : IAsyncDisposable
 
     /// <summary>
     /// Makes FluentMigrator's connection wait for another process's lock on the database as this
-    /// connection does (at most <see cref="BusyTimeout"/>, not after a stop signal); called before
-    /// the steps run. Nothing to do where the server bounds its own lock waits (PostgreSQL).
+    /// connection does (at most <see cref="BusyTimeout"/>, not once <paramref name="cancel"/> is
+    /// cancelled); called before the steps run. Nothing to do where the server bounds its own lock
+    /// waits (PostgreSQL).
     /// </summary>
-    public virtual void PrepareStepConnection(System.Data.IDbConnection stepConnection)
+    public virtual void PrepareStepConnection(System.Data.IDbConnection stepConnection, CancellationToken cancel)
     {
     }
 
@@ -80,11 +81,19 @@ public abstract class Database : IAsyncDisposable
     public virtual IReadOnlyList<string> StepSessionStatements => [];
 
     /// <summary>
-    /// Takes the lock that lets one runner at a time migrate this database, before anything is read
-    /// or created, and holds it until disposed. Waits up to <paramref name="timeout"/>, then throws
-    /// exit code 4. A killed process leaves no lock behind.
+    /// Run first in each step's own transaction once the migration lock is held (the fence): fails
+    /// the step, with an error <see cref="DatabaseProvider.FenceBroken"/> recognises, when the step's
+    /// session is no longer on the server the lock was taken on or the lock is no longer held.
+    /// Null: nothing to fence (no lock held, or a lock that cannot be lost while the process lives).
     /// </summary>
-    public abstract Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default);
+    public virtual string? StepFenceStatement => null;
+
+    /// <summary>
+    /// Takes the lock that lets one runner at a time migrate this database, before anything is read
+    /// or created, and holds it until released or disposed. Waits up to <paramref name="timeout"/>,
+    /// then throws exit code 4. A killed process leaves no lock behind.
+    /// </summary>
+    public abstract Task<MigrationLock> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default);
 
     protected static Output.UserError LockTimeout(TimeSpan timeout) =>
         new(Output.ExitCode.LockTimeout, $"another runner held the migration lock for more than {timeout.TotalSeconds:0} s (--lock-timeout); nothing was changed");
@@ -167,6 +176,19 @@ public abstract class Database : IAsyncDisposable
     public abstract Task<string> BackupIdentityAsync(CancellationToken cancel);
 
     public virtual ValueTask DisposeAsync() => DbConnection.DisposeAsync();
+}
+
+/// <summary>
+/// The migration lock, held (<see cref="Database.AcquireMigrationLockAsync"/>). A run that
+/// completed releases it with <see cref="ReleaseAsync"/>, which reports a lock lost before it (the
+/// last check of the fence); disposing releases it quietly (after an error, whose report comes first).
+/// </summary>
+public abstract class MigrationLock : IAsyncDisposable
+{
+    /// <summary>Releases the lock; a <see cref="Output.UserError"/> when it had been lost already.</summary>
+    public abstract Task ReleaseAsync();
+
+    public abstract ValueTask DisposeAsync();
 }
 
 /// <summary>A backup or restore that could not be done, in words for the operator (no secret in them).</summary>

@@ -106,6 +106,9 @@ public abstract class DatabaseProvider
     /// </summary>
     public virtual bool IsConnectionLost(Exception e) => false;
 
+    /// <summary>The fence's words when <paramref name="e"/> is a step stopped by <see cref="Database.StepFenceStatement"/>; null otherwise.</summary>
+    public virtual string? FenceBroken(Exception e) => null;
+
     // ---- The version table ------------------------------------------------------------------
 
     /// <summary>This database's spelling of a version-table column type.</summary>

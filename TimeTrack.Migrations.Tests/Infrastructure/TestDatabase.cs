@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using TimeTrack.Migrations.Migrations;
 using TimeTrack.Migrations.Runner.Databases;
@@ -79,7 +78,7 @@ public abstract class TestDatabase : IAsyncDisposable
             : version == 0 ? []
             : state.PlanUp(version, allowUnknown: true, allowOutOfOrder: false);
         using var recorder = new HistoryRecorder(database.Provider, catalog, new Provenance("tests", null, Environment.MachineName, database.User));
-        await StepExecutor.ApplyAsync(database, catalog, NullLoggerFactory.Instance, recorder, plan, _ => { }, CancellationToken.None);
+        await StepExecutor.ApplyAsync(new ApplyRequest { Database = database, Catalog = catalog, Recorder = recorder, Plan = plan }, CancellationToken.None);
     }
 
     /// <summary>The live schema, version table left out.</summary>

@@ -35,17 +35,46 @@ public sealed class PostgresDatabase : Database
     private bool _inRecovery;
     private int _backendPid;
     private int? _serverPort;
+    private DateTime _serverStarted;
 
     /// <summary>What the session is connected to, in one round trip as it opens.</summary>
     internal async Task ReadSessionFactsAsync(CancellationToken cancel)
     {
-        await using var command = new NpgsqlCommand("SELECT pg_is_in_recovery(), pg_backend_pid(), inet_server_port()", Connection);
+        await using var command = new NpgsqlCommand("SELECT pg_is_in_recovery(), pg_backend_pid(), inet_server_port(), pg_postmaster_start_time()", Connection);
         await using var reader = await command.ExecuteReaderAsync(cancel);
         await reader.ReadAsync(cancel);
         _inRecovery = reader.GetBoolean(0);
         _backendPid = reader.GetInt32(1);
         _serverPort = reader.IsDBNull(2) ? null : reader.GetInt32(2);
+        _serverStarted = reader.GetDateTime(3);
     }
+
+    public override string? StepFenceStatement => _fence;
+
+    private string? _fence;
+
+    /// <summary>
+    /// The fence of every step once the lock is held (docs/topologies.md, "Step fencing"): in the
+    /// step's own transaction, the step's session must be on a primary (pg_is_in_recovery), the
+    /// same server the lock was taken on (its postmaster's start time: a promoted standby's or a
+    /// restarted server's differs; pg_control_system() would need a privilege the owner role may
+    /// lack), and the lock's session must still hold the lock (pg_locks, readable by any role).
+    /// </summary>
+    private static string Fence(int lockHolder, DateTime serverStarted) =>
+        $$"""
+        DO $fence$ BEGIN
+        IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION USING ERRCODE = '{{PostgresErrors.FenceBroken}}', MESSAGE = 'the server is a read-only standby now (a failover?)';
+        END IF;
+        IF pg_postmaster_start_time() <> '{{serverStarted.ToUniversalTime():yyyy-MM-dd HH:mm:ss.ffffff}}+00'::timestamptz THEN
+        RAISE EXCEPTION USING ERRCODE = '{{PostgresErrors.FenceBroken}}', MESSAGE = 'the step''s session is not on the server the run took its migration lock on (a failover or a restart?)';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = {{lockHolder}} AND granted
+        AND classid = {{MigrationLockKey >> 32}} AND objid = {{MigrationLockKey & 0xFFFFFFFF}} AND objsubid = 1) THEN
+        RAISE EXCEPTION USING ERRCODE = '{{PostgresErrors.FenceBroken}}', MESSAGE = 'the run no longer holds the migration lock (the session that held it ended)';
+        END IF;
+        END $fence$
+        """;
 
     /// <summary>
     /// The session advisory lock protects only when this client keeps its server session between
@@ -95,7 +124,7 @@ public sealed class PostgresDatabase : Database
     /// <summary>For the tests: called when a waiter listens, has found the lock taken since, and is about to wait.</summary>
     internal Action? Waiting { get; set; }
 
-    public override async Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
+    public override async Task<MigrationLock> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
     {
         // A session-level advisory lock on this connection, which stays idle while the migrations
         // run on FluentMigrator's own connection. Waiters do not block in pg_advisory_lock: a
@@ -125,7 +154,8 @@ public sealed class PostgresDatabase : Database
                             onWaiting($"took the migration lock after waiting {(DateTime.UtcNow - started).TotalSeconds:0.000} s");
                         }
 
-                        return new AdvisoryLock(Connection);
+                        _fence = Fence(_backendPid, _serverStarted);
+                        return new AdvisoryLock(this);
                     }
                 }
 
@@ -173,26 +203,66 @@ public sealed class PostgresDatabase : Database
         await command.ExecuteNonQueryAsync(cancel);
     }
 
-    private sealed class AdvisoryLock(NpgsqlConnection connection) : IAsyncDisposable
+    /// <summary>
+    /// The session advisory lock. Released in one statement with the notification: the lock is
+    /// free before the notification is delivered (at commit), so a woken waiter finds it free.
+    /// </summary>
+    private sealed class AdvisoryLock(PostgresDatabase database) : MigrationLock
     {
-        public async ValueTask DisposeAsync()
+        private bool _released;
+
+        /// <summary>
+        /// The fence's last check: pg_advisory_unlock is true only when this session still held the
+        /// lock, and a session never moves to another server; with each step's fence, the lock was
+        /// held from the first step to the last commit.
+        /// </summary>
+        public override async Task ReleaseAsync()
         {
-            if (connection.State == System.Data.ConnectionState.Open)
+            bool held;
+            try
             {
-                // One statement: the lock is free before the notification is delivered (at commit),
-                // so a woken waiter finds it free.
-                await using var command = new NpgsqlCommand($"SELECT pg_advisory_unlock(@key), pg_notify('{LockReleasedChannel}', '')", connection);
-                command.Parameters.AddWithValue("key", MigrationLockKey);
-                try
-                {
-                    await command.ExecuteNonQueryAsync();
-                }
-                catch (NpgsqlException e) when (PostgresErrors.IsConnectionLost(e))
-                {
-                    // The session is gone, and its lock with it (waiters poll). The error that
-                    // ended the run is the one to report, not this one.
-                }
+                held = await UnlockAsync();
             }
+            catch (Exception e) when (PostgresErrors.IsConnectionLost(e) || e is InvalidOperationException)
+            {
+                throw Lost(database.Provider.DescribeError(e), e);
+            }
+
+            if (!held)
+            {
+                throw Lost("the session no longer held it", null);
+            }
+        }
+
+        private static UserError Lost(string why, Exception? e) => new(ExitCode.MigrationFailed,
+            $"the migration lock was lost before the run released it ({why.TrimEnd('.')}): every step applied was recorded, " +
+            "but the last may have committed without the lock. Run status to see where the database is", e);
+
+        public override async ValueTask DisposeAsync()
+        {
+            if (_released || database.Connection.State != System.Data.ConnectionState.Open)
+            {
+                return;
+            }
+
+            try
+            {
+                await UnlockAsync();
+            }
+            catch (NpgsqlException e) when (PostgresErrors.IsConnectionLost(e))
+            {
+                // The session is gone, and its lock with it (waiters poll). The error that
+                // ended the run is the one to report, not this one.
+            }
+        }
+
+        private async Task<bool> UnlockAsync()
+        {
+            _released = true;
+            database._fence = null;
+            await using var command = new NpgsqlCommand($"SELECT pg_advisory_unlock(@key), pg_notify('{LockReleasedChannel}', '')", database.Connection);
+            command.Parameters.AddWithValue("key", MigrationLockKey);
+            return (bool)(await command.ExecuteScalarAsync())!;
         }
     }
 

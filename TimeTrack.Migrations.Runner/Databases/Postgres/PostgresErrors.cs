@@ -14,6 +14,9 @@ public static class PostgresErrors
     private const string CannotConnectNow = "57P03";
     private const string TooManyConnections = "53300";
 
+    /// <summary>Ours: a step's fence found the run off its primary or without its lock (PostgresDatabase.StepFenceStatement).</summary>
+    public const string FenceBroken = "TTF01";
+
     public static bool IsConnectionError(Exception e) =>
         e is NpgsqlException or SocketException or TimeoutException or InvalidOperationException { InnerException: NpgsqlException };
 

@@ -100,6 +100,9 @@ public sealed class PostgresProvider : DatabaseProvider
 
     public override bool IsConnectionLost(Exception e) => PostgresErrors.IsConnectionLost(e);
 
+    public override string? FenceBroken(Exception e) =>
+        PostgresErrors.Find<PostgresException>(e) is { SqlState: PostgresErrors.FenceBroken } pg ? pg.MessageText : null;
+
     public override string ColumnType(VersionColumnType type) => type switch
     {
         VersionColumnType.BigInteger => "bigint",

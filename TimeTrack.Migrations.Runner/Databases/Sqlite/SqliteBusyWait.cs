@@ -1,14 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
-using TimeTrack.Migrations.Runner.Output;
 
 namespace TimeTrack.Migrations.Runner.Databases.Sqlite;
 
 /// <summary>
 /// How a connection of the runner waits for SQLite's file lock held by another process (the
 /// application in a write transaction): in SQLite's busy handler, for at most the lock timeout,
-/// and no longer once a stop signal came. Microsoft.Data.Sqlite's own waiting is a retry loop
+/// and no longer once the run is cancelled (a stop signal). Microsoft.Data.Sqlite's own waiting is a retry loop
 /// that sleeps between attempts, where nothing can cancel it (sqlite3_interrupt only reaches a
 /// statement that runs): with FluentMigrator's hour-long command timeout it outlasted both
 /// --lock-timeout and SIGTERM, and applied the step once the other writer let go. So that loop
@@ -31,8 +30,8 @@ internal static class SqliteBusyWait
     // The handler lives as long as its connection (native code holds only a pointer to it).
     private static readonly ConditionalWeakTable<SqliteConnection, BusyHandler> Handlers = [];
 
-    /// <summary>Makes the open <paramref name="connection"/> wait for another process's lock at most <paramref name="timeout"/>, and not after a stop signal.</summary>
-    public static void Install(SqliteConnection connection, TimeSpan timeout)
+    /// <summary>Makes the open <paramref name="connection"/> wait for another process's lock at most <paramref name="timeout"/>, and not once <paramref name="cancel"/> is cancelled.</summary>
+    public static void Install(SqliteConnection connection, TimeSpan timeout, CancellationToken cancel)
     {
         var started = DateTime.UtcNow;
         BusyHandler handler = (_, count) =>
@@ -42,7 +41,7 @@ internal static class SqliteBusyWait
                 started = DateTime.UtcNow; // a new wait
             }
 
-            if (Interruption.Requested || DateTime.UtcNow - started >= timeout)
+            if (cancel.IsCancellationRequested || DateTime.UtcNow - started >= timeout)
             {
                 return 0; // give up: the statement fails with SQLITE_BUSY
             }

@@ -15,7 +15,7 @@ public sealed class SqliteDatabase : Database
     /// <summary>SQLite has no users: the operating-system user of the runner.</summary>
     public override string? User => Environment.UserName;
 
-    public override async Task<IAsyncDisposable> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
+    public override async Task<MigrationLock> AcquireMigrationLockAsync(TimeSpan timeout, Action<string> onWaiting, CancellationToken cancel = default)
     {
         // SQLite's own locks are per statement or transaction, and FluentMigrator runs each
         // migration in a transaction of its own on its own connection; so runners serialise on an
@@ -24,7 +24,7 @@ public sealed class SqliteDatabase : Database
         // A write transaction of another process (the application) is SQLite's own lock: every
         // statement of ours waits for it as long as for the migration lock, then fails with exit 4.
         BusyTimeout = timeout;
-        SqliteBusyWait.Install(Connection, timeout);
+        SqliteBusyWait.Install(Connection, timeout, cancel);
         var path = Target.SqlitePath + ".migration-lock";
         var deadline = DateTime.UtcNow + timeout;
         var told = false;
@@ -32,7 +32,7 @@ public sealed class SqliteDatabase : Database
         {
             try
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                return new FileLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None));
             }
             catch (IOException) when (File.Exists(path))
             {
@@ -60,6 +60,18 @@ public sealed class SqliteDatabase : Database
     }
 
     /// <summary>
+    /// The flock, held by an open descriptor of this process: it cannot be lost while the process
+    /// lives, and the steps run on the same local file (there is no other server to fail over to),
+    /// so SQLite needs no fence (<see cref="Database.StepFenceStatement"/>).
+    /// </summary>
+    private sealed class FileLock(FileStream file) : MigrationLock
+    {
+        public override Task ReleaseAsync() => file.DisposeAsync().AsTask();
+
+        public override ValueTask DisposeAsync() => file.DisposeAsync();
+    }
+
+    /// <summary>
     /// FluentMigrator's connection: waits for another process's write lock as long as for the
     /// migration lock, and does not enforce foreign keys (<see cref="SqliteProvider.WithoutForeignKeyEnforcement"/>).
     /// </summary>
@@ -69,7 +81,7 @@ public sealed class SqliteDatabase : Database
     }.ConnectionString;
 
     /// <summary>Opened here (FluentMigrator keeps an open connection as it is) to give it the runner's busy handler.</summary>
-    public override void PrepareStepConnection(System.Data.IDbConnection stepConnection)
+    public override void PrepareStepConnection(System.Data.IDbConnection stepConnection, CancellationToken cancel)
     {
         if (stepConnection is SqliteConnection connection)
         {
@@ -78,7 +90,7 @@ public sealed class SqliteDatabase : Database
                 connection.Open();
             }
 
-            SqliteBusyWait.Install(connection, BusyTimeout);
+            SqliteBusyWait.Install(connection, BusyTimeout, cancel);
         }
     }
 
