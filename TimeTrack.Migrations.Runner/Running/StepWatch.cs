@@ -48,7 +48,7 @@ public sealed record StepHeartbeat(TimeSpan Elapsed, StepProgress? Progress, IRe
 /// connection: a task that ticks a few times a second and, from the runner's own idle connection
 /// (one query at a time, so the connection needs no lock),
 /// <list type="bullet">
-/// <item>after a signal, cancels the step's statement (<see cref="Database.CancelStatementAsync"/>) every
+/// <item>once the run's token is cancelled (a signal: the one token from Program.cs down), cancels the step's statement (<see cref="Database.CancelStatementAsync"/>) every
 /// tick until the step returns: a step can be several statements, and a cancel between two does nothing;
 /// the first cancel goes out at once;</item>
 /// <item>asks whom the step waits for (<see cref="Database.FindBlockersAsync"/>), keeps the last non-empty
@@ -82,7 +82,7 @@ public sealed class StepWatch : IDisposable
     private readonly Task _loop;
     private IReadOnlyList<LockBlocker> _last = [];
 
-    /// <param name="interrupted">A signal: from then on the step's statement is cancelled.</param>
+    /// <param name="interrupted">The run's cancellation token: once cancelled, the step's statement is cancelled.</param>
     /// <param name="step">Started when the step's first attempt did: heartbeats give the step's elapsed time, across attempts.</param>
     /// <param name="onWaiting">Called (on the watch's task) when the step starts waiting for a new set of sessions, with how long the attempt has run.</param>
     /// <param name="heartbeat">Zero: no heartbeat.</param>
@@ -108,7 +108,7 @@ public sealed class StepWatch : IDisposable
         var reported = new HashSet<int>();
         var wait = FirstLook;
         var nextBeat = _heartbeat;
-        // Until the signal: a tick's wait ends early when it comes, so the first cancel goes out at once.
+        // Until the cancel: a tick's wait ends early when it comes, so the first cancel goes out at once.
         using var signalOrStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _interrupted);
         while (!_stop.IsCancellationRequested)
         {
