@@ -23,7 +23,8 @@ public sealed class RoleTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await PostgresServer.GetAsync();
-        await _server.ExecuteAsync($"CREATE ROLE {Owner} NOLOGIN; CREATE ROLE {Login} LOGIN PASSWORD '{LoginPassword}'; GRANT {Owner} TO {Login}");
+        // NOINHERIT: the login has the owner's privileges only after SET ROLE (with INHERIT it could create, as itself, without it).
+        await _server.ExecuteAsync($"CREATE ROLE {Owner} NOLOGIN; CREATE ROLE {Login} LOGIN NOINHERIT PASSWORD '{LoginPassword}'; GRANT {Owner} TO {Login}");
     }
 
     public async Task DisposeAsync()
@@ -183,7 +184,8 @@ public sealed class RoleTests : IAsyncLifetime
     {
         // The pool's login is the suite's superuser (the pooler's auth file knows it); it SETs ROLE to the owner.
         var db = await OwnedDatabaseAsync("role_bouncer");
-        await using var bouncer = await PgBouncer.StartAsync("session", poolSize: 2);
+        // Three server connections: the runner's lock session, its pooler probe (kept in Npgsql's pool) and the steps'.
+        await using var bouncer = await PgBouncer.StartAsync("session", poolSize: 3);
         var url = bouncer.UrlFor(db.Name);
 
         var init = await InProcessRunner.RunAsync(["init", "--role", Owner, "--database-url", url]);
@@ -201,11 +203,11 @@ public sealed class RoleTests : IAsyncLifetime
             Directory.Delete(backups, recursive: true);
         }
 
-        // Both server connections of the pool, as its next clients get them: the login's own role again.
+        // Every server connection of the pool, as its next clients get them: the login's own role again.
         var clients = new List<NpgsqlConnection>();
         try
         {
-            for (var i = 0; i < 2; i++)
+            for (var i = 0; i < 3; i++)
             {
                 var client = new NpgsqlConnection(bouncer.ConnectionStringFor(db.Name));
                 clients.Add(client);
