@@ -50,7 +50,7 @@ try
     why = await NoOpStart.WhyNotHereAsync(connection, resolved.Target.Kind, Interruption.Token);
     if (why is null)
     {
-        var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target.Kind, Interruption.Token);
+        var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target, Interruption.Token);
         why = NoOpStart.WhyNotNoOp(columns, rows, manifest, MigrationManifest.Key(resolved.Target.Kind));
     }
 }

@@ -19,7 +19,7 @@ public sealed record CommandDefinition(string Name, IReadOnlyList<string> Aliase
 public static class CommandDefinitions
 {
     private static readonly OptionDefinition[] Output = [Json, LogFormat, Verbose];
-    private static readonly OptionDefinition[] Connect = [DatabaseUrl, Wait, MigrationsAssembly];
+    private static readonly OptionDefinition[] Connect = [DatabaseUrl, Role, Wait, MigrationsAssembly];
     private static readonly OptionDefinition[] Steps = [LockTimeout, DdlLockTimeout, DdlRetries, DdlRetryFor, StatementTimeout, ProgressInterval];
     private static readonly OptionDefinition[] Backups = [Backup, BackupKeep, BackupOptional];
 

@@ -20,13 +20,17 @@ public static partial class DatabaseUrl
     /// URL without one (PGUSER, else the login name): passed in by the caller, which read its
     /// environment, never read here from the process.
     /// </summary>
-    public static DatabaseTarget Parse(string url, string? workingDirectory = null, string? fallbackPassword = null, string? user = null)
+    /// <param name="role">--role (RunnerEnvironment.DatabaseRole): PostgreSQL only.</param>
+    public static DatabaseTarget Parse(string url, string? workingDirectory = null, string? fallbackPassword = null, string? user = null, string? role = null)
     {
         var (scheme, written, rest) = Split(url);
-        return Schemes.TryGetValue(scheme, out var kind)
+        var target = Schemes.TryGetValue(scheme, out var kind)
             ? kind == DatabaseKind.Postgres
                 ? Postgres.PostgresUrl.Parse(written, rest, fallbackPassword, user)
                 : Sqlite.SqliteUrl.Parse($"{written}://{rest}", rest, workingDirectory ?? Directory.GetCurrentDirectory())
             : throw UserError.Invalid($"unsupported database URL scheme '{Mask(scheme)}': use postgresql:// or sqlite://");
+        return role is null ? target
+            : target.Kind == DatabaseKind.Postgres ? target with { Role = role }
+            : throw UserError.Invalid("--role (TIMETRACK_DATABASE_ROLE) names a PostgreSQL role to SET ROLE to; a SQLite database has no roles");
     }
 }

@@ -27,6 +27,17 @@ public sealed record DatabaseTarget(DatabaseKind Kind, string ConnectionString, 
     /// </summary>
     public bool UsesGss { get; init; }
 
+    /// <summary>PostgreSQL: the role every session switches to after connecting (--role); null: the login's own.</summary>
+    public string? Role { get; init; }
+
+    /// <summary>
+    /// <c>SET [LOCAL] ROLE "role"</c> (quoted as an identifier: the name's case stays, as pg_dump
+    /// --role quotes it), or null without a role. Sent after connecting, never as a startup
+    /// parameter, which PgBouncer refuses.
+    /// </summary>
+    public string? SetRoleStatement(bool local = false) =>
+        Role is null ? null : $"SET {(local ? "LOCAL " : "")}ROLE \"{Role.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+
     public override string ToString() => Display;
 }
 

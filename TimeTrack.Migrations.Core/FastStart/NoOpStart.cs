@@ -174,7 +174,8 @@ public static class NoOpStart
                 return null;
             }
 
-            var target = DatabaseUrl.Parse(url, terminal.WorkingDirectory, password, environment.Variable("PGUSER"));
+            var target = DatabaseUrl.Parse(url, terminal.WorkingDirectory, password, environment.Variable("PGUSER"),
+                environment.DatabaseRole(request.Value(OptionDefinitions.Role)));
             if (target.UsesGss || (target.SqlitePath is { } file && !File.Exists(file)))
             {
                 return null; // the runner connects with GSS, or creates the SQLite file
@@ -214,10 +215,13 @@ public static class NoOpStart
     /// The version table's columns and rows, in one statement (one snapshot); a missing table is
     /// an error here, and so the full runner's (it creates or adopts).
     /// </summary>
-    public static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadAsync(DbConnection connection, DatabaseKind kind, CancellationToken cancel)
+    /// <param name="target">With a role (--role), the read runs as that role (the login may not read the role's table): SET LOCAL
+    /// in a read-only transaction sent with the read, so no round trip is added and nothing stays on a pooled server connection.</param>
+    public static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadAsync(DbConnection connection, DatabaseTarget target, CancellationToken cancel)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT * FROM {VersionTableName(kind)} ORDER BY \"Version\"";
+        var select = $"SELECT * FROM {VersionTableName(target.Kind)} ORDER BY \"Version\"";
+        command.CommandText = target.SetRoleStatement(local: true) is { } role ? $"BEGIN READ ONLY; {role}; {select}; COMMIT" : select;
         await using var reader = await command.ExecuteReaderAsync(cancel);
         var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
         var version = columns.IndexOf("Version");

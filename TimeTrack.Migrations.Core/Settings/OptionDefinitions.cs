@@ -32,6 +32,8 @@ public static class OptionDefinitions
     public static readonly OptionDefinition Json = new("--json", OptionValue.Switch);
     public static readonly OptionDefinition LogFormat = new("--log-format", OptionValue.Text, "LOG_FORMAT");
     public static readonly OptionDefinition Verbose = new("--verbose", OptionValue.Switch, Alias: "-v", NoOpSafe: false);
+    /// <summary>PostgreSQL: the role every session of the runner (and pg_dump, the restore) switches to with SET ROLE after connecting.</summary>
+    public static readonly OptionDefinition Role = new("--role", OptionValue.Text, "DATABASE_ROLE");
     public static readonly OptionDefinition MigrationsAssembly = new("--migrations-assembly", OptionValue.Text, "MIGRATIONS_ASSEMBLY", NoOpSafe: false);
 
     /// <summary>300 s: a long migration of another runner (a container start beside a deploy job) ends before it.</summary>

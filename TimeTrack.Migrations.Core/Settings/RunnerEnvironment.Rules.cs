@@ -22,7 +22,8 @@ public sealed partial class RunnerEnvironment
 
     /// <summary>Whether the URL comes from the image's default (MIGRATE_DEFAULT_DATABASE_URL), not from the user.</summary>
     public bool UsesImageDefaultUrl(string? option) =>
-        option is null && this["DATABASE_URL"] is null && FromEnvironmentOrFile("DATABASE_URL") is null && this["DEFAULT_DATABASE_URL"] is not null;
+        option is null && this["DATABASE_URL"] is null && FromEnvironmentOrFile(DirectUrlVariable) is null && FromEnvironmentOrFile("DATABASE_URL") is null
+        && this["DEFAULT_DATABASE_URL"] is not null;
 
     /// <summary>A number option's value: the option, else its setting, else its default; checked as its kind says.</summary>
     public int Number(OptionDefinition option, int? given, int? fallback = null)

@@ -1,4 +1,5 @@
 using TimeTrack.Migrations.Runner.Output;
+using TimeTrack.Migrations.Runner.Settings;
 
 namespace TimeTrack.Migrations.Runner.Commands;
 
@@ -117,13 +118,38 @@ public sealed partial class RunnerEnvironment
     }
 
     /// <summary>
-    /// The database URL: TIMETRACK_DATABASE_URL, DATABASE_URL or DATABASE_URL_FILE, else the image's
-    /// MIGRATE_DEFAULT_DATABASE_URL (null: none given, the runner's embedded default).
+    /// The database URL: the option, TIMETRACK_DATABASE_URL, DATABASE_DIRECT_URL (or _FILE),
+    /// DATABASE_URL (or _FILE), else the image's MIGRATE_DEFAULT_DATABASE_URL (null: none given,
+    /// the runner's embedded default). DATABASE_DIRECT_URL is Prisma's directUrl: the application
+    /// keeps DATABASE_URL through a transaction-mode pooler, the runner (lock, steps, backups, the
+    /// front) uses the direct one for everything.
     /// </summary>
     public string? DatabaseUrl(string? option) =>
         option is not null && string.IsNullOrWhiteSpace(option)
             ? throw UserError.Invalid("--database-url is empty: give a URL, or leave the option out (DATABASE_URL or the default is used then)")
-            : option ?? this["DATABASE_URL"] ?? FromEnvironmentOrFile("DATABASE_URL") ?? this["DEFAULT_DATABASE_URL"];
+            : option ?? this["DATABASE_URL"] ?? FromEnvironmentOrFile(DirectUrlVariable) ?? FromEnvironmentOrFile("DATABASE_URL") ?? this["DEFAULT_DATABASE_URL"];
+
+    /// <summary>The URL the runner prefers over DATABASE_URL: a direct (or session-pooled) one.</summary>
+    public const string DirectUrlVariable = "DATABASE_DIRECT_URL";
+
+    /// <summary>
+    /// The PostgreSQL role to SET ROLE to: the option, else TIMETRACK_DATABASE_ROLE (null: stay the
+    /// login). Not a URL parameter: the application shares DATABASE_URL, and its driver would refuse one.
+    /// </summary>
+    public string? DatabaseRole(string? option)
+    {
+        var role = option ?? this[OptionDefinitions.Role.Setting!];
+        if (role is null)
+        {
+            return null;
+        }
+
+        // PostgreSQL keeps names to 63 bytes (NAMEDATALEN); a NUL or line break is a wrong value, not a name.
+        return string.IsNullOrWhiteSpace(role) ? throw UserError.Invalid($"{OptionDefinitions.Role.Name} is empty: give a role name, or leave it out")
+            : role.Any(char.IsControl) ? throw UserError.Invalid($"{OptionDefinitions.Role.Name}: the role name contains a control character")
+            : System.Text.Encoding.UTF8.GetByteCount(role) > 63 ? throw UserError.Invalid($"{OptionDefinitions.Role.Name}: the role name is longer than PostgreSQL's 63-byte limit for names")
+            : role;
+    }
 
     /// <summary>The password for a URL without one: TIMETRACK_DATABASE_PASSWORD, DATABASE_PASSWORD or DATABASE_PASSWORD_FILE.</summary>
     public string? FallbackPassword() => this["DATABASE_PASSWORD"] ?? FromEnvironmentOrFile("DATABASE_PASSWORD");

@@ -32,7 +32,7 @@ public sealed class CommandContext : IDisposable
         Logs = Logging.Create(settings.LogFormat, settings.Verbose, Redactor, terminal.Err);
         Log = Logs.CreateLogger(Logging.Category);
         Redactor.Add(settings.FallbackPassword);
-        Target = DatabaseUrl.Parse(settings.Url, terminal.WorkingDirectory, settings.FallbackPassword, terminal.Variable("PGUSER"));
+        Target = DatabaseUrl.Parse(settings.Url, terminal.WorkingDirectory, settings.FallbackPassword, terminal.Variable("PGUSER"), settings.Role);
         Redactor.Add(Target.Password);
 
         // Reading the migrations (assembly loading, reflection) overlaps with connecting.

@@ -11,7 +11,7 @@ namespace TimeTrack.Migrations.Runner.Commands;
 /// The options commands share (names and defaults: <see cref="Definitions"/>; which command takes
 /// which: <see cref="CommandDefinitions"/>), and how they combine with the environment
 /// (<see cref="RunnerEnvironment"/>): an option wins over TIMETRACK_* variables (and their MIGRATE_*
-/// aliases), which win over DATABASE_URL (or DATABASE_URL_FILE), which wins over the image's
+/// aliases), which win over DATABASE_DIRECT_URL, then DATABASE_URL (or their *_FILE), which wins over the image's
 /// MIGRATE_DEFAULT_DATABASE_URL, then the embedded default. A URL without a password takes DATABASE_PASSWORD (or DATABASE_PASSWORD_FILE).
 /// The *_FILE forms are Docker's and Kubernetes' secrets convention: the value is read from that file.
 /// </summary>
@@ -21,6 +21,12 @@ public static class GlobalOptions
     {
         HelpName = "url",
         Description = "postgresql://user:pass@host:5432/db, sqlite:///relative.db or sqlite:////absolute.db (env DATABASE_URL; default MIGRATE_DEFAULT_DATABASE_URL, else sqlite:///timetrack.db)",
+    };
+
+    public static readonly Option<string?> Role = new(Definitions.Role.Name)
+    {
+        HelpName = "role",
+        Description = "PostgreSQL: SET ROLE to this role after connecting, in every session of the runner, pg_dump and restore, so that what migrations create is owned by it (env TIMETRACK_DATABASE_ROLE)",
     };
 
     public static readonly Option<bool> Json = new(Definitions.Json.Name)
@@ -90,7 +96,7 @@ public static class GlobalOptions
     /// <summary>The shared options by definition: Cli attaches to each command those its <see cref="CommandDefinition"/> lists.</summary>
     public static readonly IReadOnlyDictionary<OptionDefinition, Option> ByDefinition = new Dictionary<OptionDefinition, Option>
     {
-        [Definitions.DatabaseUrl] = DatabaseUrl, [Definitions.Json] = Json, [Definitions.LogFormat] = LogFormat, [Definitions.LockTimeout] = LockTimeout,
+        [Definitions.DatabaseUrl] = DatabaseUrl, [Definitions.Role] = Role, [Definitions.Json] = Json, [Definitions.LogFormat] = LogFormat, [Definitions.LockTimeout] = LockTimeout,
         [Definitions.DdlLockTimeout] = DdlLockTimeout, [Definitions.DdlRetries] = DdlRetries, [Definitions.DdlRetryFor] = DdlRetryFor,
         [Definitions.StatementTimeout] = StatementTimeout, [Definitions.ProgressInterval] = ProgressInterval, [Definitions.Wait] = Wait, [Definitions.MigrationsAssembly] = MigrationsAssembly,
         [Definitions.Verbose] = Verbose, [Definitions.Backup] = BackupOptions.Directory, [Definitions.BackupKeep] = BackupOptions.Keep,
@@ -102,6 +108,7 @@ public static class GlobalOptions
     public sealed record Settings(
         string Url,
         string? FallbackPassword,
+        string? Role,
         bool UsingDefaultUrl,
         bool Json,
         LogFormat LogFormat,
@@ -122,6 +129,7 @@ public static class GlobalOptions
         return new Settings(
             usingDefault ? Databases.DatabaseUrl.EmbeddedDefault : url!,
             environment.FallbackPassword(),
+            environment.DatabaseRole(parse.GetValue(Role)),
             usingDefault,
             parse.GetValue(Json),
             environment.LogFormat(parse.GetValue(LogFormat)),

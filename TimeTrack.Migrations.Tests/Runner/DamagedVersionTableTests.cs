@@ -61,7 +61,7 @@ public abstract class DamagedVersionTableTests(DatabaseKind provider) : RunnerTe
         await using var connection = Db.OpenConnection();
         try
         {
-            var (columns, rows) = await NoOpStart.ReadAsync(connection, Provider, CancellationToken.None);
+            var (columns, rows) = await NoOpStart.ReadAsync(connection, Db.Target, CancellationToken.None);
             return NoOpStart.WhyNotNoOp(columns, rows, MigrationManifest.Load(typeof(TimeTrack.Migrations.Migrations.TimeTrackMigration).Assembly)!,
                 MigrationManifest.Key(Db.Target.Provider));
         }

@@ -24,7 +24,7 @@ public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(pro
     private async Task<string?> DecideAsync()
     {
         await using var connection = Db.OpenConnection();
-        var (columns, rows) = await NoOpStart.ReadAsync(connection, Provider, CancellationToken.None);
+        var (columns, rows) = await NoOpStart.ReadAsync(connection, Db.Target, CancellationToken.None);
         return NoOpStart.WhyNotNoOp(columns, rows, Manifest, MigrationManifest.Key(Db.Target.Provider));
     }
 
@@ -114,7 +114,7 @@ public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(pro
     {
         ShouldSucceed(await RunAsync("init"));
         await using var connection = Db.OpenConnection();
-        var (columns, _) = await NoOpStart.ReadAsync(connection, Provider, CancellationToken.None);
+        var (columns, _) = await NoOpStart.ReadAsync(connection, Db.Target, CancellationToken.None);
         columns.ShouldBe(NoOpStart.CompleteLayout);
         NoOpStart.VersionTableName(Provider).ShouldBe(Db.Target.Provider.QualifiedTableName(VersionTable.Name));
     }

@@ -1,4 +1,5 @@
 using Npgsql;
+using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Schema;
 
@@ -27,8 +28,38 @@ public sealed class PostgresDatabase : Database
     // roll back its transaction: a runner killed mid-migration leaves nothing half done and no
     // locks held for minutes. Set after connecting, not as the startup parameter "options", which
     // PgBouncer refuses (08P01); a session-mode pooler resets it when the client leaves.
+    // --role: the steps' session switches to it as the runner's own session does (AssumeRoleAsync).
     public override IReadOnlyList<string> StepSessionStatements =>
-        Connection.PostgreSqlVersion.Major < 14 ? [] : ["SET client_connection_check_interval = 1000"];
+    [
+        .. Connection.PostgreSqlVersion.Major < 14 ? Array.Empty<string>() : ["SET client_connection_check_interval = 1000"],
+        .. Target.SetRoleStatement() is { } role ? [role] : Array.Empty<string>(),
+    ];
+
+    /// <summary>
+    /// --role: SET ROLE on this session, after connecting (PgBouncer refuses the startup parameter
+    /// that would carry it). Through a pooler, only once transaction pooling is ruled out: there
+    /// the role would stay on a server connection the pool hands to its next client. A role that
+    /// does not exist, or that the login is not a member of, is exit 3 before anything is read.
+    /// </summary>
+    internal async Task AssumeRoleAsync(CancellationToken cancel)
+    {
+        if (Target.SetRoleStatement() is not { } statement)
+        {
+            return;
+        }
+
+        await RefuseTransactionPoolingAsync(cancel);
+        try
+        {
+            await ExecuteAsync(statement, cancel);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.InvalidParameterValue or PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new UserError(ExitCode.ConnectionFailed, e.SqlState == PostgresErrorCodes.InsufficientPrivilege
+                ? $"cannot SET ROLE \"{Target.Role}\" (--role): the login {Connection.UserName} is not a member of it (GRANT \"{Target.Role}\" TO {Connection.UserName}). Nothing was written"
+                : $"cannot SET ROLE \"{Target.Role}\" (--role): {e.MessageText}. Nothing was written", e);
+        }
+    }
 
     public override bool IsReadOnlyStandby => _inRecovery;
 
@@ -87,7 +118,7 @@ public sealed class PostgresDatabase : Database
     /// </summary>
     private async Task RefuseTransactionPoolingAsync(CancellationToken cancel)
     {
-        if (_serverPort == Connection.Port)
+        if (_serverPort == Connection.Port || _poolingRuledOut)
         {
             return;
         }
@@ -107,9 +138,14 @@ public sealed class PostgresDatabase : Database
             throw new UserError(ExitCode.InvalidInput,
                 "the connection goes through a pooler in transaction or statement mode (PgBouncer pool_mode=transaction or statement): " +
                 "the migration lock and the steps need one server session from start to end. Nothing was written. " +
-                "Use a direct URL to the server, or one through a pool in session mode");
+                $"Set {RunnerEnvironment.DirectUrlVariable} to a direct URL to the server (or one through a pool in session mode): the runner uses it " +
+                "for everything, the application keeps DATABASE_URL");
         }
+
+        _poolingRuledOut = true;
     }
+
+    private bool _poolingRuledOut;
 
     /// <summary>The channel a runner NOTIFYs when it releases the migration lock; waiters LISTEN on it.</summary>
     public const string LockReleasedChannel = "timetrack_migrate_lock_released";
@@ -369,7 +405,9 @@ public sealed class PostgresDatabase : Database
                 $"Install postgresql-client-{server} (or newer), or set {PostgresClientTools.PgDumpVariable} to such a pg_dump");
         }
 
-        var (code, stdout, stderr) = await PostgresClientTools.RunAsync(pgDump, ["--format=custom", "--no-password", $"--file={file}"],
+        // --role: pg_dump's own SET ROLE after connecting (the role may read what the login may not).
+        string[] role = Target.Role is { } r ? [$"--role={r}"] : [];
+        var (code, stdout, stderr) = await PostgresClientTools.RunAsync(pgDump, ["--format=custom", "--no-password", $"--file={file}", .. role],
             PostgresClientTools.Environment(Target), cancel);
         if (code != 0)
         {

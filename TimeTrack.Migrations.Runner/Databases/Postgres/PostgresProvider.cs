@@ -58,6 +58,8 @@ public sealed class PostgresProvider : DatabaseProvider
                 throw new UserError(ExitCode.ConnectionFailed, StandbyMessage);
             }
 
+            await database.AssumeRoleAsync(cancel);
+
             return database;
         }
         catch
@@ -160,6 +162,12 @@ internal sealed class PostgresScratchSchema(Database live) : ScratchDatabase
 
     public override void SetUp(Action<string> execute)
     {
+        // --role: the scratch schema is built as the role the migrations run as, for this transaction only.
+        if (live.Target.SetRoleStatement(local: true) is { } role)
+        {
+            execute(role);
+        }
+
         try
         {
             execute($"CREATE SCHEMA \"{_schema}\"");

@@ -65,7 +65,9 @@ internal static partial class PostgresRestore
         // A psql killed mid-statement: its session notices at once and rolls back. SET LOCAL, not a
         // startup parameter (PgBouncer refuses "options"), and nothing left to the pool's next client.
         var checkConnection = server >= 14 ? "SET LOCAL client_connection_check_interval = 1000;\n" : "";
-        var prelude = "BEGIN;\nSET LOCAL client_min_messages = warning;\n" + checkConnection + (replace ? $"DROP SCHEMA IF EXISTS public CASCADE;\n{recreate}\n" : "");
+        // --role: the restore runs as the role, so what it creates is the role's (--no-owner), and nothing of it outlives the transaction.
+        var role = database.Target.SetRoleStatement(local: true) is { } r ? r + ";\n" : "";
+        var prelude = "BEGIN;\nSET LOCAL client_min_messages = warning;\n" + checkConnection + role + (replace ? $"DROP SCHEMA IF EXISTS public CASCADE;\n{recreate}\n" : "");
 
         // The database as a conninfo string: a name with '=' in it is not taken for one.
         var name = new NpgsqlConnectionStringBuilder(database.Target.ConnectionString).Database!;
