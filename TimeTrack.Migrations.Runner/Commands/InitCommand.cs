@@ -68,7 +68,11 @@ public static class InitCommand
                 scenario = "adopted";
                 ctx.Log.LogInformation("the database has tables but no migration history: adopting it");
                 (adoptedAt, warnings) = await new Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel,
-                    () => ctx.BeforeFirstChangeAsync(database, 0, cancel));
+                    async () =>
+                    {
+                        await database.Provider.CheckVersionTablePrivilegesAsync(database, cancel);
+                        await ctx.BeforeFirstChangeAsync(database, 0, cancel);
+                    });
                 if (TargetVersion.IsBelow(target, adoptedAt.Version))
                 {
                     ctx.Log.LogWarning("--to {Target} is below the adopted version {Version}: staying at {Version}", target, adoptedAt.Version, adoptedAt.Version);
@@ -101,6 +105,7 @@ public static class InitCommand
                     string.Join(", ", state.Unknown));
             }
 
+            await database.Provider.CheckPrivilegesAsync(database, ctx.Catalog, plan, cancel); // exit 5 before the first write
             var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl,
                 () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel), ctx.Settings.ProgressInterval);
             var now = state.CurrentAfter(results);

@@ -20,6 +20,7 @@ public static class RollbackCommand
         ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var plan = state.PlanRollback(to, steps);
+            await database.Provider.CheckPrivilegesAsync(database, ctx.Catalog, plan, cancel); // exit 5 before the first write
             var results = await StepExecutor.ApplyAsync(database, ctx.Catalog, ctx.Logs, recorder, plan, ctx.Progress, cancel, ctx.Settings.Ddl,
                 () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel), ctx.Settings.ProgressInterval);
             var now = state.CurrentAfter(results);
