@@ -198,8 +198,8 @@ internal static partial class PostgresPrivileges
                    pg_get_userbyid(c.relowner)::text
             FROM unnest(@kinds, @schemas, @names, @privileges) WITH ORDINALITY AS n(kind, schema, name, privilege, i)
             LEFT JOIN pg_namespace s ON s.nspname = coalesce(n.schema, current_schema())
-            LEFT JOIN pg_class c ON n.name IS NOT NULL
-                AND c.oid = to_regclass(format('%I.%I', coalesce(n.schema, current_schema(), 'public'), n.name))
+            LEFT JOIN pg_class c ON c.oid = CASE WHEN n.name IS NOT NULL
+                THEN to_regclass(format('%I.%I', coalesce(n.schema, current_schema(), 'public'), n.name)) END
             WHERE NOT CASE n.kind
                 WHEN 'database' THEN has_database_privilege(current_database(), n.privilege)
                 WHEN 'schema' THEN s.oid IS NULL OR c.oid IS NOT NULL OR has_schema_privilege(s.oid, n.privilege)
