@@ -68,7 +68,11 @@ public static class InitCommand
                 scenario = "adopted";
                 ctx.Log.LogInformation("the database has tables but no migration history: adopting it");
                 (adoptedAt, warnings) = await new Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel,
-                    () => ctx.BeforeFirstChangeAsync(database, 0, cancel));
+                    async () =>
+                    {
+                        await database.Provider.CheckVersionTablePrivilegesAsync(database, cancel);
+                        await ctx.BeforeFirstChangeAsync(database, 0, cancel);
+                    });
                 if (TargetVersion.IsBelow(target, adoptedAt.Version))
                 {
                     ctx.Log.LogWarning("--to {Target} is below the adopted version {Version}: staying at {Version}", target, adoptedAt.Version, adoptedAt.Version);
@@ -101,6 +105,7 @@ public static class InitCommand
                     string.Join(", ", state.Unknown));
             }
 
+            await database.Provider.CheckPrivilegesAsync(database, ctx.Catalog, plan, cancel); // exit 5 before the first write
             var results = await StepExecutor.ApplyAsync(new ApplyRequest
             {
                 Database = database, Catalog = ctx.Catalog, Recorder = recorder, Plan = plan, Logs = ctx.Logs, OnStep = ctx.Progress,

@@ -20,6 +20,7 @@ public static class RollbackCommand
         ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var plan = state.PlanRollback(to, steps);
+            await database.Provider.CheckPrivilegesAsync(database, ctx.Catalog, plan, cancel); // exit 5 before the first write
             var results = await StepExecutor.ApplyAsync(new ApplyRequest
             {
                 Database = database, Catalog = ctx.Catalog, Recorder = recorder, Plan = plan, Logs = ctx.Logs, OnStep = ctx.Progress,

@@ -39,6 +39,7 @@ public static class UpCommand
                 ctx.Log.LogWarning("continuing despite unknown version(s) {Versions} (--allow-unknown)", string.Join(", ", state.Unknown));
             }
 
+            await database.Provider.CheckPrivilegesAsync(database, ctx.Catalog, steps, cancel); // exit 5 before the first write
             // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
             var results = await StepExecutor.ApplyAsync(new ApplyRequest
             {

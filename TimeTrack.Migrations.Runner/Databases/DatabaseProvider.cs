@@ -109,6 +109,20 @@ public abstract class DatabaseProvider
     /// <summary>The fence's words when <paramref name="e"/> is a step stopped by <see cref="Database.StepFenceStatement"/>; null otherwise.</summary>
     public virtual string? FenceBroken(Exception e) => null;
 
+    // ---- Privileges -------------------------------------------------------------------------
+
+    /// <summary>
+    /// Refuses (exit 5, one line naming the privilege, the object and the step) before anything
+    /// is written when the role lacks a privilege a step of <paramref name="plan"/> or the version
+    /// table needs. Called with the plan known, just before it is applied; costs nothing for an
+    /// empty plan. Nothing to check where the database has no privileges (SQLite).
+    /// </summary>
+    public virtual Task CheckPrivilegesAsync(Database database, Running.MigrationCatalog catalog, IReadOnlyList<Running.PlannedStep> plan, CancellationToken cancel) =>
+        Task.CompletedTask;
+
+    /// <summary>The same for writing the version table alone (adoption's stamp).</summary>
+    public virtual Task CheckVersionTablePrivilegesAsync(Database database, CancellationToken cancel) => Task.CompletedTask;
+
     // ---- The version table ------------------------------------------------------------------
 
     /// <summary>This database's spelling of a version-table column type.</summary>

@@ -7,7 +7,8 @@ namespace TimeTrack.Migrations.Runner.Databases;
 /// needs), as the database describes it. Never its query text: that can carry literal values.
 /// </summary>
 /// <param name="TransactionAge">How long its transaction has been open; null when it is in none.</param>
-public sealed record LockBlocker(int ProcessId, string? ApplicationName, string? User, string? State, TimeSpan? TransactionAge)
+/// <param name="Hidden">The database hides its state and transaction from this role (another role's session, and no pg_read_all_stats).</param>
+public sealed record LockBlocker(int ProcessId, string? ApplicationName, string? User, string? State, TimeSpan? TransactionAge, bool Hidden = false)
 {
     public string Describe()
     {
@@ -20,6 +21,11 @@ public sealed record LockBlocker(int ProcessId, string? ApplicationName, string?
         if (!string.IsNullOrEmpty(State))
         {
             parts.Add(State);
+        }
+
+        if (Hidden)
+        {
+            parts.Add("its state and query hidden from this role");
         }
 
         if (TransactionAge is { } age)

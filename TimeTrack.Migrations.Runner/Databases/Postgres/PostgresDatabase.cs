@@ -340,7 +340,8 @@ public sealed class PostgresDatabase : Database
         await using var command = new NpgsqlCommand(
             """
             SELECT a.pid, a.application_name::text, a.usename::text, a.state::text,
-                   extract(epoch FROM clock_timestamp() - a.xact_start)::float8
+                   extract(epoch FROM clock_timestamp() - a.xact_start)::float8,
+                   a.state IS NULL -- another role's session, seen without pg_read_all_stats
             FROM unnest(pg_blocking_pids(@pid)) AS b(pid)
             JOIN pg_stat_activity a ON a.pid = b.pid
             ORDER BY a.xact_start NULLS LAST, a.pid
@@ -355,7 +356,8 @@ public sealed class PostgresDatabase : Database
                 reader.IsDBNull(1) ? null : reader.GetString(1),
                 reader.IsDBNull(2) ? null : reader.GetString(2),
                 reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : TimeSpan.FromSeconds(reader.GetDouble(4))));
+                reader.IsDBNull(4) ? null : TimeSpan.FromSeconds(reader.GetDouble(4)),
+                reader.GetBoolean(5)));
         }
 
         return blockers;

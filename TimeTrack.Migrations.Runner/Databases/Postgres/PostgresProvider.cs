@@ -105,6 +105,12 @@ public sealed class PostgresProvider : DatabaseProvider
     public override string? FenceBroken(Exception e) =>
         PostgresErrors.Find<PostgresException>(e) is { SqlState: PostgresErrors.FenceBroken } pg ? pg.MessageText : null;
 
+    public override Task CheckPrivilegesAsync(Database database, Running.MigrationCatalog catalog, IReadOnlyList<Running.PlannedStep> plan, CancellationToken cancel) =>
+        PostgresPrivileges.CheckAsync((PostgresDatabase)database, catalog, plan, cancel);
+
+    public override Task CheckVersionTablePrivilegesAsync(Database database, CancellationToken cancel) =>
+        PostgresPrivileges.CheckVersionTableAsync((PostgresDatabase)database, cancel);
+
     public override string ColumnType(VersionColumnType type) => type switch
     {
         VersionColumnType.BigInteger => "bigint",
@@ -129,64 +135,89 @@ public sealed class PostgresProvider : DatabaseProvider
     public override (byte[] Signature, string Format) BackupSignature { get; } = ("PGDMP"u8.ToArray(), "a pg_dump custom-format archive");
 
     public override Task<ScratchDatabase> OpenScratchAsync(Database? live, CancellationToken cancel) =>
-        Task.FromResult<ScratchDatabase>(new PostgresScratchSchema(
-            live ?? throw new InvalidOperationException("PostgreSQL builds expected schemas on the live server")));
+        PostgresScratchSchema.OpenAsync(
+            live as PostgresDatabase ?? throw new InvalidOperationException("PostgreSQL builds expected schemas on the live server"), cancel);
 }
 
 /// <summary>
 /// The schema after each version of the history, built natively on the target server: the
-/// migrations are applied to a scratch schema inside one transaction that is always rolled back,
-/// and read back with the same catalog reader as the live database. So the comparison sees what
-/// only PostgreSQL has — constraint names, serial defaults, default expressions, enum types.
+/// migrations are applied to the session's temporary schema (pg_temp) inside one transaction
+/// that is always rolled back, and read back with the same catalog reader as the live database.
+/// So the comparison sees what only PostgreSQL has — constraint names, serial defaults, default
+/// expressions, enum types.
 /// </summary>
 /// <remarks>
-/// Nothing outlives the check: the scratch schema, its tables and types exist only inside the
-/// transaction (a killed runner's transaction is rolled back by the server). It needs CREATE on
-/// the database (to create the scratch schema), which the owner of the database has.
-/// FluentMigrator puts expressions without a schema in the scratch schema (its default schema),
-/// and raw SQL (CREATE TYPE, data steps) finds it through <c>SET LOCAL search_path</c>. Steps
-/// that normally run outside a transaction use their transactional form
+/// Nothing outlives the check, and nothing persistent is created even inside it: temporary
+/// tables, types and sequences exist only in this session's transaction (a killed runner's is
+/// rolled back by the server). So it needs no CREATE anywhere, only TEMPORARY on the database,
+/// which PUBLIC has by default: a read-only role can run <c>check --database-url</c>, and the
+/// migrating role adopt a database, without CREATE on the database.
+/// FluentMigrator puts expressions without a schema in pg_temp (its default schema), and raw SQL
+/// (CREATE TYPE, data steps) finds it through <c>SET LOCAL search_path</c>. Steps that normally
+/// run outside a transaction use their transactional form
 /// (<see cref="TimeTrack.Migrations.Migrations.ExpectedSchemaBuild"/>).
 /// </remarks>
-internal sealed class PostgresScratchSchema(Database live) : ScratchDatabase
+internal sealed class PostgresScratchSchema : ScratchDatabase
 {
-    // A unique name: two checks on one database never meet (and neither would see the other's
-    // uncommitted schema anyway). Lower case, so it needs no quoting rules beyond the usual.
-    private readonly string _schema = "timetrack_expected_" + Guid.NewGuid().ToString("N")[..16];
+    private const string TemporarySchema = "pg_temp";
 
-    public override string ConnectionString => live.StepConnectionString;
+    private readonly Database _live;
 
-    public override string? DefaultSchema => _schema;
+    /// <summary>pg_temp_N, once the first temporary object made it exist in this session.</summary>
+    private string? _schema;
+
+    private PostgresScratchSchema(Database live) => _live = live;
+
+    /// <summary>Refuses (exit 5, saying which privilege) a role that may not create temporary objects.</summary>
+    public static async Task<ScratchDatabase> OpenAsync(PostgresDatabase live, CancellationToken cancel)
+    {
+        await using var command = new NpgsqlCommand("SELECT has_database_privilege(current_database(), 'TEMPORARY'), current_user::text, current_database()::text", live.Connection);
+        await using var reader = await command.ExecuteReaderAsync(cancel);
+        await reader.ReadAsync(cancel);
+        if (!reader.GetBoolean(0))
+        {
+            throw new UserError(ExitCode.Refused,
+                $"role {reader.GetString(1)} lacks TEMPORARY on database {reader.GetString(2)}: the expected schema (check --database-url, adopting a database) " +
+                "is built in temporary tables that are rolled back. Grant it (GRANT TEMPORARY ON DATABASE ...); 'check --model-only' needs no privilege");
+        }
+
+        return new PostgresScratchSchema(live);
+    }
+
+    public override string ConnectionString => _live.StepConnectionString;
+
+    public override string? DefaultSchema => TemporarySchema;
 
     public override bool InOneTransaction => true;
 
     public override void SetUp(Action<string> execute)
     {
-        // --role: the scratch schema is built as the role the migrations run as, for this transaction only.
-        if (live.Target.SetRoleStatement(local: true) is { } role)
+        // --role: the expected schema is built as the role the migrations run as, for this transaction only.
+        if (_live.Target.SetRoleStatement(local: true) is { } role)
         {
             execute(role);
         }
 
-        try
-        {
-            execute($"CREATE SCHEMA \"{_schema}\"");
-        }
-        catch (Exception e) when (PostgresErrors.Find<PostgresException>(e)?.SqlState == PostgresErrorCodes.InsufficientPrivilege)
-        {
-            throw new UserError(ExitCode.MigrationFailed,
-                "cannot build the expected schema: the role may not create a scratch schema (it needs CREATE on the database, " +
-                "as the database's owner has; the schema lives only in a transaction that is rolled back)", e);
-        }
-
-        // Only the scratch schema (pg_catalog is always searched): with "public" on the path, a
+        // Only the temporary schema (pg_catalog is always searched): with "public" on the path, a
         // raw statement such as DROP INDEX IF EXISTS would find the live object when the scratch
-        // one is missing, and lock it until the rollback.
-        execute($"SET LOCAL search_path TO \"{_schema}\"");
+        // one is missing, and lock it until the rollback. Unqualified CREATEs land in pg_temp.
+        execute($"SET LOCAL search_path TO {TemporarySchema}");
     }
 
-    public override Task<DatabaseSchema> ReadAsync(IDbConnection stepConnection, CancellationToken cancel) =>
-        PostgresCatalogReader.ReadAsync((NpgsqlConnection)stepConnection, _schema, cancel);
+    public override async Task<DatabaseSchema> ReadAsync(IDbConnection stepConnection, CancellationToken cancel) =>
+        await PostgresCatalogReader.ReadAsync((NpgsqlConnection)stepConnection, await SchemaNameAsync((NpgsqlConnection)stepConnection, cancel), cancel);
+
+    /// <summary>The session's temporary schema by name (pg_temp_N), for the catalog reader; "pg_temp" (no such name: nothing) until it exists.</summary>
+    private async Task<string> SchemaNameAsync(NpgsqlConnection connection, CancellationToken cancel)
+    {
+        if (_schema is null)
+        {
+            await using var command = new NpgsqlCommand("SELECT nspname::text FROM pg_namespace WHERE oid = pg_my_temp_schema()", connection);
+            _schema = await command.ExecuteScalarAsync(cancel) as string;
+        }
+
+        return _schema ?? TemporarySchema;
+    }
 
     public override async Task<IReadOnlySet<(string Table, string Column)>?> ReadColumnNamesAsync(IDbConnection stepConnection, CancellationToken cancel)
     {
@@ -197,7 +228,7 @@ internal sealed class PostgresScratchSchema(Database live) : ScratchDatabase
             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
             WHERE n.nspname = @schema AND c.relkind IN ('r', 'p')
             """, (NpgsqlConnection)stepConnection);
-        command.Parameters.AddWithValue("schema", _schema);
+        command.Parameters.AddWithValue("schema", await SchemaNameAsync((NpgsqlConnection)stepConnection, cancel));
         var names = new HashSet<(string, string)>();
         await using var reader = await command.ExecuteReaderAsync(cancel);
         while (await reader.ReadAsync(cancel))

@@ -67,7 +67,8 @@ internal static partial class PostgresRestore
         var checkConnection = server >= 14 ? "SET LOCAL client_connection_check_interval = 1000;\n" : "";
         // --role: the restore runs as the role, so what it creates is the role's (--no-owner), and nothing of it outlives the transaction.
         var role = database.Target.SetRoleStatement(local: true) is { } r ? r + ";\n" : "";
-        var prelude = "BEGIN;\nSET LOCAL client_min_messages = warning;\n" + checkConnection + role + (replace ? $"DROP SCHEMA IF EXISTS public CASCADE;\n{recreate}\n" : "");
+        var empty = replace && !await OwnsPublicSchemaAsync(database, cancel) ? DropOwnedObjectsOfPublic : $"DROP SCHEMA IF EXISTS public CASCADE;\n{recreate}\n";
+        var prelude = "BEGIN;\nSET LOCAL client_min_messages = warning;\n" + checkConnection + role + (replace ? empty : "");
 
         // The database as a conninfo string: a name with '=' in it is not taken for one.
         var name = new NpgsqlConnectionStringBuilder(database.Target.ConnectionString).Database!;
@@ -88,6 +89,42 @@ internal static partial class PostgresRestore
             throw new BackupException($"the restore failed and was rolled back, so nothing was changed: {PostgresClientTools.LastLines(psqlError)}");
         }
     }
+
+    /// <summary>
+    /// False for a role that owns the schema's objects but not the schema (the migrating role of
+    /// deploy/roles.sql; public belongs to the database's owner): it may not drop and recreate it.
+    /// </summary>
+    private static async Task<bool> OwnsPublicSchemaAsync(PostgresDatabase database, CancellationToken cancel)
+    {
+        await using var command = new NpgsqlCommand("SELECT coalesce((SELECT pg_has_role(nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'public'), true)", database.Connection);
+        return (bool)(await command.ExecuteScalarAsync(cancel))!;
+    }
+
+    /// <summary>
+    /// Emptying public without dropping it: each relation, type and routine in it, which the role
+    /// must own (one it does not own fails the restore, rolled back). Sequences owned by a column,
+    /// row types and multiranges go with their table or range; IF EXISTS because CASCADE may have dropped them already.
+    /// </summary>
+    private const string DropOwnedObjectsOfPublic = """
+        DO $$
+        DECLARE statement text;
+        BEGIN
+          FOR statement IN
+            SELECT format('DROP %s IF EXISTS public.%I CASCADE',
+                          CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, c.relname)
+            FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+            UNION ALL
+            SELECT format('DROP TYPE IF EXISTS public.%I CASCADE', t.typname)
+            FROM pg_type t WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('e', 'd', 'r')
+            UNION ALL
+            SELECT format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure)
+            FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+          LOOP
+            EXECUTE statement;
+          END LOOP;
+        END $$;
+
+        """;
 
     /// <summary>
     /// The schemas other than <see cref="BackupSchemas"/> that `pg_restore --list` says the backup
