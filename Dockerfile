@@ -49,7 +49,7 @@ COPY TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj TimeTr
 # DisableTransitiveFrameworkReferenceDownloads: the runner uses no ASP.NET Core, whose runtime
 # pack the SDK would otherwise fetch too (and which has no release of every runtime patch).
 RUN set -eu; rid="$(cat /src/rid)"; \
-    printf '%s\n' "-r" "$rid" "-p:SelfContained=true" "-p:PublishTrimmed=true" "-p:PublishReadyToRun=true" \
+    printf '%s\n' "-r" "$rid" "-p:SelfContained=true" "-p:PublishReadyToRun=true" \
       "-p:PublishReadyToRunComposite=true" "-p:RuntimeFrameworkVersion=${DOTNET_RUNTIME_VERSION}" \
       "-p:DisableTransitiveFrameworkReferenceDownloads=true" > /src/publish.rsp; \
     printf '%s\n' "-r" "$rid" "-p:PublishAot=true" "-p:DisableTransitiveFrameworkReferenceDownloads=true" > /src/front.rsp; \
@@ -60,25 +60,17 @@ COPY TimeTrack.Migrations.Core/ TimeTrack.Migrations.Core/
 COPY TimeTrack.Migrations.Runner/ TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/ TimeTrack.Migrations.FastStart/
 # Self-contained composite ReadyToRun: the runner and the .NET libraries precompiled together,
-# so a migrating start spends its time migrating, not compiling (docs/benchmarks.md: about a third
-# faster than framework-dependent ReadyToRun; trimmed IL alone costs a second of JIT). Trimmed
-# (the .NET libraries only, the runner's csproj says why) and without the runtime's debugger,
-# tracing and alternative-GC libraries, which nothing here loads: the image's layers stay under
-# 60 MB (docs/benchmarks.md, "Image size"). It goes to /app/full; /app/timetrack-migrate is the
-# NativeAOT front, which answers a no-op start by itself and execs full/timetrack-migrate for
-# everything else (docs/benchmarks.md, "The no-op start").
+# so a container start that finds nothing to do spends its time migrating, not compiling
+# (docs/benchmarks.md: about a third faster than framework-dependent ReadyToRun). It goes to
+# /app/full; /app/timetrack-migrate is the NativeAOT front, which answers a no-op start by itself
+# and execs full/timetrack-migrate for everything else (docs/benchmarks.md, "The no-op start").
 RUN set -eu; \
     dotnet publish TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj \
       -c Release --no-restore @/src/publish.rsp -o /out/full; \
-    cd /out/full; \
-    rm -f libmscordaccore.so libmscordbi.so libcoreclrtraceptprovider.so libclrgc.so libclrgcexp.so createdump; \
-    cd /src; \
     if [ -f /src/native-front ]; then \
       dotnet publish TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj \
         -c Release --no-restore @/src/front.rsp -o /front; \
-      cp /front/timetrack-migrate /out/; \
-      mv /out/full/libe_sqlite3.so /out/; \
-      ln -s ../libe_sqlite3.so /out/full/libe_sqlite3.so; \
+      cp /front/timetrack-migrate /front/libe_sqlite3.so /out/; \
     else \
       ln -s full/timetrack-migrate /out/timetrack-migrate; \
     fi; \
@@ -124,10 +116,11 @@ COPY --from=build --chown=1654:1654 /empty/data /data
 COPY --from=build --chown=1654:1654 --chmod=0700 /empty/backups /backups
 # The PostgreSQL client for backups and restore (the pgclient stage): pg_dump and pg_restore,
 # also on PATH in /usr/local/bin, and the libraries the base lacks, in /usr/lib/<triplet>; and
-# jq, with which the deploy job's script (ci-migrate.sh) reads the runner's JSON. The runner finds
-# them on PATH; no TIMETRACK_PG_DUMP/_RESTORE/TIMETRACK_PSQL here, so that a derived image or an
-# operator can put other ones first on PATH (those variables still override both).
+# jq, with which the deploy job's script (ci-migrate.sh) reads the runner's JSON.
 COPY --from=pgclient /pgclient/usr/ /usr/
+ENV TIMETRACK_PG_DUMP=/usr/local/bin/pg_dump \
+    TIMETRACK_PG_RESTORE=/usr/local/bin/pg_restore \
+    TIMETRACK_PSQL=/usr/local/bin/psql
 ENV PATH="/app:${PATH}" \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_TieredPGO=1 \

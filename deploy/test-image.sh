@@ -185,12 +185,11 @@ else
   fail "--version: '$version_line' (want .NET ${runtime_version} and image revision ${revision})"
 fi
 
-# the PostgreSQL client for backups (the Dockerfile's pgclient stage): the programs the runner finds
-# on PATH (no TIMETRACK_PG_* in the image, so PATH can be overridden), every library they need found
-# in the image (the stage copies only what the base lacks)
-ldd_out="$(podman run --rm --entrypoint sh "$IMAGE" -c 'ldd "$(command -v pg_dump)" "$(command -v pg_restore)" "$(command -v psql)"' 2>&1)"
+# the PostgreSQL client for backups (the Dockerfile's pgclient stage): the programs the runner is
+# pointed at, every library they need found in the image (the stage copies only what the base lacks)
+ldd_out="$(podman run --rm --entrypoint sh "$IMAGE" -c 'ldd "$TIMETRACK_PG_DUMP" "$TIMETRACK_PG_RESTORE" "$TIMETRACK_PSQL"' 2>&1)"
 ldd_code=$?
-pg_dump_version="$(podman run --rm --entrypoint sh "$IMAGE" -c 'pg_dump --version && pg_restore --version' 2>&1)"
+pg_dump_version="$(podman run --rm --entrypoint sh "$IMAGE" -c '"$TIMETRACK_PG_DUMP" --version && "$TIMETRACK_PG_RESTORE" --version' 2>&1)"
 if [ "$ldd_code" = 0 ] && grep -qF libpq.so.5 <<<"$ldd_out" && ! grep -q "not found" <<<"$ldd_out" \
    && grep -qE '^pg_dump \(PostgreSQL\) [0-9]+' <<<"$pg_dump_version" && grep -qE '^pg_restore \(PostgreSQL\) [0-9]+' <<<"$pg_dump_version"; then
   pass "PostgreSQL client in the image: $(head -n 1 <<<"$pg_dump_version"); ldd of pg_dump and pg_restore: no library missing"
