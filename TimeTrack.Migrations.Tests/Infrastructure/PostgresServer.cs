@@ -227,8 +227,12 @@ public sealed class PostgresServer
             {
                 try
                 {
+                    // Without an owner (not written yet, or half written), a young directory is a cluster
+                    // that another start (of this process or a parallel test run) is creating right now:
+                    // deleting it broke that start's initdb, or its server once started.
                     var ownerFile = Path.Combine(root, "owner.pid");
-                    if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile), out var owner) && TemporaryFiles.IsAlive(owner))
+                    int? owner = File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile), out var pid) ? pid : null;
+                    if (owner is { } alive ? TemporaryFiles.IsAlive(alive) : DateTime.UtcNow - Directory.GetLastWriteTimeUtc(root) < TimeSpan.FromMinutes(10))
                     {
                         continue;
                     }

@@ -10,10 +10,17 @@ namespace TimeTrack.Migrations.Tests.Infrastructure;
 /// </summary>
 public sealed class StandbyPair
 {
-    private StandbyPair(PostgresServer primary, int standbyPort)
+    private readonly string _bin;
+    private readonly string _standbyData;
+    private readonly bool _asRoot;
+
+    private StandbyPair(PostgresServer primary, int standbyPort, string bin, string standbyData, bool asRoot)
     {
         Primary = primary;
         StandbyPort = standbyPort;
+        _bin = bin;
+        _standbyData = standbyData;
+        _asRoot = asRoot;
     }
 
     public PostgresServer Primary { get; }
@@ -51,8 +58,20 @@ public sealed class StandbyPair
             // A standby needs at least the primary's max_connections (PostgresServer starts it with 200).
             $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"]);
         TemporaryFiles.WhenThisProcessEnds((asRoot ? "runuser -u postgres -- " : "") + $"'{Path.Combine(bin, "pg_ctl")}' -D '{data}' -m immediate -w stop");
-        return new StandbyPair(primary, port);
+        return new StandbyPair(primary, port, bin, data, asRoot);
     }
+
+    /// <summary>Stops the primary as a failover does (pg_ctl stop -m fast or immediate); its sessions end.</summary>
+    public void StopPrimary(string mode) =>
+        PostgresServer.ThrowawayCluster.RunAsOwner(_asRoot, Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(Primary.Root!, "data"), "-m", mode, "-w", "-t", "60", "stop"]);
+
+    /// <summary>Promotes the standby (pg_ctl promote, waiting until it accepts writes): the new primary, at <see cref="StandbyPort"/>.</summary>
+    public void PromoteStandby() =>
+        PostgresServer.ThrowawayCluster.RunAsOwner(_asRoot, Path.Combine(_bin, "pg_ctl"), ["-D", _standbyData, "-w", "-t", "60", "promote"]);
+
+    /// <summary>A connection to the standby (the new primary once promoted), as the primary's superuser.</summary>
+    public string StandbyConnectionStringFor(string database) =>
+        new Npgsql.NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = StandbyPort, Username = Primary.User, Password = Primary.Password, Database = database, Pooling = false }.ConnectionString;
 
     private static string Which(string program, PostgresServer server)
     {

@@ -46,6 +46,18 @@ public static class PostgresErrors
             ? pg.SqlState is "57P01" or "57P02" or "57P03" || pg.SqlState.StartsWith("08", StringComparison.Ordinal)
             : Find<NpgsqlException>(e) is not null && (Find<IOException>(e) is not null || Find<SocketException>(e) is not null || Find<EndOfStreamException>(e) is not null);
 
+    /// <summary>
+    /// A session that ended without a word from the server (an immediate shutdown only warns
+    /// before it closes the socket; a host that vanished says nothing), in libpq's terms rather
+    /// than .NET's ("Attempted to read past the end of the stream"); null for anything else.
+    /// </summary>
+    public static string? DescribeLostConnection(Exception e) =>
+        Find<PostgresException>(e) is null && IsConnectionLost(e)
+            ? Find<SocketException>(e) is { } socket
+                ? $"the connection to the server broke ({socket.SocketErrorCode})"
+                : "the server closed the connection unexpectedly"
+            : null;
+
     public static async Task<string> DescribeConnectionErrorAsync(Exception e, DatabaseTarget target)
     {
         var builder = new NpgsqlConnectionStringBuilder(target.ConnectionString);

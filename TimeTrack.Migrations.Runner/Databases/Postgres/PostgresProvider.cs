@@ -96,7 +96,7 @@ public sealed class PostgresProvider : DatabaseProvider
         PostgresErrors.Find<PostgresException>(e)?.SqlState == PostgresErrorCodes.LockNotAvailable;
 
     public override string? DescribeStatementError(Exception e) =>
-        PostgresErrors.Find<PostgresException>(e) is { } pg ? $"{pg.SqlState}: {pg.MessageText}" : null;
+        PostgresErrors.Find<PostgresException>(e) is { } pg ? $"{pg.SqlState}: {pg.MessageText}" : PostgresErrors.DescribeLostConnection(e);
 
     public override UserError? Classify(Exception e, DatabaseTarget target) => PostgresErrors.Classify(e, target);
 
