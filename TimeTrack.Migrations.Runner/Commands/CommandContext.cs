@@ -100,10 +100,20 @@ public sealed class CommandContext : IDisposable
     /// has succeeded, brought up to date (<see cref="CompleteHistoryAsync"/>): a refused command
     /// writes nothing.
     /// </summary>
+    /// <param name="toHead">
+    /// The command brings the database to head and changes nothing else: on a database found at
+    /// head it runs <paramref name="work"/> (which then finds nothing to do) without the lock.
+    /// </param>
     public async Task<int> UnderLockAsync(Func<Database, VersionState, HistoryRecorder, Task<int>> work, CancellationToken cancel,
-        bool adopts = false, bool allowChanged = false)
+        bool adopts = false, bool allowChanged = false, bool toHead = false)
     {
         await using var database = await ConnectAsync(cancel);
+        if (toHead && await AtHeadAsync(database, cancel) is { } atHead)
+        {
+            using var unlocked = new HistoryRecorder(database.Provider, Catalog, Provenance(database));
+            return await work(database, new VersionState(Catalog, atHead), unlocked);
+        }
+
         await using var migrationLock = await database.AcquireMigrationLockAsync(Settings.LockTimeout, m => Log.LogInformation("{Message}", m), cancel);
         try
         {
@@ -130,6 +140,39 @@ public sealed class CommandContext : IDisposable
             // step may have completed before the cancel took effect); the lock goes on the way out.
             throw new MigrationInterruptedException($"{(e as MigrationInterruptedException)?.Message ?? "stopped"}; {await WhereNowAsync(database)}", e);
         }
+    }
+
+    /// <summary>
+    /// The version table, when one read of it shows the database at head with nothing for the
+    /// runner to do (every migration of this build recorded once with its checksum, the layout
+    /// complete, no other version); null otherwise, and on any doubt, for the locked path to decide.
+    /// Replicas restarting together then answer at once instead of taking the lock in turns. Safe
+    /// without the lock for the reason NoOpStart (the front) gives: each write to the table commits
+    /// with what it records, so the read is the answer as of its snapshot, and the work that
+    /// follows plans from it alone and finds no step.
+    /// </summary>
+    private async Task<IReadOnlyList<AppliedVersion>?> AtHeadAsync(Database database, CancellationToken cancel)
+    {
+        IReadOnlyList<AppliedVersion> rows;
+        bool complete;
+        try
+        {
+            (rows, complete) = await VersionTable.ReadWithLayoutAsync(database, cancel);
+        }
+        catch (UserError)
+        {
+            return null; // a damaged table: refused under the lock, as before
+        }
+
+        var versions = rows.Select(r => r.Version).ToHashSet();
+        if (!complete || rows.Count != Catalog.Migrations.Count || versions.Count != rows.Count || !Catalog.Migrations.All(m => versions.Contains(m.Version))
+            || rows.Any(r => !r.HasRecord))
+        {
+            return null;
+        }
+
+        using var recorder = new HistoryRecorder(database.Provider, Catalog, Provenance(database));
+        return recorder.Changed(rows).Count == 0 ? rows : null;
     }
 
     /// <summary>Who applies migrations in this run (recorded with each one).</summary>

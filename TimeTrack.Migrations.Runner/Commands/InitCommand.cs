@@ -123,7 +123,7 @@ public static class InitCommand
                 [$"{scenario}: the database is at {ctx.DescribeVersion(now)}" + (results.Count == 0 ? ", nothing to do" : $", {results.Count} migration(s) {(plan[0].Direction == Direction.Up ? "applied" : "rolled back")}"),
                     .. after?.Lines ?? []]);
             return 0;
-        }, cancel, adopts: true, allowChanged: allowChanged);
+        }, cancel, adopts: true, allowChanged: allowChanged, toHead: target is null);
     }
 
     private static long? ParseTarget(CommandContext ctx, string? to)

@@ -58,5 +58,5 @@ public static class UpCommand
                     ? $"nothing to do: the database is at {ctx.DescribeVersion(state.Current)}"
                     : $"the database is at {ctx.DescribeVersion(now)}: {results.Count} migration(s) applied", .. after?.Lines ?? []]);
             return 0;
-        }, cancel, allowChanged: allowChanged);
+        }, cancel, allowChanged: allowChanged, toHead: to is null);
 }

@@ -31,7 +31,7 @@ public abstract class ProviderConformanceTests : IAsyncLifetime
     private Task<Database> OpenAsync() => Database.OpenAsync(Db.Target);
 
     [Fact]
-    public async Task The_migration_lock_is_exclusive_a_waiter_gives_up_with_exit_4_and_gets_it_once_released()
+    public async Task The_migration_lock_is_exclusive_a_waiter_gives_up_with_exit_4_and_gets_it_once_released_and_a_runner_at_head_does_not_wait()
     {
         await using var holder = await OpenAsync();
         await using var waiter = await OpenAsync();
@@ -50,7 +50,28 @@ public abstract class ProviderConformanceTests : IAsyncLifetime
         (await Db.AppliedVersionsAsync()).ShouldBeEmpty();
 
         await held.DisposeAsync();
-        await using var taken = await waiter.AcquireMigrationLockAsync(Patience, _ => { });
+        await using (await waiter.AcquireMigrationLockAsync(Patience, _ => { }))
+        {
+        }
+
+        // At head there is nothing to wait for: init and up answer at once, the lock held or not
+        // (replicas restarting together do not take turns).
+        (await InProcessRunner.RunAsync(["up", "--database-url", Db.Url])).ExitCode.ShouldBe(0);
+        await using (await holder.AcquireMigrationLockAsync(Patience, _ => { }))
+        {
+            foreach (var command in new[] { "init", "up" })
+            {
+                var atHead = await InProcessRunner.RunAsync([command, "--lock-timeout", "1", "--database-url", Db.Url]);
+                atHead.ExitCode.ShouldBe(0, atHead.ToString());
+                atHead.Stdout.ShouldContain("nothing to do");
+                atHead.Stderr.ShouldNotContain("waiting for its lock");
+            }
+
+            // Anything else still takes its turn.
+            var down = await InProcessRunner.RunAsync(["init", "--to", RunnerTestBase.Versions[^2].ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--allow-downgrade", "--lock-timeout", "1", "--database-url", Db.Url]);
+            down.ExitCode.ShouldBe(4, down.ToString());
+        }
     }
 
     [Fact]

@@ -293,7 +293,14 @@ public abstract class EntrypointTests(DatabaseKind provider) : IAsyncLifetime
         apply.ExitCode.ShouldBe(0, apply.ToString());
         (await Db.AppliedVersionsAsync()).ShouldBe(Versions[..4]);
 
-        // Commands that need no database, or refuse without their input: each is the runner's own answer, never the application.
+        // Commands that need no database, or refuse without their input: each is the runner's own
+        // answer, never the application. The script routes them by name alone, whatever the URL:
+        // checked once, in the PostgreSQL class (six processes fewer).
+        if (provider != DatabaseKind.Postgres)
+        {
+            return;
+        }
+
         foreach (var (args, code, says) in new (string[], int?, string)[]
         {
             (["create"], 2, "error:"), // no message: the runner's usage error, not "exec create"

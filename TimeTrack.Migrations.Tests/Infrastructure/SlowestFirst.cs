@@ -19,6 +19,7 @@ public sealed class SlowestFirst : ITestCollectionOrderer
     [
         "Runner.SqlitePreviousRunnerTests",
         "Runner.ManifestBuildTests", // a dotnet build of a migrations project
+        "Topology.StandbyTests", // a cluster of its own, its base backup and a standby before the first test can run
         "Deploy.CiMigrateTests",
         "Deploy.CiMigrateTargetTests",
         "Deploy.PostgresEntrypointTests",

@@ -19,13 +19,19 @@ public sealed class PgBouncerTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
 
+    /// <summary>
+    /// One run through a pool of three server connections: the runner's sessions (lock, probe,
+    /// steps, pg_dump) all go back to the pool, and three clients opened together afterwards get
+    /// exactly those, with nothing of the run left on them. (Was two tests, each with its own
+    /// database, pooler and run: merged, one init, rollback with pg_dump and up fewer.)
+    /// </summary>
     [Fact]
-    public async Task In_session_mode_init_status_rollback_and_up_work_as_direct()
+    public async Task In_session_mode_init_status_rollback_up_and_restore_work_as_direct_and_nothing_leaks_to_the_next_clients()
     {
-        await using var bouncer = await PgBouncer.StartAsync("session");
+        await using var bouncer = await PgBouncer.StartAsync("session", poolSize: 3);
         var url = bouncer.UrlFor(_db.Name);
 
-        var init = await InProcessRunner.RunAsync(["init", "--database-url", url]);
+        var init = await InProcessRunner.RunAsync(["init", "--database-url", url, "--lock-timeout", "30"]);
         init.ExitCode.ShouldBe(0, init.ToString());
         (await _db.AppliedVersionsAsync()).ShouldBe(RunnerTestBase.Versions);
 
@@ -56,6 +62,8 @@ public sealed class PgBouncerTests : IAsyncLifetime
         {
             Directory.Delete(backups, recursive: true);
         }
+
+        await ShouldLeaveNothingOnThePoolsConnectionsAsync(bouncer);
     }
 
     [Fact]
@@ -77,22 +85,8 @@ public sealed class PgBouncerTests : IAsyncLifetime
         ((long)(await command.ExecuteScalarAsync())!).ShouldBe(RunnerTestBase.Versions.Length);
     }
 
-    [Fact]
-    public async Task In_session_mode_nothing_of_a_run_leaks_to_the_next_clients_of_the_pool()
+    private async Task ShouldLeaveNothingOnThePoolsConnectionsAsync(PgBouncer bouncer)
     {
-        // Three server connections: the runner's sessions (lock, probe, steps) all go back to
-        // the pool, and three clients opened together afterwards get exactly those.
-        await using var bouncer = await PgBouncer.StartAsync("session", poolSize: 3);
-        var url = bouncer.UrlFor(_db.Name);
-        var init = await InProcessRunner.RunAsync(["init", "--database-url", url, "--lock-timeout", "30"]);
-        init.ExitCode.ShouldBe(0, init.ToString());
-        var backups = Directory.CreateTempSubdirectory("timetrack-bouncer-backup-").FullName;
-        var rollback = await InProcessRunner.RunAsync(["rollback", "--steps", "1", "--backup", backups, "--database-url", url]);
-        Directory.Delete(backups, recursive: true);
-        rollback.ExitCode.ShouldBe(0, rollback.ToString());
-        var up = await InProcessRunner.RunAsync(["up", "--database-url", url]);
-        up.ExitCode.ShouldBe(0, up.ToString());
-
         string serverDefault;
         await using (var direct = _db.OpenConnection())
         await using (var show = direct.CreateCommand())
