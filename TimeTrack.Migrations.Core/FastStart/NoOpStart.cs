@@ -1,8 +1,11 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Databases.Postgres;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Running;
 using TimeTrack.Migrations.Runner.Settings;
@@ -191,8 +194,45 @@ public static class NoOpStart
         }
     }
 
+    /// <summary>
+    /// The front's one connection, opened as the providers open theirs (PostgresProvider: the slim
+    /// data source, no type loading, the TLS trust of <see cref="PostgresTls"/>), once: a server
+    /// that is not up yet, or a SQLite file another process holds a write lock on, is the full
+    /// runner's to wait for. The front never writes.
+    /// </summary>
+    public static async Task<DbConnection> OpenAsync(DatabaseTarget target, CancellationToken cancel)
+    {
+        if (target.Kind == DatabaseKind.Sqlite)
+        {
+            var sqlite = new SqliteConnection(new SqliteConnectionStringBuilder(target.ConnectionString)
+            {
+                Mode = SqliteOpenMode.ReadOnly,
+                DefaultTimeout = 1,
+            }.ConnectionString);
+            await sqlite.OpenAsync(cancel);
+            return sqlite;
+        }
+
+        // Connecting may take 3 s at most here. No pool: closing the connection ends the session
+        // with a Terminate message (before an exec too), not with a reset the server would log.
+        var settings = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Pooling = false };
+        settings.Timeout = Math.Min(settings.Timeout, 3);
+        var source = new NpgsqlSlimDataSourceBuilder(settings.ConnectionString)
+            .EnableTransportSecurity()
+            .UseLibpqTrust(settings.ConnectionString)
+            .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
+            .Build();
+        return await source.OpenConnectionAsync(cancel);
+    }
+
     /// <summary>The version table as each provider names it.</summary>
     public static string VersionTableName(DatabaseKind kind) => VersionTableLayout.QualifiedName(kind);
+
+    private const string StandbyQuery = "SELECT pg_is_in_recovery()";
+
+    private const string StandbyReason = "the server is a read-only standby";
+
+    private static string VersionTableQuery(DatabaseKind kind) => $"SELECT * FROM {VersionTableName(kind)} ORDER BY \"Version\"";
 
     /// <summary>
     /// Why the front must not answer here, whatever the version table says: a PostgreSQL standby
@@ -206,8 +246,8 @@ public static class NoOpStart
         }
 
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT pg_is_in_recovery()";
-        return await command.ExecuteScalarAsync(cancel) is true ? "the server is a read-only standby" : null;
+        command.CommandText = StandbyQuery;
+        return await command.ExecuteScalarAsync(cancel) is true ? StandbyReason : null;
     }
 
     /// <summary>
@@ -217,8 +257,37 @@ public static class NoOpStart
     public static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadAsync(DbConnection connection, DatabaseKind kind, CancellationToken cancel)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT * FROM {VersionTableName(kind)} ORDER BY \"Version\"";
+        command.CommandText = VersionTableQuery(kind);
         await using var reader = await command.ExecuteReaderAsync(cancel);
+        return await ReadRowsAsync(reader, cancel);
+    }
+
+    /// <summary>
+    /// The front's whole decision on an open connection, in one round trip: <see cref="WhyNotHereAsync"/>
+    /// and <see cref="ReadAsync"/> sent together (PostgreSQL), then <see cref="WhyNotNoOp"/>.
+    /// </summary>
+    public static async Task<string?> DecideAsync(DbConnection connection, DatabaseKind kind, MigrationManifest manifest, CancellationToken cancel)
+    {
+        var postgres = kind == DatabaseKind.Postgres;
+        await using var command = connection.CreateCommand();
+        command.CommandText = postgres ? $"{StandbyQuery}; {VersionTableQuery(kind)}" : VersionTableQuery(kind);
+        await using var reader = await command.ExecuteReaderAsync(cancel);
+        if (postgres)
+        {
+            if (!await reader.ReadAsync(cancel) || reader.GetBoolean(0))
+            {
+                return StandbyReason;
+            }
+
+            await reader.NextResultAsync(cancel);
+        }
+
+        var (columns, rows) = await ReadRowsAsync(reader, cancel);
+        return WhyNotNoOp(columns, rows, manifest, MigrationManifest.Key(kind));
+    }
+
+    private static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadRowsAsync(DbDataReader reader, CancellationToken cancel)
+    {
         var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
         var version = columns.IndexOf("Version");
         var checksum = columns.IndexOf("Checksum");
