@@ -1,62 +1,31 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
+using System.Runtime.InteropServices;
 using Npgsql;
 
 namespace TimeTrack.Migrations.Runner.Databases.Postgres;
 
 /// <summary>
-/// Which certificates a PostgreSQL connection of the front or the runner trusts, for each sslmode
-/// as libpq means it: disable, allow, prefer and require encrypt without verifying anything;
-/// verify-ca and verify-full trust the root certificate file (sslrootcert, else PGSSLROOTCERT, else
-/// ~/.postgresql/root.crt), or the system's CAs when there is none (sslrootcert=system).
+/// Which certificates a PostgreSQL connection trusts, for each sslmode as libpq means it:
+/// disable, allow, prefer and require verify nothing; verify-ca and verify-full trust the root
+/// certificate file (sslrootcert, else PGSSLROOTCERT, else ~/.postgresql/root.crt, as Npgsql
+/// reads them), and only without one the system's CAs (sslrootcert=system). Npgsql applies the
+/// rule; this says when the system trust store plays no part.
 /// </summary>
 /// <remarks>
-/// Npgsql decides from the sslmode whether a certificate is accepted; this only tells .NET what to
-/// build the certificate's chain against. .NET builds that chain for every server certificate before
-/// any callback sees it, by default against the system trust store: reading /etc/ssl/certs cost the
-/// NativeAOT front about 100 ms of CPU per start, also for require, where the result is thrown away.
-/// A chain built against nothing (require) or against the configured root alone (verify-*) gives
-/// Npgsql the same answers without that read.
+/// .NET builds a chain against the system trust store for every server certificate before any
+/// validation callback sees it, whatever the chain policy says (its trust mode included): reading
+/// the ~140 files of /etc/ssl/certs cost the NativeAOT front about 110 ms of CPU per TLS start, 2–3×
+/// its whole no-op start, also for require, where the result is thrown away. Where the store plays
+/// no part, the front hides it from OpenSSL while it connects (<see cref="HideSystemTrustStore"/>).
+/// With a root file, Npgsql then verifies against that file alone, which is libpq's rule (with the
+/// store visible, a certificate from any system CA passed verify-full too; the runner keeps that).
 /// </remarks>
-public static class PostgresTls
+public static partial class PostgresTls
 {
-    /// <summary>The data source builder of <paramref name="connectionString"/>, with the chain policy of its sslmode.</summary>
-    public static NpgsqlSlimDataSourceBuilder UseLibpqTrust(this NpgsqlSlimDataSourceBuilder builder, string connectionString)
-    {
-        var policy = ChainPolicy(new NpgsqlConnectionStringBuilder(connectionString));
-        return policy is null ? builder : builder.UseSslClientAuthenticationOptionsCallback(options => options.CertificateChainPolicy = policy.Clone());
-    }
+    /// <summary>Whether a connection with these settings verifies against the system's CAs (verify-* without a root file).</summary>
+    public static bool UsesSystemTrust(NpgsqlConnectionStringBuilder settings) =>
+        settings.SslMode is SslMode.VerifyCA or SslMode.VerifyFull && RootCertificateFile(settings) is null;
 
-    /// <summary>
-    /// The chain policy for these settings; null where .NET's default is what libpq would do (the
-    /// system's CAs for verify-* without a root file) or where Npgsql reads the root itself (PKCS#12).
-    /// </summary>
-    public static X509ChainPolicy? ChainPolicy(NpgsqlConnectionStringBuilder settings)
-    {
-        if (settings.SslMode is SslMode.Disable or SslMode.Allow or SslMode.Prefer or SslMode.Require)
-        {
-            return CustomRoots([], checkRevocation: false); // Npgsql accepts any certificate here: the chain is never looked at
-        }
-
-        if (RootCertificateFile(settings) is not { } file || file.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        var roots = new X509Certificate2Collection();
-        try
-        {
-            roots.ImportFromPemFile(file);
-        }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
-        {
-            return null; // Npgsql reads it again and fails the connection in its words
-        }
-
-        return roots.Count == 0 ? null : CustomRoots(roots, settings.CheckCertificateRevocation);
-    }
-
-    /// <summary>libpq's (and Npgsql's) order: the URL's sslrootcert, PGSSLROOTCERT, ~/.postgresql/root.crt if it exists.</summary>
+    /// <summary>Npgsql's and libpq's order: the URL's sslrootcert, PGSSLROOTCERT, ~/.postgresql/root.crt if it exists.</summary>
     public static string? RootCertificateFile(NpgsqlConnectionStringBuilder settings)
     {
         if (settings.RootCertificate is { Length: > 0 } root)
@@ -74,15 +43,48 @@ public static class PostgresTls
             : null;
     }
 
-    private static X509ChainPolicy CustomRoots(X509Certificate2Collection roots, bool checkRevocation)
+    /// <summary>
+    /// Until disposed, OpenSSL's trust store locations (SSL_CERT_FILE, SSL_CERT_DIR, read by .NET
+    /// when it first builds a chain) name nothing, when these settings do not use the store; the
+    /// process's own values come back on dispose, before anything is exec'd. For a process that
+    /// opens one connection (the front): the store is read once, and stays empty for its life.
+    /// </summary>
+    public static IDisposable HideSystemTrustStore(string connectionString)
     {
-        var policy = new X509ChainPolicy
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        if (settings.SslMode == SslMode.Disable || UsesSystemTrust(settings) || !OperatingSystem.IsLinux())
         {
-            TrustMode = X509ChainTrustMode.CustomRootTrust,
-            RevocationMode = checkRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck,
-            DisableCertificateDownloads = !checkRevocation,
-        };
-        policy.CustomTrustStore.AddRange(roots);
-        return policy;
+            return new Restore([]);
+        }
+
+        string[] names = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
+        var saved = names.Select(n => (n, Environment.GetEnvironmentVariable(n))).ToList();
+        foreach (var name in names)
+        {
+            _ = SetEnv(name, Nowhere, 1);
+        }
+
+        return new Restore(saved);
     }
+
+    private const string Nowhere = "/nonexistent/timetrack-no-trust-store";
+
+    private sealed class Restore(List<(string Name, string? Value)> saved) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var (name, value) in saved)
+            {
+                _ = value is null ? UnsetEnv(name) : SetEnv(name, value, 1);
+            }
+
+            saved.Clear();
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SetEnv(string name, string value, int overwrite);
+
+    [LibraryImport("libc", EntryPoint = "unsetenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UnsetEnv(string name);
 }

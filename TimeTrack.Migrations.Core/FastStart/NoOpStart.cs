@@ -194,13 +194,16 @@ public static class NoOpStart
         }
     }
 
+    /// <summary>How long the front waits for a server: one that is not up yet is the full runner's to wait for.</summary>
+    public const int ConnectTimeoutSeconds = 3;
+
     /// <summary>
     /// The front's one connection, opened as the providers open theirs (PostgresProvider: the slim
-    /// data source, no type loading, the TLS trust of <see cref="PostgresTls"/>), once: a server
-    /// that is not up yet, or a SQLite file another process holds a write lock on, is the full
-    /// runner's to wait for. The front never writes.
+    /// data source, no type loading; TLS by sslmode, without reading the system trust store where
+    /// it plays no part: <see cref="PostgresTls"/>), once: a server that is not up yet, or a SQLite
+    /// file another process holds a write lock on, is the full runner's to wait for. The front never writes.
     /// </summary>
-    public static async Task<DbConnection> OpenAsync(DatabaseTarget target, CancellationToken cancel)
+    public static async Task<DbConnection> OpenAsync(DatabaseTarget target, CancellationToken cancel, int connectTimeoutSeconds = ConnectTimeoutSeconds)
     {
         if (target.Kind == DatabaseKind.Sqlite)
         {
@@ -213,16 +216,18 @@ public static class NoOpStart
             return sqlite;
         }
 
-        // Connecting may take 3 s at most here. No pool: closing the connection ends the session
-        // with a Terminate message (before an exec too), not with a reset the server would log.
+        // No pool: closing the connection ends the session with a Terminate message (before an
+        // exec too), not with a reset the server would log.
         var settings = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Pooling = false };
-        settings.Timeout = Math.Min(settings.Timeout, 3);
+        settings.Timeout = Math.Min(settings.Timeout, connectTimeoutSeconds);
         var source = new NpgsqlSlimDataSourceBuilder(settings.ConnectionString)
             .EnableTransportSecurity()
-            .UseLibpqTrust(settings.ConnectionString)
             .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
             .Build();
-        return await source.OpenConnectionAsync(cancel);
+        using (PostgresTls.HideSystemTrustStore(settings.ConnectionString))
+        {
+            return await source.OpenConnectionAsync(cancel);
+        }
     }
 
     /// <summary>The version table as each provider names it.</summary>

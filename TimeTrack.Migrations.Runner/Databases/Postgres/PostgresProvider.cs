@@ -26,12 +26,10 @@ public sealed class PostgresProvider : DatabaseProvider
         // This connection reads only built-in types (numbers, text, timestamps, text arrays): the
         // slim builder and no type-loading query spare the container-restart path most of
         // Npgsql's set-up. FluentMigrator's own connection keeps the full defaults. TLS costs
-        // nothing until a server offers it, and then no read of the system trust store unless
-        // sslmode verifies against it (PostgresTls); GSS only when the URL asks for it (gssencmode).
+        // nothing until a server offers it; GSS only when the URL asks for it (gssencmode).
         var builder = new NpgsqlSlimDataSourceBuilder(target.ConnectionString)
             .EnableArrays()
             .EnableTransportSecurity()
-            .UseLibpqTrust(target.ConnectionString)
             .ConfigureTypeLoading(types => types.EnableTypeLoading(false));
         if (target.UsesGss)
         {
