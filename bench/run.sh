@@ -14,6 +14,10 @@
 #   (c) timetrack-migrate status   on the same database (reference)
 #   (d) timetrack-migrate up       on a SQLite file already at head (reference)
 #   (e) timetrack-migrate --help   no database at all: the floor of process start-up (reference)
+#   (0t) timetrack-migrate start -- true   the front's no-op start, then exec true (the image's entrypoint)
+#   (tr)/(tpr), (tv)/(tpv), (tf)/(tpf)   the front's no-op init and psql -c 'select 1' with the same URL
+#                                  over TLS: sslmode=require, verify-full (sslrootcert), prefer (issue 25);
+#                                  last, after ssl is turned on on the throwaway cluster
 #   (f) timetrack-migrate init     on the PostgreSQL database: what the container entrypoint runs
 #   (g) timetrack-migrate init     on the legacy fixture (no history): adoption, verified against
 #                                  expected schemas built on the server, then 4 migrations applied
@@ -50,7 +54,7 @@ else
   WARMUP="${BENCH_WARMUP:-3}" RUNS="${BENCH_RUNS:-30}" MEMORY_RUNS="${BENCH_MEMORY_RUNS:-5}"
 fi
 
-tools=(hyperfine:hyperfine jq:jq psql:postgresql-client /usr/bin/time:time)
+tools=(hyperfine:hyperfine jq:jq psql:postgresql-client /usr/bin/time:time openssl:openssl)
 # NativeAOT links with clang against zlib (not needed when the binaries come from the image).
 if [ "$SMOKE" != 1 ] || [ -z "$IMAGE" ]; then
   tools+=(clang:clang /usr/include/zlib.h:zlib1g-dev)
