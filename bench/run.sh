@@ -368,7 +368,7 @@ if [ -n "$TLS_JSON" ]; then
   jq -r --arg require_mib "$(tls_mib tr)" --arg verify_mib "$(tls_mib tv)" '
     def m(p): [.results[] | select(.command | startswith(p)) | .median][0];
     def r(x): (x * 100 | round) / 100;
-    def line(label; front; floor; mib): "\(label): the front against psql \(r(front / floor)) x (\(front * 1000 | round) ms vs \(floor * 1000 | round) ms), \(mib) MiB peak " +
+    def line(name; front; floor; mib): "\(name): the front against psql \(r(front / floor)) x (\(front * 1000 | round) ms vs \(floor * 1000 | round) ms), \(mib) MiB peak " +
       "(target: <= 0.7 x and <= 30 MiB): " + (if (front <= 0.7 * floor and (mib | tonumber) <= 30) then "met" else "NOT met" end);
     line("TLS sslmode=require"; m("(tr) "); m("(tpr) "); $require_mib),
     line("TLS sslmode=verify-full"; m("(tv) "); m("(tpv) "); $verify_mib),
