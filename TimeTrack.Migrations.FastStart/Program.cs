@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-using Npgsql;
 using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Output;
@@ -46,13 +44,8 @@ if (manifest is null)
 string? why;
 try
 {
-    await using var connection = await OpenAsync(resolved.Target, Interruption.Token);
-    why = await NoOpStart.WhyNotHereAsync(connection, resolved.Target.Kind, Interruption.Token);
-    if (why is null)
-    {
-        var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target, Interruption.Token);
-        why = NoOpStart.WhyNotNoOp(columns, rows, manifest, MigrationManifest.Key(resolved.Target.Kind));
-    }
+    await using var connection = await NoOpStart.OpenAsync(resolved.Target, Interruption.Token);
+    why = await NoOpStart.DecideAsync(connection, resolved.Target, manifest, Interruption.Token);
 }
 catch (Exception e)
 {
@@ -93,33 +86,6 @@ Console.Error.WriteLine(NoOpStart.Starting(resolved));
 var failure = ProcessImage.Replace(request.App[0], request.App.Skip(1).ToList());
 Console.Error.WriteLine($"error: cannot start {request.App[0]}: {failure}");
 return 127;
-
-// As the providers connect, once: a server that is not up yet, or a SQLite file another process
-// holds a write lock on, is the full runner's to wait for. The front never writes.
-static async Task<System.Data.Common.DbConnection> OpenAsync(DatabaseTarget target, CancellationToken cancel)
-{
-    if (target.Kind == DatabaseKind.Sqlite)
-    {
-        var sqlite = new SqliteConnection(new SqliteConnectionStringBuilder(target.ConnectionString)
-        {
-            Mode = SqliteOpenMode.ReadOnly,
-            DefaultTimeout = 1,
-        }.ConnectionString);
-        await sqlite.OpenAsync(cancel);
-        return sqlite;
-    }
-
-    // PostgresProvider's data source (slim, no type loading); connecting may take 3 s at most here.
-    // No pool: closing the connection ends the session with a Terminate message (before an exec
-    // too), not with a reset the server would log.
-    var settings = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Pooling = false };
-    settings.Timeout = Math.Min(settings.Timeout, 3);
-    var source = new NpgsqlSlimDataSourceBuilder(settings.ConnectionString)
-        .EnableTransportSecurity()
-        .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
-        .Build();
-    return await source.OpenConnectionAsync(cancel);
-}
 
 /// <summary>The hand-over: exec(3) of the full runner, which replaces this process.</summary>
 internal static class FullRunner

@@ -14,6 +14,10 @@
 #   (c) timetrack-migrate status   on the same database (reference)
 #   (d) timetrack-migrate up       on a SQLite file already at head (reference)
 #   (e) timetrack-migrate --help   no database at all: the floor of process start-up (reference)
+#   (0t) timetrack-migrate start -- true   the front's no-op start, then exec true (the image's entrypoint)
+#   (tr)/(tpr), (tv)/(tpv), (tf)/(tpf)   the front's no-op init and psql -c 'select 1' with the same URL
+#                                  over TLS: sslmode=require, verify-full (sslrootcert), prefer (issue 25);
+#                                  last, after ssl is turned on on the throwaway cluster
 #   (f) timetrack-migrate init     on the PostgreSQL database: what the container entrypoint runs
 #   (g) timetrack-migrate init     on the legacy fixture (no history): adoption, verified against
 #                                  expected schemas built on the server, then 4 migrations applied
@@ -50,7 +54,7 @@ else
   WARMUP="${BENCH_WARMUP:-3}" RUNS="${BENCH_RUNS:-30}" MEMORY_RUNS="${BENCH_MEMORY_RUNS:-5}"
 fi
 
-tools=(hyperfine:hyperfine jq:jq psql:postgresql-client /usr/bin/time:time)
+tools=(hyperfine:hyperfine jq:jq psql:postgresql-client /usr/bin/time:time openssl:openssl)
 # NativeAOT links with clang against zlib (not needed when the binaries come from the image).
 if [ "$SMOKE" != 1 ] || [ -z "$IMAGE" ]; then
   tools+=(clang:clang /usr/include/zlib.h:zlib1g-dev)
@@ -188,6 +192,7 @@ log "hyperfine: --warmup $WARMUP --runs $RUNS (no shell between hyperfine and th
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
   -n "(0) timetrack-migrate init: NativeAOT front (PostgreSQL, no-op: the image's start)" "$FRONT init" \
   -n "(0u) timetrack-migrate up: NativeAOT front (PostgreSQL, no-op)" "$FRONT up" \
+  -n "(0t) timetrack-migrate start -- true: NativeAOT front (PostgreSQL, no-op, then exec true)" "$FRONT start -- true" \
   -n "(p) psql -c 'select 1': the floor" "$FLOOR" \
   -n "(0s) timetrack-migrate init: NativeAOT front (SQLite, no-op)" "$FRONT init --database-url $SQLITE_URL" \
   -n "(a) timetrack-migrate up: full runner (PostgreSQL, no-op)" "$RUNNER up" \
@@ -248,6 +253,7 @@ psql "$MAINTENANCE_URL" -qAt -c "DROP DATABASE IF EXISTS \"$FRESH_DB\" WITH (FOR
 # --- the image (case 5): the no-op init inside the container and the same binary outside it -----
 
 IMAGE_JSON=""
+TLS_JSON=""
 if [ -n "$IMAGE" ]; then
   IMAGE_APP="$APP"
   if [ "$SMOKE" != 1 ]; then
@@ -277,6 +283,52 @@ if [ -n "$IMAGE" ]; then
   OUTSIDE_MS="$(bash -c "$timing_loop" loop "$WARMUP" "$RUNS" "$IMAGE_APP/timetrack-migrate" | median_ms)" || die "the image's front failed here"
 fi
 
+# --- TLS (issue 25): the same cluster with ssl on, certificates made here as TlsServerFixture makes them
+
+# Last, because ssl on turns every sslmode=prefer connection above (the default) into TLS: a CA, a
+# server certificate for 127.0.0.1 signed by it, ssl on by reload. The front and psql then connect
+# to the same database with the same sslmode and root, side by side in one hyperfine run.
+TLS_DIR="$WORK/tls"
+TLS_CASES=()
+if [ -z "$EXISTING_SERVER" ]; then
+  mkdir -p "$TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj "/CN=TimeTrack bench CA"
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=$PG_HOST"
+    printf 'subjectAltName=IP:%s\n' "$PG_HOST" >san.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext
+  ) >"$WORK/openssl.log" 2>&1 || { cat "$WORK/openssl.log" >&2; die "openssl could not make the TLS certificates"; }
+  chmod 600 "$TLS_DIR/server.key"
+  if is_root; then chown postgres:postgres "$TLS_DIR/server.key" "$TLS_DIR/server.crt"; fi
+  psql "$MAINTENANCE_URL" -qAt -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET ssl_cert_file = '$TLS_DIR/server.crt'" \
+    -c "ALTER SYSTEM SET ssl_key_file = '$TLS_DIR/server.key'" -c "ALTER SYSTEM SET ssl = on" -c "SELECT pg_reload_conf()" >/dev/null
+  sleep 1
+  TLS_REQUIRE="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$BENCH_DB?sslmode=require"
+  TLS_VERIFY="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$BENCH_DB?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.crt"
+  TLS_PREFER="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$BENCH_DB"
+  [ "$(psql -X -qAt "$TLS_VERIFY" -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')" = t ] || die "psql does not connect over TLS (sslmode=verify-full)"
+  for url in "$TLS_REQUIRE" "$TLS_VERIFY" "$TLS_PREFER"; do
+    [ "$(TIMETRACK_FAST_START=explain "$FRONT" init --database-url "$url" 2>&1 >/dev/null | head -n 1)" = "fast start: nothing to do" ] \
+      || die "the front does not answer the no-op init over TLS by itself ($url): $(TIMETRACK_FAST_START=explain "$FRONT" init --database-url "$url" 2>&1 | head -n 1)"
+  done
+  TLS_CASES=(-n "(tr) timetrack-migrate init: NativeAOT front, sslmode=require" "$FRONT init --database-url $TLS_REQUIRE"
+             -n "(tpr) psql -c 'select 1', sslmode=require" "psql -X -qAt $TLS_REQUIRE -c 'select 1'"
+             -n "(tv) timetrack-migrate init: NativeAOT front, sslmode=verify-full" "$FRONT init --database-url $TLS_VERIFY"
+             -n "(tpv) psql -c 'select 1', sslmode=verify-full" "psql -X -qAt $TLS_VERIFY -c 'select 1'"
+             -n "(tf) timetrack-migrate init: NativeAOT front, sslmode=prefer (the default) against TLS" "$FRONT init --database-url $TLS_PREFER"
+             -n "(tpf) psql -c 'select 1', sslmode=prefer against TLS" "psql -X -qAt $TLS_PREFER -c 'select 1'")
+  TLS_JSON="${JSON%.json}-tls.json"
+  log "hyperfine: TLS (--warmup $WARMUP --runs $RUNS)"
+  hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$TLS_JSON" "${TLS_CASES[@]}" >&2
+  log "peak memory over TLS (/usr/bin/time, median of $MEMORY_RUNS)"
+  peak_memory "(tr) timetrack-migrate init: NativeAOT front, no-op, sslmode=require" same "$FRONT" init --database-url "$TLS_REQUIRE"
+  peak_memory "(tv) timetrack-migrate init: NativeAOT front, no-op, sslmode=verify-full" same "$FRONT" init --database-url "$TLS_VERIFY"
+  peak_memory "(tpv) psql -c 'select 1', sslmode=verify-full" same psql -X -qAt "$TLS_VERIFY" -c 'select 1'
+else
+  log "TLS cases left out: they need the throwaway cluster (TIMETRACK_BENCH_DATABASE_URL is set)"
+fi
+
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report -------------------------------------------------------------------------------------
@@ -292,7 +344,7 @@ echo "JSON: $JSON"
 echo
 echo "| command | median (ms) | mean (ms) | min (ms) | max (ms) | CPU user+sys, mean (ms) |"
 echo "|---|---:|---:|---:|---:|---:|"
-jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) | \((.user + .system) * 1000 | round) |"' "$JSON" "$ADOPTION_JSON" ${IMAGE_JSON:+"$IMAGE_JSON"}
+jq -r '.results[] | "| \(.command) | \(.median * 1000 | round) | \(.mean * 1000 | round) | \(.min * 1000 | round) | \(.max * 1000 | round) | \((.user + .system) * 1000 | round) |"' "$JSON" "$ADOPTION_JSON" ${IMAGE_JSON:+"$IMAGE_JSON"} ${TLS_JSON:+"$TLS_JSON"}
 echo
 echo "| peak resident memory (median of $MEMORY_RUNS) | MiB |"
 echo "|---|---:|"
@@ -306,10 +358,22 @@ jq -r --arg front_mib "$front_mib" --arg floor_mib "$floor_mib" '
   m("(0) ") as $front | m("(p) ") as $floor | m("(f) ") as $full | m("(a) ") as $a | m("(b) ") as $b | m("(b'\'') ") as $r |
   "(0)/(p), the front against the psql floor: \(r($front / $floor)) x (\($front * 1000 | round) ms vs \($floor * 1000 | round) ms), \($front_mib) MiB vs \($floor_mib) MiB peak " +
   "(target: <= 2 x and < 30 MiB): " + (if ($front <= 2 * $floor and ($front_mib | tonumber) < 30) then "met" else "NOT met" end),
+  "(0t)/(p), start -- true against the psql floor: \(r(m("(0t) ") / $floor)) x (\(m("(0t) ") * 1000 | round) ms)",
   "(f)/(0), the full runner against the front: \(r($full / $front)) x",
   "(a)/(b) median ratio: \(r($a / $b)) (target: (a) median <= 250 ms and <= 0.5 x (b)): " +
   (if ($a <= 0.25 and $a <= 0.5 * $b) then "met" else "NOT met" end) +
   (if $r then "; like for like, (a)/(b'\'') = \(r($a / $r))" else "" end)' "$JSON"
+if [ -n "$TLS_JSON" ]; then
+  tls_mib() { sed -nE "s/^\\| \\($1\\) .* \\| ([0-9.]+) \\|$/\\1/p" "$MEMORY_TABLE"; }
+  jq -r --arg require_mib "$(tls_mib tr)" --arg verify_mib "$(tls_mib tv)" '
+    def m(p): [.results[] | select(.command | startswith(p)) | .median][0];
+    def r(x): (x * 100 | round) / 100;
+    def line(name; front; floor; mib): "\(name): the front against psql \(r(front / floor)) x (\(front * 1000 | round) ms vs \(floor * 1000 | round) ms), \(mib) MiB peak " +
+      "(target: <= 0.7 x and <= 30 MiB): " + (if (front <= 0.7 * floor and (mib | tonumber) <= 30) then "met" else "NOT met" end);
+    line("TLS sslmode=require"; m("(tr) "); m("(tpr) "); $require_mib),
+    line("TLS sslmode=verify-full"; m("(tv) "); m("(tpv) "); $verify_mib),
+    "TLS sslmode=prefer against TLS: \(r(m("(tf) ") / m("(tpf) "))) x"' "$TLS_JSON"
+fi
 if [ -n "$IMAGE_JSON" ]; then
   echo
   echo "Image $IMAGE: $(awk -v b="$IMAGE_SIZE" 'BEGIN { printf "%.0f MB", b / 1000000 }'); /app: $(du -sb "$IMAGE_APP" | awk '{ printf "%.0f MB", $1 / 1000000 }')" \

@@ -1,8 +1,11 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 using TimeTrack.Migrations.Runner.Commands;
 using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Databases.Postgres;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Running;
 using TimeTrack.Migrations.Runner.Settings;
@@ -192,8 +195,58 @@ public static class NoOpStart
         }
     }
 
+    /// <summary>How long the front waits for a server: one that is not up yet is the full runner's to wait for.</summary>
+    public const int ConnectTimeoutSeconds = 3;
+
+    /// <summary>
+    /// The front's one connection, opened as the providers open theirs (PostgresProvider: the slim
+    /// data source, no type loading; TLS by sslmode, without reading the system trust store where
+    /// it plays no part: <see cref="PostgresTls"/>), once: a server that is not up yet, or a SQLite
+    /// file another process holds a write lock on, is the full runner's to wait for. The front never writes.
+    /// </summary>
+    public static async Task<DbConnection> OpenAsync(DatabaseTarget target, CancellationToken cancel, int connectTimeoutSeconds = ConnectTimeoutSeconds)
+    {
+        if (target.Kind == DatabaseKind.Sqlite)
+        {
+            var sqlite = new SqliteConnection(new SqliteConnectionStringBuilder(target.ConnectionString)
+            {
+                Mode = SqliteOpenMode.ReadOnly,
+                DefaultTimeout = 1,
+            }.ConnectionString);
+            await sqlite.OpenAsync(cancel);
+            return sqlite;
+        }
+
+        // No pool: closing the connection ends the session with a Terminate message (before an
+        // exec too), not with a reset the server would log.
+        var settings = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Pooling = false };
+        settings.Timeout = Math.Min(settings.Timeout, connectTimeoutSeconds);
+        var source = new NpgsqlSlimDataSourceBuilder(settings.ConnectionString)
+            .EnableTransportSecurity()
+            .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
+            .Build();
+        using (PostgresTls.HideSystemTrustStore(settings.ConnectionString))
+        {
+            return await source.OpenConnectionAsync(cancel);
+        }
+    }
+
     /// <summary>The version table as each provider names it.</summary>
     public static string VersionTableName(DatabaseKind kind) => VersionTableLayout.QualifiedName(kind);
+
+    private const string StandbyQuery = "SELECT pg_is_in_recovery()";
+
+    private const string StandbyReason = "the server is a read-only standby";
+
+    /// <summary>
+    /// The version table's rows; with a role (--role), read as that role (the login may not read the role's table): SET LOCAL in a
+    /// read-only transaction sent with the read, so no round trip is added and nothing stays on a pooled server connection.
+    /// </summary>
+    private static string VersionTableQuery(DatabaseTarget target)
+    {
+        var select = $"SELECT * FROM {VersionTableName(target.Kind)} ORDER BY \"Version\"";
+        return target.SetRoleStatement(local: true) is { } role ? $"BEGIN READ ONLY; {role}; {select}; COMMIT" : select;
+    }
 
     /// <summary>
     /// Why the front must not answer here, whatever the version table says: a PostgreSQL standby
@@ -207,8 +260,8 @@ public static class NoOpStart
         }
 
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT pg_is_in_recovery()";
-        return await command.ExecuteScalarAsync(cancel) is true ? "the server is a read-only standby" : null;
+        command.CommandText = StandbyQuery;
+        return await command.ExecuteScalarAsync(cancel) is true ? StandbyReason : null;
     }
 
     /// <summary>
@@ -220,9 +273,38 @@ public static class NoOpStart
     public static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadAsync(DbConnection connection, DatabaseTarget target, CancellationToken cancel)
     {
         await using var command = connection.CreateCommand();
-        var select = $"SELECT * FROM {VersionTableName(target.Kind)} ORDER BY \"Version\"";
-        command.CommandText = target.SetRoleStatement(local: true) is { } role ? $"BEGIN READ ONLY; {role}; {select}; COMMIT" : select;
+        command.CommandText = VersionTableQuery(target);
         await using var reader = await command.ExecuteReaderAsync(cancel);
+        return await ReadRowsAsync(reader, cancel);
+    }
+
+    /// <summary>
+    /// The front's whole decision on an open connection, in one round trip: <see cref="WhyNotHereAsync"/>
+    /// and <see cref="ReadAsync"/> sent together (PostgreSQL), then <see cref="WhyNotNoOp"/>.
+    /// </summary>
+    public static async Task<string?> DecideAsync(DbConnection connection, DatabaseTarget target, MigrationManifest manifest, CancellationToken cancel)
+    {
+        var kind = target.Kind;
+        var postgres = kind == DatabaseKind.Postgres;
+        await using var command = connection.CreateCommand();
+        command.CommandText = postgres ? $"{StandbyQuery}; {VersionTableQuery(target)}" : VersionTableQuery(target);
+        await using var reader = await command.ExecuteReaderAsync(cancel);
+        if (postgres)
+        {
+            if (!await reader.ReadAsync(cancel) || reader.GetBoolean(0))
+            {
+                return StandbyReason;
+            }
+
+            await reader.NextResultAsync(cancel);
+        }
+
+        var (columns, rows) = await ReadRowsAsync(reader, cancel);
+        return WhyNotNoOp(columns, rows, manifest, MigrationManifest.Key(kind));
+    }
+
+    private static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadRowsAsync(DbDataReader reader, CancellationToken cancel)
+    {
         var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
         var version = columns.IndexOf("Version");
         var checksum = columns.IndexOf("Checksum");

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.FastStart;
 using TimeTrack.Migrations.Tests.Infrastructure;
 
 namespace TimeTrack.Migrations.Tests.Runner;
@@ -14,6 +16,9 @@ public sealed class TlsServerFixture : IAsyncLifetime
     public string Tls { get; private set; } = null!;
     public string CaFile => Path.Combine(Tls, "ca.crt");
     public string OtherCaFile => Path.Combine(Tls, "other-ca.crt");
+
+    /// <summary>A server certificate signed by nobody else (ssl_cert_file/ssl_key_file to switch to it).</summary>
+    public string SelfSigned => Path.Combine(Tls, "self-signed");
 
     public async Task InitializeAsync()
     {
@@ -64,11 +69,14 @@ public sealed class TlsServerFixture : IAsyncLifetime
         OpenSsl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.crt", "-days", "2", "-subj", "/CN=Some other CA");
         Signed("server", "/CN=127.0.0.1", "IP:127.0.0.1"); // valid for 127.0.0.1, not for "localhost"
         Signed("client", "/CN=certuser", null);
+        OpenSsl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self-signed.key", "-out", "self-signed.crt", "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1");
         if (!OperatingSystem.IsWindows())
         {
             // PostgreSQL and libpq refuse a key that others can read.
             File.SetUnixFileMode(Path.Combine(dir, "server.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
             File.SetUnixFileMode(Path.Combine(dir, "client.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(Path.Combine(dir, "self-signed.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
     }
 }
@@ -116,6 +124,74 @@ public sealed class TlsAndSocketTests(TlsServerFixture fixture) : IClassFixture<
         RunnerTestBase.ShouldFailWithOneLine(await RunAsync(Url(query: "?sslmode=verify-full"), "status", "--wait", "30"), 3,
             "is not signed by a CA this machine trusts (give the server's CA with sslrootcert=");
         (await TestDatabaseTables()).ShouldBe(0, "nothing was created");
+    }
+
+    /// <summary>The NativeAOT front's connection (NoOpStart.OpenAsync, PostgresTls: the trust store hidden where it plays no part) to <paramref name="url"/>: null when it opened, else why not.</summary>
+    private static async Task<string?> FrontRefusesAsync(string url)
+    {
+        try
+        {
+            await using var connection = await NoOpStart.OpenAsync(DatabaseUrl.Parse(url), CancellationToken.None, connectTimeoutSeconds: 60); // a loaded machine: 3 s is the image's choice, not a verdict
+            return null;
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or System.Security.Authentication.AuthenticationException)
+        {
+            return e.Message;
+        }
+    }
+
+    [Fact]
+    public async Task Verify_full_and_verify_ca_refuse_a_wrong_host_or_CA_in_the_front_as_in_the_runner()
+    {
+        // (URL, accepted?): hiding the system trust store (PostgresTls) must not weaken what sslmode promises.
+        (string Url, bool Accepted)[] cases =
+        [
+            (Url(query: $"?sslmode=verify-full&sslrootcert={fixture.CaFile}"), true),
+            (Url("localhost", $"?sslmode=verify-full&sslrootcert={fixture.CaFile}"), false), // the certificate names 127.0.0.1 only
+            (Url(query: $"?sslmode=verify-full&sslrootcert={fixture.OtherCaFile}"), false),
+            (Url(query: $"?sslmode=verify-ca&sslrootcert={fixture.OtherCaFile}"), false),
+            (Url("localhost", $"?sslmode=verify-ca&sslrootcert={fixture.CaFile}"), true), // verify-ca checks the chain, not the name
+            (Url(query: $"?sslmode=require&sslrootcert={fixture.OtherCaFile}"), false), // libpq: require with a root file verifies the chain
+            (Url(query: "?sslmode=verify-full"), false), // no root file: the system's CAs, which do not know the test CA
+        ];
+        foreach (var (url, accepted) in cases)
+        {
+            var front = await FrontRefusesAsync(url);
+            var runner = await RunAsync(url, "status");
+            if (accepted)
+            {
+                front.ShouldBeNull(url);
+                runner.ExitCode.ShouldBe(0, url);
+            }
+            else
+            {
+                front.ShouldNotBeNull(url);
+                runner.ExitCode.ShouldBe(3, url);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Require_and_prefer_accept_a_self_signed_server_certificate_in_the_front_and_the_runner()
+    {
+        await Server.ExecuteOverSocketAsync($"ALTER SYSTEM SET ssl_cert_file = '{fixture.SelfSigned}.crt'; ALTER SYSTEM SET ssl_key_file = '{fixture.SelfSigned}.key'; SELECT pg_reload_conf()");
+        try
+        {
+            await Task.Delay(300); // the postmaster reloads asynchronously
+            foreach (var url in new[] { Url(query: "?sslmode=require"), Url() })
+            {
+                (await FrontRefusesAsync(url)).ShouldBeNull(url);
+                (await RunAsync(url, "status")).ExitCode.ShouldBe(0, url);
+            }
+
+            // The same server under verify-full with the test CA: refused, so the switch took effect.
+            (await FrontRefusesAsync(Url(query: $"?sslmode=verify-full&sslrootcert={fixture.CaFile}"))).ShouldNotBeNull();
+        }
+        finally
+        {
+            await Server.ExecuteOverSocketAsync("ALTER SYSTEM RESET ssl_cert_file; ALTER SYSTEM RESET ssl_key_file; SELECT pg_reload_conf()");
+            await Task.Delay(300);
+        }
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace TimeTrack.Migrations.Tests.Topology;
 
 /// <summary>
 /// What the NativeAOT front decides, step by step as its Program.cs does (understand, resolve,
-/// connect without a pool, ask for a standby, read the version table): null when it answers
+/// connect without a pool, ask for a standby and read the version table in one round trip): null when it answers
 /// "nothing to do" itself, else why it hands over to the full runner.
 /// </summary>
 internal static class FrontDecision
@@ -33,16 +33,8 @@ internal static class FrontDecision
 
         try
         {
-            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(resolved.Target.ConnectionString) { Pooling = false }.ConnectionString);
-            await connection.OpenAsync();
-            var why = await NoOpStart.WhyNotHereAsync(connection, resolved.Target.Kind, CancellationToken.None);
-            if (why is not null)
-            {
-                return why;
-            }
-
-            var (columns, rows) = await NoOpStart.ReadAsync(connection, resolved.Target, CancellationToken.None);
-            return NoOpStart.WhyNotNoOp(columns, rows, Manifest, MigrationManifest.Key(resolved.Target.Kind));
+            await using var connection = await NoOpStart.OpenAsync(resolved.Target, CancellationToken.None, connectTimeoutSeconds: 60);
+            return await NoOpStart.DecideAsync(connection, resolved.Target, Manifest, CancellationToken.None);
         }
         catch (Exception e)
         {
