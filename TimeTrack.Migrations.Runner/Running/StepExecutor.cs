@@ -108,7 +108,7 @@ public sealed class StepExecutor : IDisposable
     public static StepExecutor ForApply(Database database, MigrationCatalog catalog, ILoggerFactory logs, HistoryRecorder recorder, DdlRetryPolicy? policy = null,
         TimeSpan? progressInterval = null) =>
         new(StepMode.Apply, database.Provider, database.StepConnectionString, catalog,
-            new FluentMigratorServices.Options { Logs = logs, CommandTimeout = database.StepCommandTimeout }, database, logs, recorder, policy,
+            new FluentMigratorServices.Options { Logs = logs, CommandTimeout = database.StepCommandTimeout, BatchSteps = true }, database, logs, recorder, policy,
             progressInterval ?? TimeSpan.FromSeconds(Settings.OptionDefinitions.ProgressInterval.Default));
 
     /// <summary>Renders steps as <paramref name="provider"/> would run them, connecting nowhere.</summary>
@@ -350,6 +350,9 @@ public sealed class StepExecutor : IDisposable
         // The record (checksum, Down rendered as SQL) is made before the transaction opens: rendering
         // builds FluentMigrator services the first time, which need not hold the step's locks.
         var record = step.Direction == Direction.Up ? _recorder?.Record(step.Migration, durationMs: null) : null;
+        // Applying in its own transaction: the SET LOCALs and statements go in one round trip with
+        // the BEGIN (Npgsql sends it with the next command), the version row in one more, then COMMIT.
+        var batch = ownTransaction && _mode == StepMode.Apply ? _processor as IStepBatching : null;
         var clock = Stopwatch.StartNew();
         if (_mode == StepMode.Preview)
         {
@@ -363,6 +366,7 @@ public sealed class StepExecutor : IDisposable
 
         try
         {
+            batch?.Hold();
             if (ownTransaction)
             {
                 foreach (var setting in sessionSettings ?? [])
@@ -381,6 +385,7 @@ public sealed class StepExecutor : IDisposable
                 ExecuteSql(statement);
             }
 
+            batch?.Release();
             if (_mode != StepMode.Scratch)
             {
                 ExecuteSql(step.Direction == Direction.Up
@@ -396,6 +401,7 @@ public sealed class StepExecutor : IDisposable
         }
         catch (Exception e)
         {
+            batch?.Discard();
             if (ownTransaction)
             {
                 try
