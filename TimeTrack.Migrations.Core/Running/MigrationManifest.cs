@@ -109,7 +109,35 @@ public sealed partial record MigrationManifest(IReadOnlyList<ManifestEntry> Migr
         return text.ToString();
     }
 
-    public ManifestEntry? Find(long version) => Migrations.FirstOrDefault(m => m.Version == version);
+    public ManifestEntry? Find(long version)
+    {
+        var index = _index is { } known && ReferenceEquals(known.Of, Migrations) ? known.ByVersion : Index();
+        return index.GetValueOrDefault(version);
+    }
+
+    /// <summary>
+    /// The entries by version, built at the first lookup (the no-op decision looks up every applied
+    /// version: a list search made it quadratic). It remembers the list it indexes, so a copy made
+    /// with <c>with</c> builds its own; it is left out of the record's equality.
+    /// </summary>
+    private (IReadOnlyList<ManifestEntry> Of, Dictionary<long, ManifestEntry> ByVersion)? _index;
+
+    private Dictionary<long, ManifestEntry> Index()
+    {
+        var byVersion = new Dictionary<long, ManifestEntry>(Migrations.Count);
+        foreach (var entry in Migrations)
+        {
+            byVersion.TryAdd(entry.Version, entry); // the first, as a search in order finds it
+        }
+
+        _index = (Migrations, byVersion);
+        return byVersion;
+    }
+
+    public bool Equals(MigrationManifest? other) =>
+        other is not null && EqualityComparer<IReadOnlyList<ManifestEntry>>.Default.Equals(Migrations, other.Migrations);
+
+    public override int GetHashCode() => EqualityComparer<IReadOnlyList<ManifestEntry>>.Default.GetHashCode(Migrations);
 }
 
 /// <param name="Checksums">Per provider key ("postgres", "sqlite").</param>

@@ -76,8 +76,19 @@ public sealed partial class VersionTable(DatabaseProvider provider)
         $"CREATE UNIQUE INDEX \"UC_Version\" ON {Table} (\"Version\" ASC);",
     ];
 
+    /// <summary>
+    /// The step's duration as the server measures it when the row is written in the step's own
+    /// transaction: from its BEGIN (which goes out with the step's statements) to now. It lets the
+    /// row go in the same round trip as the statements. Null where the database has no such clock
+    /// (SQLite: the runner measures, and there are no round trips to save).
+    /// </summary>
+    public string? TransactionDuration => provider.Kind == DatabaseKind.Postgres
+        ? "(EXTRACT(EPOCH FROM clock_timestamp() - transaction_timestamp()) * 1000)::bigint"
+        : null;
+
     /// <summary>The row of a step that was applied, with its record (null: FluentMigrator's three columns only).</summary>
-    public string RecordStatement(long version, string description, DateTime appliedOnUtc, StepRecord? record)
+    /// <param name="durationSql">An expression that gives the duration (<see cref="TransactionDuration"/>) instead of the record's.</param>
+    public string RecordStatement(long version, string description, DateTime appliedOnUtc, StepRecord? record, string? durationSql = null)
     {
         var values = new List<(string Column, string Value)>
         {
@@ -87,7 +98,7 @@ public sealed partial class VersionTable(DatabaseProvider provider)
         };
         if (record is not null)
         {
-            values.AddRange(RecordValues(record));
+            values.AddRange(RecordValues(record).Select(v => durationSql is not null && v.Column == "DurationMs" ? (v.Column, durationSql) : v));
         }
 
         return $"INSERT INTO {Table} ({string.Join(", ", values.Select(v => $"\"{v.Column}\""))}) VALUES ({string.Join(", ", values.Select(v => v.Value))});";

@@ -1,4 +1,5 @@
 using System.Reflection;
+using FluentMigrator;
 using FluentMigrator.Runner;
 using FluentMigrator.Runner.Conventions;
 using FluentMigrator.Runner.Initialization;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TimeTrack.Migrations.Migrations;
 using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.Databases.Postgres;
 
 namespace TimeTrack.Migrations.Runner.Running;
 
@@ -45,6 +47,12 @@ public static class FluentMigratorServices
 
         /// <summary>Collects every SQL statement FluentMigrator's processor logs, one entry each (rendering).</summary>
         public ICollection<string>? SqlCapture { get; init; }
+
+        /// <summary>
+        /// A processor that can send a step's statements in one round trip (<see cref="IStepBatching"/>),
+        /// where the database has one (PostgreSQL; SQLite runs in the process, with no round trips to save).
+        /// </summary>
+        public bool BatchSteps { get; init; }
     }
 
     public static ServiceProvider Create(DatabaseProvider provider, string connectionString, Assembly migrations, Options? options = null)
@@ -66,6 +74,12 @@ public static class FluentMigratorServices
                 o.Timeout = options.CommandTimeout ?? TimeSpan.FromHours(1); // long data steps must not die at the 30 s default
             })
             .AddLogging(logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Information));
+
+        if (options.BatchSteps && provider.Kind == DatabaseKind.Postgres)
+        {
+            // Registered after AddPostgres15_0's: the last registration is the one resolved.
+            services.AddScoped<IMigrationProcessor>(sp => ActivatorUtilities.CreateInstance<StepBatchingPostgresProcessor>(sp));
+        }
 
         if (options.Logs is not null)
         {

@@ -45,7 +45,7 @@ public sealed partial class StepExecutor
 {
     private static StepExecutor ForApply(ApplyRequest request) =>
         new(StepMode.Apply, request.Database.Provider, request.Database.StepConnectionString, request.Catalog,
-            new FluentMigratorServices.Options { Logs = request.Logs, CommandTimeout = request.Database.StepCommandTimeout },
+            new FluentMigratorServices.Options { Logs = request.Logs, CommandTimeout = request.Database.StepCommandTimeout, BatchSteps = true },
             request.Database, request.Logs, request.Recorder, request.Policy, request.ProgressInterval);
 
     /// <summary>

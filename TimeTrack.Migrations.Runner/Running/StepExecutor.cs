@@ -281,6 +281,11 @@ public sealed partial class StepExecutor : IDisposable
         // The record (checksum, Down rendered as SQL) is made before the transaction opens: rendering
         // builds FluentMigrator services the first time, which need not hold the step's locks.
         var record = step.Direction == Direction.Up ? _recorder?.Record(step.Migration, durationMs: null) : null;
+        // Applying in its own transaction: the SET LOCALs, the statements and the version row go in
+        // one round trip with the BEGIN (Npgsql sends it with the next command), then the COMMIT.
+        // The server measures the step's duration there; script prints the same row.
+        var batch = ownTransaction && _mode == StepMode.Apply ? _processor as IStepBatching : null;
+        var durationSql = ownTransaction && _mode is StepMode.Apply or StepMode.Preview ? _versions.TransactionDuration : null;
         var clock = Stopwatch.StartNew();
         if (_mode == StepMode.Preview)
         {
@@ -294,6 +299,7 @@ public sealed partial class StepExecutor : IDisposable
 
         try
         {
+            batch?.Hold();
             if (ownTransaction)
             {
                 foreach (var setting in sessionSettings ?? [])
@@ -316,9 +322,11 @@ public sealed partial class StepExecutor : IDisposable
             {
                 ExecuteSql(step.Direction == Direction.Up
                     ? _versions.RecordStatement(step.Migration.Version, step.Migration.Description, DateTime.UtcNow,
-                        record is null ? null : record with { DurationMs = (long)clock.Elapsed.TotalMilliseconds })
+                        record is null ? null : record with { DurationMs = (long)clock.Elapsed.TotalMilliseconds }, durationSql)
                     : _versions.DeleteStatement(step.Migration.Version));
             }
+
+            batch?.Release();
 
             if (ownTransaction)
             {
@@ -327,6 +335,7 @@ public sealed partial class StepExecutor : IDisposable
         }
         catch (Exception e)
         {
+            batch?.Discard();
             if (ownTransaction)
             {
                 try

@@ -97,7 +97,9 @@ public sealed class StepWatch : IDisposable
         _onWaiting = onWaiting;
         _heartbeat = onHeartbeat is null ? TimeSpan.Zero : heartbeat;
         _onHeartbeat = onHeartbeat;
-        _loop = Task.Run(LoopAsync);
+        // Not Task.Run: the loop's first await (a timer) comes at once, and a step that ends before
+        // the first look then costs no thread-pool hop, started or waited for (a thousand steps, a thousand hops).
+        _loop = LoopAsync();
     }
 
     /// <summary>The sessions the step waited for when last seen waiting; empty if it never was.</summary>

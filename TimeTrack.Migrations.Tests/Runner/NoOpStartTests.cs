@@ -144,11 +144,13 @@ public sealed class NoOpStartArgumentTests
     public void A_signal_before_anything_was_written_prints_what_the_runner_prints()
     {
         var stdout = new StringWriter();
-        TimeTrack.Migrations.Runner.Commands.Handler.WriteJsonError(stdout, TimeTrack.Migrations.Runner.Output.ExitCode.Terminated,
-            "interrupted by SIGTERM: nothing was changed");
+        // In-process no signal arrived, so both say "cancelled: ..." where a real SIGTERM says "interrupted by SIGTERM: ..." (process tests).
+        var runner = TimeTrack.Migrations.Runner.Output.Interruption.Error("nothing was changed");
+        TimeTrack.Migrations.Runner.Commands.Handler.WriteJsonError(stdout, runner.Code, runner.Message);
         var (json, line) = NoOpStart.PrintInterruption(TimeTrack.Migrations.Runner.Output.LogFormat.Text, json: true);
         json.ShouldBe(stdout.ToString().ReplaceLineEndings("\n"));
-        line.ShouldBe("error: interrupted by SIGTERM: nothing was changed\n");
+        line.ShouldBe($"error: {runner.Message}\n");
+        runner.Message.ShouldEndWith(": nothing was changed");
         NoOpStart.PrintInterruption(TimeTrack.Migrations.Runner.Output.LogFormat.Text, json: false).Stdout.ShouldBeEmpty();
     }
 
