@@ -93,7 +93,9 @@ case_apply() {
       timed psql psql "$(url "$db_psql")" -X -q -v ON_ERROR_STOP=1 -f "$WORK/up.sql"
       timed runner "$RUNNER" init --database-url "$(url "$db_runner")" --migrations-assembly "$LONG"
     fi
-    [ "$(rows "$db_runner")" = "$HISTORY" ] && [ "$(rows "$db_psql")" = "$HISTORY" ] || die "a run did not record $HISTORY versions"
+    if [ "$(rows "$db_runner")" != "$HISTORY" ] || [ "$(rows "$db_psql")" != "$HISTORY" ]; then
+      die "a run did not record $HISTORY versions"
+    fi
     if [ -n "$COMPARE_RUNNER" ]; then
       recreate_database "$db_compare"
       timed compare "$COMPARE_RUNNER" init --database-url "$(url "$db_compare")" --migrations-assembly "$LONG"

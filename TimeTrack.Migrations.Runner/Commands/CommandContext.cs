@@ -81,6 +81,23 @@ public sealed class CommandContext : IDisposable
         BackupTaken = await Backups.TakeAsync(database, Backup, versionBefore, Terminal.Environment, Log, cancel);
     }
 
+    /// <summary>
+    /// Applies <paramref name="plan"/> under the lock, as up, init and rollback do: the privilege
+    /// preflight (exit 5 naming what is missing, before the first write), then the steps with this
+    /// run's retry policy and heartbeat, the --backup taken just before the first change.
+    /// </summary>
+    public async Task<IReadOnlyList<StepResult>> ApplyAsync(Database database, VersionState state, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan,
+        CancellationToken cancel)
+    {
+        await database.Provider.CheckPrivilegesAsync(database, Catalog, plan, cancel);
+        return await StepExecutor.ApplyAsync(new ApplyRequest
+        {
+            Database = database, Catalog = Catalog, Recorder = recorder, Plan = plan, Logs = Logs, OnStep = Progress,
+            Policy = Settings.Ddl, ProgressInterval = Settings.ProgressInterval,
+            BeforeFirstChange = () => BeforeFirstChangeAsync(database, state.Current, cancel),
+        }, cancel);
+    }
+
     /// <summary>Connects (waiting up to --wait for the server to come up).</summary>
     public Task<Database> ConnectAsync(CancellationToken cancel, bool readOnly = false)
     {

@@ -20,13 +20,7 @@ public static class RollbackCommand
         ctx.UnderLockAsync(async (database, state, recorder) =>
         {
             var plan = state.PlanRollback(to, steps);
-            await database.Provider.CheckPrivilegesAsync(database, ctx.Catalog, plan, cancel); // exit 5 before the first write
-            var results = await StepExecutor.ApplyAsync(new ApplyRequest
-            {
-                Database = database, Catalog = ctx.Catalog, Recorder = recorder, Plan = plan, Logs = ctx.Logs, OnStep = ctx.Progress,
-                Policy = ctx.Settings.Ddl, ProgressInterval = ctx.Settings.ProgressInterval,
-                BeforeFirstChange = () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel),
-            }, cancel);
+            var results = await ctx.ApplyAsync(database, state, recorder, plan, cancel);
             var now = state.CurrentAfter(results);
             var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
             ctx.Result(StatusCommand.WithReport(

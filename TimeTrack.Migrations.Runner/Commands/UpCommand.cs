@@ -39,14 +39,8 @@ public static class UpCommand
                 ctx.Log.LogWarning("continuing despite unknown version(s) {Versions} (--allow-unknown)", string.Join(", ", state.Unknown));
             }
 
-            await database.Provider.CheckPrivilegesAsync(database, ctx.Catalog, steps, cancel); // exit 5 before the first write
             // Nothing pending: the container-restart path. No FluentMigrator container, no writes.
-            var results = await StepExecutor.ApplyAsync(new ApplyRequest
-            {
-                Database = database, Catalog = ctx.Catalog, Recorder = recorder, Plan = steps, Logs = ctx.Logs, OnStep = ctx.Progress,
-                Policy = ctx.Settings.Ddl, ProgressInterval = ctx.Settings.ProgressInterval,
-                BeforeFirstChange = () => ctx.BeforeFirstChangeAsync(database, state.Current, cancel),
-            }, cancel);
+            var results = await ctx.ApplyAsync(database, state, recorder, steps, cancel);
             var now = state.CurrentAfter(results);
             var after = withStatus ? await StatusCommand.ReadAsync(ctx, database, markdown: true, cancel) : null;
             ctx.Result(
