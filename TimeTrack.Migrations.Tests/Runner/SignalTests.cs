@@ -113,8 +113,14 @@ public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provid
 
         public int Id => _process.Id;
 
+        /// <summary>
+        /// Starts the runner with SIGINT at its default disposition, through env(1), which execs it (the
+        /// same pid). A shell starting a command in the background without job control (`.ci/run &`,
+        /// nohup) sets SIGINT to ignored, every child inherits that across exec, and the runtime then
+        /// rightly leaves Ctrl-C to the foreground job: the SIGINT tests would test the launcher.
+        /// </summary>
         public static SignalledRunner Start(string[] args, IDictionary<string, string?>? environment = null, string? program = null) =>
-            new(RunnerProcess.Start(program ?? RunnerProcess.Executable, args, environment));
+            new(RunnerProcess.Start("env", ["--default-signal=INT", program ?? RunnerProcess.Executable, .. args], environment));
 
         public async Task WaitForLineAsync(string text)
         {
