@@ -31,13 +31,7 @@ CASES="${BENCH_CASES:-apply noop}"
 
 require_tools psql:postgresql-client /usr/bin/time:time bc:bc
 bench_init timetrack-apply
-if [ -n "${BENCH_RUNNER:-}" ]; then
-  RUNNER="$(cd "$(dirname "$BENCH_RUNNER")" && pwd)/$(basename "$BENCH_RUNNER")"
-  [ -x "$RUNNER" ] || die "BENCH_RUNNER=$BENCH_RUNNER is not an executable"
-else
-  log "publishing timetrack-migrate (image) at $SOURCE_REVISION"
-  publish_runner image
-fi
+runner_from_env_or_publish image
 COMPARE_RUNNER="${BENCH_COMPARE_RUNNER:-}"
 start_postgres
 export DATABASE_PASSWORD="$PG_PASSWORD" PGPASSWORD="$PG_PASSWORD" TIMETRACK_FAST_START=off

@@ -22,13 +22,7 @@ set -euo pipefail
 
 require_tools psql:postgresql-client sqlite3:sqlite3
 bench_init timetrack-faults
-if [ -n "${BENCH_RUNNER:-}" ]; then
-  RUNNER="$(cd "$(dirname "$BENCH_RUNNER")" && pwd)/$(basename "$BENCH_RUNNER")"
-  [ -x "$RUNNER" ] || die "BENCH_RUNNER=$BENCH_RUNNER is not an executable"
-else
-  log "publishing timetrack-migrate at $SOURCE_REVISION"
-  publish_runner plain
-fi
+runner_from_env_or_publish plain
 SCENARIOS="${FAULTS_SCENARIOS:-$ROOT/TimeTrack.Migrations.Tests/bin/Debug/net10.0/TimeTrack.Migrations.TestScenarios.dll}"
 [ -f "$SCENARIOS" ] || SCENARIOS="${FAULTS_SCENARIOS:-$ROOT/TimeTrack.Migrations.TestScenarios/bin/Debug/net10.0/TimeTrack.Migrations.TestScenarios.dll}"
 if [ ! -f "$SCENARIOS" ]; then

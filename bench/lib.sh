@@ -99,6 +99,18 @@ publish_runner() {
   [ -x "$RUNNER" ] || die "no apphost at $RUNNER"
 }
 
+# runner_from_env_or_publish image|plain: sets RUNNER to BENCH_RUNNER (an executable built already,
+# e.g. .ci/run's smoke: the one the tests built) made absolute, else publishes this tree's runner.
+runner_from_env_or_publish() {
+  if [ -n "${BENCH_RUNNER:-}" ]; then
+    RUNNER="$(cd "$(dirname "$BENCH_RUNNER")" && pwd)/$(basename "$BENCH_RUNNER")"
+    [ -x "$RUNNER" ] || die "BENCH_RUNNER=$BENCH_RUNNER is not an executable"
+  else
+    log "publishing timetrack-migrate ($1) at $SOURCE_REVISION"
+    publish_runner "$1"
+  fi
+}
+
 # publish_baseline image|plain: sets BASELINE (FluentMigrator's plain MigrateUp, bench/FluentMigratorBaseline).
 publish_baseline() {
   publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" "$WORK/baseline-$1" "$1"

@@ -24,15 +24,10 @@ bench_init timetrack-patroni
 SCRIPT_START=$(date +%s.%N)
 
 TEST_BIN="$ROOT/TimeTrack.Migrations.Tests/bin/Debug/net10.0"
-if [ -n "${BENCH_RUNNER:-}" ]; then
-  RUNNER="$(cd "$(dirname "$BENCH_RUNNER")" && pwd)/$(basename "$BENCH_RUNNER")"
-  [ -x "$RUNNER" ] || die "BENCH_RUNNER=$BENCH_RUNNER is not an executable"
-elif [ -x "$TEST_BIN/published-runner/timetrack-migrate" ]; then
-  RUNNER="$TEST_BIN/published-runner/timetrack-migrate" # what the tests run (PublishRunnerForTests)
-else
-  log "publishing timetrack-migrate at $SOURCE_REVISION"
-  publish_runner plain
+if [ -z "${BENCH_RUNNER:-}" ] && [ -x "$TEST_BIN/published-runner/timetrack-migrate" ]; then
+  BENCH_RUNNER="$TEST_BIN/published-runner/timetrack-migrate" # what the tests run (PublishRunnerForTests)
 fi
+runner_from_env_or_publish plain
 SCENARIOS="${FAULTS_SCENARIOS:-$TEST_BIN/TimeTrack.Migrations.TestScenarios.dll}"
 [ -f "$SCENARIOS" ] || die "the test scenario migrations ($SCENARIOS) are missing: build the tests (dotnet build TimeTrack.sln) or set FAULTS_SCENARIOS"
 

@@ -43,14 +43,7 @@ CASES="${BENCH_CASES:-1 2 3}"
 
 require_tools hyperfine:hyperfine jq:jq psql:postgresql-client /usr/bin/time:time bc:bc
 bench_init timetrack-scale
-if [ -n "${BENCH_RUNNER:-}" ]; then
-  # An executable built already (.ci/run's smoke: the one the tests built), instead of publishing.
-  RUNNER="$(cd "$(dirname "$BENCH_RUNNER")" && pwd)/$(basename "$BENCH_RUNNER")"
-  [ -x "$RUNNER" ] || die "BENCH_RUNNER=$BENCH_RUNNER is not an executable"
-else
-  log "publishing timetrack-migrate ($HOW) at $SOURCE_REVISION"
-  publish_runner "$HOW"
-fi
+runner_from_env_or_publish "$HOW"
 if [ -n "${BENCH_BASELINE:-}" ]; then
   BASELINE="$BENCH_BASELINE"
 else
