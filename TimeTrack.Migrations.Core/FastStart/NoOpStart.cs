@@ -249,22 +249,6 @@ public static class NoOpStart
     }
 
     /// <summary>
-    /// Why the front must not answer here, whatever the version table says: a PostgreSQL standby
-    /// (pg_is_in_recovery(); its table may lag the primary's) is the runner's to refuse (exit 3).
-    /// </summary>
-    public static async Task<string?> WhyNotHereAsync(DbConnection connection, DatabaseKind kind, CancellationToken cancel)
-    {
-        if (kind != DatabaseKind.Postgres)
-        {
-            return null;
-        }
-
-        await using var command = connection.CreateCommand();
-        command.CommandText = StandbyQuery;
-        return await command.ExecuteScalarAsync(cancel) is true ? StandbyReason : null;
-    }
-
-    /// <summary>
     /// The version table's columns and rows, in one statement (one snapshot); a missing table is
     /// an error here, and so the full runner's (it creates or adopts).
     /// </summary>
@@ -279,8 +263,9 @@ public static class NoOpStart
     }
 
     /// <summary>
-    /// The front's whole decision on an open connection, in one round trip: <see cref="WhyNotHereAsync"/>
-    /// and <see cref="ReadAsync"/> sent together (PostgreSQL), then <see cref="WhyNotNoOp"/>.
+    /// The front's whole decision on an open connection, in one round trip: a PostgreSQL standby
+    /// (pg_is_in_recovery(); its table may lag the primary's) is the runner's to refuse (exit 3), whatever
+    /// the version table says; else the version table (<see cref="ReadAsync"/>'s query), then <see cref="WhyNotNoOp"/>.
     /// </summary>
     public static async Task<string?> DecideAsync(DbConnection connection, DatabaseTarget target, MigrationManifest manifest, CancellationToken cancel)
     {
@@ -288,19 +273,30 @@ public static class NoOpStart
         var postgres = kind == DatabaseKind.Postgres;
         await using var command = connection.CreateCommand();
         command.CommandText = postgres ? $"{StandbyQuery}; {VersionTableQuery(target)}" : VersionTableQuery(target);
-        await using var reader = await command.ExecuteReaderAsync(cancel);
-        if (postgres)
+        var standby = false;
+        try
         {
-            if (!await reader.ReadAsync(cancel) || reader.GetBoolean(0))
+            await using var reader = await command.ExecuteReaderAsync(cancel);
+            if (postgres)
             {
-                return StandbyReason;
+                standby = !await reader.ReadAsync(cancel) || reader.GetBoolean(0);
+                if (standby)
+                {
+                    return StandbyReason;
+                }
+
+                await reader.NextResultAsync(cancel);
             }
 
-            await reader.NextResultAsync(cancel);
+            var (columns, rows) = await ReadRowsAsync(reader, cancel);
+            return WhyNotNoOp(columns, rows, manifest, MigrationManifest.Key(kind));
         }
-
-        var (columns, rows) = await ReadRowsAsync(reader, cancel);
-        return WhyNotNoOp(columns, rows, manifest, MigrationManifest.Key(kind));
+        catch (DbException) when (standby)
+        {
+            // The rest of the batch failed as the reader closed (a standby that has not replayed the
+            // version table yet): the standby is the answer, not the missing table.
+            return StandbyReason;
+        }
     }
 
     private static async Task<(IReadOnlyList<string> Columns, IReadOnlyList<VersionRow> Rows)> ReadRowsAsync(DbDataReader reader, CancellationToken cancel)

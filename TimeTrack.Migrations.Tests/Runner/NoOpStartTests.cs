@@ -23,9 +23,8 @@ public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(pro
 
     private async Task<string?> DecideAsync()
     {
-        await using var connection = Db.OpenConnection();
-        var (columns, rows) = await NoOpStart.ReadAsync(connection, Db.Target, CancellationToken.None);
-        return NoOpStart.WhyNotNoOp(columns, rows, Manifest, MigrationManifest.Key(Db.Target.Provider));
+        await using var connection = Db.OpenConnection(); // the front's path: its one-round-trip decision
+        return await NoOpStart.DecideAsync(connection, Db.Target, Manifest, CancellationToken.None);
     }
 
     private NoOpStart.Resolved Resolve(params string[] args) =>
