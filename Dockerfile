@@ -5,10 +5,10 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 \
 #     --build-arg REVISION="$(git rev-parse HEAD)" --build-arg VERSION=1.2.3 -t IMAGE .
 #
-# Bumping .NET (README, "The image"): the runtime base's tag (mcr.microsoft.com/dotnet/runtime:
-# <version>-noble) IS the runtime the image runs (the newest patch); the runtime-deps tag of the
-# pgclient stage and the SDK tag go with it. Image names are written literally (not as ARGs) so
-# tools can read them.
+# Bumping .NET (docs/operations.md, "The image"): the runtime stage's base tag
+# (mcr.microsoft.com/dotnet/runtime:<version>-noble) IS the runtime the image runs (the newest
+# patch); the runtime-deps tag of the pgclient stage and the SDK tag go with it. Image names are
+# written literally (not as ARGs) so tools can read them.
 
 # --- build: runs on the build machine's platform and cross-compiles for TARGETARCH (the
 # SDK's crossgen2 targets both architectures), so an arm64 image needs no emulation.
