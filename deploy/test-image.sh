@@ -135,9 +135,9 @@ fi
 sdk_image="$(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+dotnet\/sdk:[^ ]+).*/\2/p' Dockerfile)"
 # The base images the Dockerfile names (FROM lines): built locally by container-env.sh.
 missing_bases=""
-for base in $(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+).*/\2/p' Dockerfile | sort -u); do
+while read -r base; do
   podman image exists "$base" || missing_bases+=" $base"
-done
+done < <(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+).*/\2/p' Dockerfile | sort -u)
 if [ -n "$missing_bases" ]; then
   fail "preflight: base image(s) missing:$missing_bases (run DOCKERFILE=Dockerfile bash deploy/container-env.sh, which builds the stand-ins)"
   exit 1
