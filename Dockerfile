@@ -5,17 +5,15 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 \
 #     --build-arg REVISION="$(git rev-parse HEAD)" --build-arg VERSION=1.2.3 -t IMAGE .
 #
-# Bumping .NET (README, "The image"): DOTNET_RUNTIME_VERSION is the runtime the image ships (the
-# newest Microsoft.NETCore.App.Runtime.linux-x64 on nuget.org); the SDK and runtime-deps tags
-# below go with it. Image names are written literally (not as ARGs) so tools can read them.
+# Bumping .NET (docs/operations.md, "The image"): the runtime stage's base tag
+# (mcr.microsoft.com/dotnet/runtime:<version>-noble) IS the runtime the image runs (the newest
+# patch); the runtime-deps tag of the pgclient stage and the SDK tag go with it. Image names are
+# written literally (not as ARGs) so tools can read them.
 
 # --- build: runs on the build machine's platform and cross-compiles for TARGETARCH (the
 # SDK's crossgen2 targets both architectures), so an arm64 image needs no emulation.
 FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0.401-noble AS build
 ARG TARGETARCH
-# A self-contained publish carries a .NET runtime: pinned here to the latest patch rather than
-# left to whatever the SDK bundles (SDK 10.0.401 bundles 10.0.12, without three patches).
-ARG DOTNET_RUNTIME_VERSION=10.0.15
 WORKDIR /src
 # The front (timetrack-migrate, TimeTrack.Migrations.FastStart) is compiled by NativeAOT, which
 # links with clang against zlib: only when the image is for the build machine's own architecture.
@@ -42,15 +40,14 @@ COPY TimeTrack.Migrations/TimeTrack.Migrations.csproj TimeTrack.Migrations/
 COPY TimeTrack.Migrations.Core/TimeTrack.Migrations.Core.csproj TimeTrack.Migrations.Core/
 COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj TimeTrack.Migrations.FastStart/
-# The restore must see the publish's properties: with PublishReadyToRun it fetches crossgen2, with
-# the runtime identifier and SelfContained the runtime pack (NETSDK1094 otherwise, from an empty
-# NuGet cache), with PublishAot the ILCompiler. One property list per program for both steps,
+# The restore must see the publish's properties: with PublishReadyToRun it fetches crossgen2 and
+# the runtime pack it compiles against (NETSDK1094 otherwise, from an empty NuGet cache), with
+# PublishAot the ILCompiler. One property list per program for both steps,
 # kept in files so they cannot drift apart.
 # DisableTransitiveFrameworkReferenceDownloads: the runner uses no ASP.NET Core, whose runtime
 # pack the SDK would otherwise fetch too (and which has no release of every runtime patch).
 RUN set -eu; rid="$(cat /src/rid)"; \
-    printf '%s\n' "-r" "$rid" "-p:SelfContained=true" "-p:PublishReadyToRun=true" \
-      "-p:PublishReadyToRunComposite=true" "-p:RuntimeFrameworkVersion=${DOTNET_RUNTIME_VERSION}" \
+    printf '%s\n' "-r" "$rid" "-p:SelfContained=false" "-p:PublishReadyToRun=true" \
       "-p:DisableTransitiveFrameworkReferenceDownloads=true" > /src/publish.rsp; \
     printf '%s\n' "-r" "$rid" "-p:PublishAot=true" "-p:DisableTransitiveFrameworkReferenceDownloads=true" > /src/front.rsp; \
     dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj @/src/publish.rsp; \
@@ -59,11 +56,14 @@ COPY TimeTrack.Migrations/ TimeTrack.Migrations/
 COPY TimeTrack.Migrations.Core/ TimeTrack.Migrations.Core/
 COPY TimeTrack.Migrations.Runner/ TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/ TimeTrack.Migrations.FastStart/
-# Self-contained composite ReadyToRun: the runner and the .NET libraries precompiled together,
-# so a container start that finds nothing to do spends its time migrating, not compiling
-# (docs/benchmarks.md: about a third faster than framework-dependent ReadyToRun). It goes to
-# /app/full; /app/timetrack-migrate is the NativeAOT front, which answers a no-op start by itself
-# and execs full/timetrack-migrate for everything else (docs/benchmarks.md, "The no-op start").
+# Framework-dependent, ReadyToRun per assembly: the .NET runtime is the base image's (the
+# runtime stage), so the layers above it hold only our program, 10 MB instead of the 111 MB of
+# a self-contained composite publish; a migrating start costs about 0.2 s more CPU, for the
+# generic code over the .NET libraries that only a runtime shipped with the app can precompile
+# (docs/benchmarks.md, "Image size"). It goes to /app/full; /app/timetrack-migrate is the
+# NativeAOT front, which answers a no-op start by itself and execs full/timetrack-migrate for
+# everything else (docs/benchmarks.md, "The no-op start"). The front and the runner load the
+# same SQLite library: one copy, full/ links to the front's.
 RUN set -eu; \
     dotnet publish TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj \
       -c Release --no-restore @/src/publish.rsp -o /out/full; \
@@ -71,6 +71,7 @@ RUN set -eu; \
       dotnet publish TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj \
         -c Release --no-restore @/src/front.rsp -o /front; \
       cp /front/timetrack-migrate /front/libe_sqlite3.so /out/; \
+      if cmp -s /out/libe_sqlite3.so /out/full/libe_sqlite3.so; then ln -sf ../libe_sqlite3.so /out/full/libe_sqlite3.so; fi; \
     else \
       ln -s full/timetrack-migrate /out/timetrack-migrate; \
     fi; \
@@ -80,10 +81,11 @@ RUN set -eu; \
 # TARGET architecture, with the libraries they need that the runtime image lacks. The runtime
 # stage cannot apt-get them (it runs no command, so that the arm64 image needs no emulation);
 # this stage runs on the build machine's platform and only downloads and unpacks (dpkg-deb -x)
-# the target's packages, nothing of which runs. Its base is the runtime image itself, of the
-# build machine's architecture: the same distribution (the client is built against exactly the
-# runtime's libraries) and the same installed packages, so what is not installed here is what
-# the runtime lacks. The client is the newest in that distribution's archive: Ubuntu noble's
+# the target's packages, nothing of which runs. Its base is the runtime base's own base
+# (runtime-deps: the runtime image adds /usr/share/dotnet and no package), of the build machine's
+# architecture: the same distribution (the client is built against exactly the runtime's
+# libraries) and the same installed packages, so what is not installed here is what the runtime
+# lacks. The client is the newest in that distribution's archive: Ubuntu noble's
 # postgresql-client-16 (the local stand-in, Debian bookworm: 15). deploy/stage-pgclient.sh says how.
 # It needs apt and dpkg in the base: a -chiseled runtime-deps would need another source here.
 FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/runtime-deps:10.0.15-noble AS pgclient
@@ -92,9 +94,10 @@ USER root
 COPY deploy/stage-pgclient.sh /usr/local/bin/
 RUN bash /usr/local/bin/stage-pgclient.sh /pgclient
 
-# --- runtime: the runner's native dependencies only (it carries its own .NET), a non-root
-# user, no sources (so no migration generation).
-FROM mcr.microsoft.com/dotnet/runtime-deps:10.0.15-noble AS runtime
+# --- runtime: the .NET runtime (/usr/share/dotnet, where the runner's apphost finds it, and
+# `dotnet` on PATH) and its native dependencies, a non-root user, no sources (so no migration
+# generation). Its tag is the runtime the runner runs on (--version says it).
+FROM mcr.microsoft.com/dotnet/runtime:10.0.15-noble AS runtime
 ARG REVISION=unknown
 ARG VERSION=dev
 ARG SOURCE=https://github.com/timetrack/timetrack-migrations
@@ -103,7 +106,7 @@ LABEL org.opencontainers.image.title="timetrack-migrations" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.base.name="mcr.microsoft.com/dotnet/runtime-deps:10.0.15-noble"
+      org.opencontainers.image.base.name="mcr.microsoft.com/dotnet/runtime:10.0.15-noble"
 COPY --from=build /out/ /app/
 COPY --chmod=0755 deploy/entrypoint.sh deploy/migrate.sh deploy/ci-migrate.sh deploy/signals.sh /app/
 # /data: where the image's default SQLite database lives, owned by the app user (1654, the base
@@ -114,13 +117,11 @@ COPY --from=build --chown=1654:1654 /empty/data /data
 # /backups: where MIGRATE_BACKUP_DIR points in the compose file; owned likewise, so that a named
 # volume mounted there is writable; 0700, as the backups hold every row.
 COPY --from=build --chown=1654:1654 --chmod=0700 /empty/backups /backups
-# The PostgreSQL client for backups and restore (the pgclient stage): pg_dump and pg_restore,
-# also on PATH in /usr/local/bin, and the libraries the base lacks, in /usr/lib/<triplet>; and
+# The PostgreSQL client for backups and restore (the pgclient stage): pg_dump, pg_restore and
+# psql on PATH in /usr/local/bin (where the runner finds them; TIMETRACK_PG_DUMP & co. stay free
+# for a derived image's own client), the libraries the base lacks, in /usr/lib/<triplet>; and
 # jq, with which the deploy job's script (ci-migrate.sh) reads the runner's JSON.
 COPY --from=pgclient /pgclient/usr/ /usr/
-ENV TIMETRACK_PG_DUMP=/usr/local/bin/pg_dump \
-    TIMETRACK_PG_RESTORE=/usr/local/bin/pg_restore \
-    TIMETRACK_PSQL=/usr/local/bin/psql
 ENV PATH="/app:${PATH}" \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_TieredPGO=1 \

@@ -13,8 +13,9 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
-# The runner as the image publishes it (Dockerfile): self-contained composite ReadyToRun.
-READY_TO_RUN=(-r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true)
+# The runner as the image publishes it (Dockerfile): framework-dependent ReadyToRun (the runtime
+# is the base image's; here the machine's own).
+READY_TO_RUN=(-r linux-x64 --self-contained false -p:PublishReadyToRun=true)
 
 log() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

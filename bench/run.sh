@@ -9,7 +9,7 @@
 #   (p) psql -c 'select 1'         the floor: a process that connects with SCRAM over TCP and asks one thing
 #   (a) timetrack-migrate up       on a PostgreSQL database already at head (a no-op)
 #   (b) fluentmigrator-baseline    FluentMigrator's runner built the plain way
-#   (b') the same baseline         published like (a) (composite ReadyToRun), for a like-for-like comparison
+#   (b') the same baseline         published like (a) (ReadyToRun), for a like-for-like comparison
 #                                  (AddFluentMigratorCore + AddPostgres15_0 + MigrateUp) on the same database
 #   (c) timetrack-migrate status   on the same database (reference)
 #   (d) timetrack-migrate up       on a SQLite file already at head (reference)
@@ -70,7 +70,7 @@ bench_init timetrack-bench
 
 # --artifacts-path keeps every bin/ and obj/ of this build in the scratch directory: the benchmark
 # leaves the working tree as it found it and does not race a developer's own build.
-# The runner is published as the Dockerfile publishes it (self-contained composite ReadyToRun,
+# The runner is published as the Dockerfile publishes it (framework-dependent ReadyToRun,
 # linux-x64, in full/), the front beside it with NativeAOT; or, in a smoke run with BENCH_IMAGE,
 # both are copied out of the image. The baseline twice: as anyone would publish a small program
 # (plain Release), and with the same settings as the runner, for a like-for-like comparison (not

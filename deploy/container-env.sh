@@ -9,8 +9,12 @@
 # printf of the apt sources (shellcheck SC2059); the postgres stand-in reads POSTGRES_*_FILE
 # (compose secrets; label standin.revision=2, older stand-ins are rebuilt); the dnsname CNI
 # plugin is installed (service names resolve in compose networks). The SDK stand-in is this machine's SDK
-# whatever its tag says (its label standin.note says which): an image built here ships the
-# runtime the Dockerfile pins (DOTNET_RUNTIME_VERSION, from NuGet), not the stand-in's.
+# whatever its tag says (its label standin.note says which).
+# Added here: the runtime phase, a stand-in for the dotnet/runtime image the Dockerfile's runtime
+# stage starts from (runtime-deps + the SDK stand-in's .NET runtime, so an image built here runs
+# this machine's runtime, not the tag's: its DOTNET_VERSION says which). Like the other stand-ins it
+# is test machinery for this registry-less VM (deploy/test-image.sh builds on it), not something
+# users deploy: a real build pulls the real image.
 #
 #   bash container-env.sh                 # everything (as root)
 #   PHASES="packages config smoke" bash container-env.sh
@@ -53,6 +57,7 @@ MIRROR="${MIRROR:-$(default_mirror)}"
 BASE_IMAGE="${BASE_IMAGE:-localhost/debian:bookworm}"
 BASE_ROOTFS="${BASE_ROOTFS:-$WORK/rootfs-$SUITE}"
 RUNTIME_DEPS_IMAGE="${RUNTIME_DEPS_IMAGE:-mcr.microsoft.com/dotnet/runtime-deps:10.0.0-noble}"
+RUNTIME_IMAGE="${RUNTIME_IMAGE:-mcr.microsoft.com/dotnet/runtime:10.0.0-noble}"
 SDK_IMAGE="${SDK_IMAGE:-mcr.microsoft.com/dotnet/sdk:10.0.100-noble}"
 POSTGRES_IMAGE="${POSTGRES_IMAGE:-docker.io/library/postgres:15.10-bookworm}"
 WEB_IMAGE="${WEB_IMAGE:-ghcr.io/timetrack/timetrack-web:latest}"
@@ -63,10 +68,11 @@ if [ -n "${DOCKERFILE:-}" ]; then
     case "$img" in
       *dotnet/sdk:*) SDK_IMAGE="$img" ;;
       *dotnet/runtime-deps:*) RUNTIME_DEPS_IMAGE="$img" ;;
+      *dotnet/runtime:*) RUNTIME_IMAGE="$img" ;;
     esac
   done < <(sed -nE 's/^FROM[[:space:]]+(--platform=[^[:space:]]+[[:space:]]+)?([^[:space:]]+).*/\2/Ip' "$DOCKERFILE")
 fi
-PHASES="${PHASES:-packages config smoke base runtime_deps sdk postgres web}"
+PHASES="${PHASES:-packages config smoke base runtime_deps sdk runtime postgres web}"
 FORCE="${FORCE:-0}"
 NUGET_CACHE="${NUGET_CACHE:-0}"
 IMAGES="$WORK/images"
@@ -177,6 +183,31 @@ phase_sdk() {
   buildah commit --rm "$ctr" "$SDK_IMAGE"
 }
 
+# The real image (dotnet-docker's src/runtime/<version>/noble): runtime-deps, the runtime in
+# /usr/share/dotnet (where an apphost looks when DOTNET_ROOT is unset), /usr/bin/dotnet linking
+# to its muxer, ENV DOTNET_VERSION. Here the runtime is the SDK stand-in's, whatever the tag says:
+# DOTNET_VERSION and the label standin.note say which.
+phase_runtime() {
+  if have_image "$RUNTIME_IMAGE"; then echo "$RUNTIME_IMAGE exists"; return; fi
+  local version
+  podman image exists "$SDK_IMAGE" || phase_sdk
+  version=$(podman run --rm --entrypoint ls "$SDK_IMAGE" /usr/share/dotnet/shared/Microsoft.NETCore.App | sort -V | tail -n 1)
+  [ -n "$version" ] || { echo "no .NET runtime in $SDK_IMAGE" >&2; exit 1; }
+  mkdir -p "$IMAGES/runtime"
+  cat > "$IMAGES/runtime/Containerfile" <<EOF
+# Stand-in for $RUNTIME_IMAGE: $RUNTIME_DEPS_IMAGE plus the .NET runtime $version of $SDK_IMAGE.
+FROM $SDK_IMAGE AS sdk
+FROM $RUNTIME_DEPS_IMAGE
+ENV DOTNET_VERSION=$version
+COPY --from=sdk /usr/share/dotnet/dotnet /usr/share/dotnet/LICENSE.txt /usr/share/dotnet/ThirdPartyNotices.txt /usr/share/dotnet/
+COPY --from=sdk /usr/share/dotnet/host/fxr/ /usr/share/dotnet/host/fxr/
+COPY --from=sdk /usr/share/dotnet/shared/Microsoft.NETCore.App/$version/ /usr/share/dotnet/shared/Microsoft.NETCore.App/$version/
+RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
+LABEL standin.note="the .NET runtime $version of $SDK_IMAGE on Debian $SUITE, not the real $RUNTIME_IMAGE"
+EOF
+  podman build --pull=never -t "$RUNTIME_IMAGE" "$IMAGES/runtime"
+}
+
 phase_postgres() {
   # standin.revision: a stand-in built by an older version of this script (without *_FILE) is rebuilt.
   if have_image "$POSTGRES_IMAGE" \
@@ -247,4 +278,4 @@ for p in $PHASES; do
   printf '== phase %s: %d s\n' "$p" $((SECONDS - start)) | tee -a "$WORK/timings.log" >&2
 done
 printf '== all phases: %d s\n' $((SECONDS - total_start)) | tee -a "$WORK/timings.log" >&2
-podman images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E "$(printf '%s|' "$BASE_IMAGE" "$RUNTIME_DEPS_IMAGE" "$SDK_IMAGE" "$POSTGRES_IMAGE" "$WEB_IMAGE" | sed 's/|$//; s/\./\\./g')" || true
+podman images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E "$(printf '%s|' "$BASE_IMAGE" "$RUNTIME_DEPS_IMAGE" "$SDK_IMAGE" "$RUNTIME_IMAGE" "$POSTGRES_IMAGE" "$WEB_IMAGE" | sed 's/|$//; s/\./\\./g')" || true

@@ -2,7 +2,8 @@
 # deploy/test-image.sh: the image built and run for real, with podman (.ci/run runs it after
 # `dotnet test`). Needs root, podman, podman-compose, file, and the PostgreSQL server binaries
 # (initdb, pg_ctl, psql, pg_dump); deploy/container-env.sh installs and configures podman and
-# builds the base-image stand-ins (no registry needed: every build here is --pull=never).
+# builds the base-image stand-ins, dotnet/runtime among them (no registry needed: every build
+# here is --pull=never).
 #
 #   bash deploy/test-image.sh
 #
@@ -131,8 +132,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fail "preflight: missing ${missing[*]} (run .ci/run, which installs them, or deploy/container-env.sh)"
   exit 1
 fi
-runtime_version="$(sed -nE 's/^ARG DOTNET_RUNTIME_VERSION=([0-9.]+)$/\1/p' Dockerfile)"
 sdk_image="$(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+dotnet\/sdk:[^ ]+).*/\2/p' Dockerfile)"
+# The base images the Dockerfile names (FROM lines): built locally by container-env.sh.
+missing_bases=""
+while read -r base; do
+  podman image exists "$base" || missing_bases+=" $base"
+done < <(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+).*/\2/p' Dockerfile | sort -u)
+if [ -n "$missing_bases" ]; then
+  fail "preflight: base image(s) missing:$missing_bases (run DOCKERFILE=Dockerfile bash deploy/container-env.sh, which builds the stand-ins)"
+  exit 1
+fi
 revision="$(git rev-parse HEAD)"
 # buildah 1.28 leaves BUILDPLATFORM empty in FROM lines: name it (container-env.sh's header).
 build_platform="linux/$(podman info --format '{{.Host.Arch}}')"
@@ -162,7 +171,10 @@ fi
 
 image_size="$(podman image inspect --format '{{.Size}}' "$IMAGE")"
 publish_size="$(podman run --rm --entrypoint du "$IMAGE" -sb /app | cut -f1)"
-info "image $IMAGE: $((image_size / 1000000)) MB; publish output (/app): $((publish_size / 1000000)) MB"
+# The layers above the base image (the last FROM: the runtime stage's), the issue-25 figure.
+base_image="$(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+).*/\2/p' Dockerfile | tail -n 1)"
+base_size="$(podman image inspect --format '{{.Size}}' "$base_image")"
+info "image $IMAGE: $((image_size / 1000000)) MB, $(((image_size - base_size) / 1000000)) MB above $base_image; publish output (/app): $((publish_size / 1000000)) MB"
 
 user="$(podman image inspect --format '{{.Config.User}}' "$IMAGE")"
 labels="$(podman image inspect --format '{{range $k, $v := .Labels}}{{$k}}={{$v}}{{"\n"}}{{end}}' "$IMAGE")"
@@ -178,18 +190,21 @@ else
   fail "image: USER '$user' (want 1654), /data owner '$data_owner' (want 1654:1654), missing labels:${missing_labels:- none}"
 fi
 
+# The runner is framework-dependent: it runs on the base image's .NET (dotnet/runtime sets
+# DOTNET_VERSION; the local stand-in carries this machine's runtime whatever its tag says).
+runtime_version="$(podman image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$IMAGE" | sed -n 's/^DOTNET_VERSION=//p')"
 version_line="$(podman run --rm "$IMAGE" --version 2>&1)"
-if grep -qF ".NET ${runtime_version}, linux-x64; image revision ${revision})" <<<"$version_line"; then
-  pass "--version shows the shipped runtime .NET ${runtime_version} and the image revision"
+if [ -n "$runtime_version" ] && grep -qF ".NET ${runtime_version}, linux-x64; image revision ${revision})" <<<"$version_line"; then
+  pass "--version shows the base image's runtime .NET ${runtime_version} (DOTNET_VERSION) and the image revision"
 else
-  fail "--version: '$version_line' (want .NET ${runtime_version} and image revision ${revision})"
+  fail "--version: '$version_line' (want .NET ${runtime_version:-?, no DOTNET_VERSION in the image} and image revision ${revision})"
 fi
 
-# the PostgreSQL client for backups (the Dockerfile's pgclient stage): the programs the runner is
-# pointed at, every library they need found in the image (the stage copies only what the base lacks)
-ldd_out="$(podman run --rm --entrypoint sh "$IMAGE" -c 'ldd "$TIMETRACK_PG_DUMP" "$TIMETRACK_PG_RESTORE" "$TIMETRACK_PSQL"' 2>&1)"
+# the PostgreSQL client for backups (the Dockerfile's pgclient stage): the programs the runner
+# finds on PATH, every library they need found in the image (the stage copies only what the base lacks)
+ldd_out="$(podman run --rm --entrypoint sh "$IMAGE" -c 'ldd "$(command -v pg_dump)" "$(command -v pg_restore)" "$(command -v psql)"' 2>&1)"
 ldd_code=$?
-pg_dump_version="$(podman run --rm --entrypoint sh "$IMAGE" -c '"$TIMETRACK_PG_DUMP" --version && "$TIMETRACK_PG_RESTORE" --version' 2>&1)"
+pg_dump_version="$(podman run --rm --entrypoint sh "$IMAGE" -c 'pg_dump --version && pg_restore --version' 2>&1)"
 if [ "$ldd_code" = 0 ] && grep -qF libpq.so.5 <<<"$ldd_out" && ! grep -q "not found" <<<"$ldd_out" \
    && grep -qE '^pg_dump \(PostgreSQL\) [0-9]+' <<<"$pg_dump_version" && grep -qE '^pg_restore \(PostgreSQL\) [0-9]+' <<<"$pg_dump_version"; then
   pass "PostgreSQL client in the image: $(head -n 1 <<<"$pg_dump_version"); ldd of pg_dump and pg_restore: no library missing"
