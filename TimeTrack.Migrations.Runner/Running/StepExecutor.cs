@@ -75,9 +75,6 @@ public sealed partial class StepExecutor : IDisposable
     /// <summary>How often a running step logs a heartbeat (Apply only); zero: never.</summary>
     private readonly TimeSpan _progressInterval;
 
-    /// <summary>The records of a real run's Up steps, made ahead on another thread (Apply only).</summary>
-    private RecordsAhead? _recordsAhead;
-
     /// <summary>The statements the processor logged (Render only).</summary>
     private readonly List<string> _rendered = [];
 
@@ -127,12 +124,6 @@ public sealed partial class StepExecutor : IDisposable
     public async Task<IReadOnlyList<StepResult>> RunAsync(IReadOnlyList<PlannedStep> plan, Func<StepResult, Task>? afterStep = null, CancellationToken cancel = default,
         Func<Task>? beforeFirstChange = null)
     {
-        if (_mode == StepMode.Apply && _recorder is not null && plan.Any(s => s.Direction == Direction.Up))
-        {
-            // Made on another core while this thread builds and runs the steps (stopped in Dispose).
-            _recordsAhead = new RecordsAhead(_recorder, plan.Where(s => s.Direction == Direction.Up).Select(s => s.Migration));
-        }
-
         var prepared = plan.Select(Prepare).ToList(); // refuses an irreversible Down before anything runs
         if (prepared.Count == 0)
         {
@@ -289,9 +280,7 @@ public sealed partial class StepExecutor : IDisposable
         var ownTransaction = _processor.Transaction is null && (step.Migration.Transactional || _mode == StepMode.Scratch);
         // The record (checksum, Down rendered as SQL) is made before the transaction opens: rendering
         // builds FluentMigrator services the first time, which need not hold the step's locks.
-        var record = step.Direction != Direction.Up ? null
-            : _recordsAhead is not null ? _recordsAhead.For(step.Migration)
-            : _recorder?.Record(step.Migration, durationMs: null);
+        var record = step.Direction == Direction.Up ? _recorder?.Record(step.Migration, durationMs: null) : null;
         // Applying in its own transaction: the SET LOCALs, the statements and the version row go in
         // one round trip with the BEGIN (Npgsql sends it with the next command), then the COMMIT.
         // The server measures the step's duration there; script prints the same row.
@@ -380,7 +369,6 @@ public sealed partial class StepExecutor : IDisposable
 
     public void Dispose()
     {
-        _recordsAhead?.Dispose(); // before the caller disposes the recorder it renders with
         try
         {
             _services.Dispose();
