@@ -194,10 +194,11 @@ public sealed class PostgresServer
                 await File.WriteAllLinesAsync(hbaFile, [.. defaults, .. hba]);
             }
 
-            // No durability (a test cluster), and a small WAL: the cluster may live in memory.
+            // No durability (a test cluster), and a small WAL: the cluster may live in memory. No
+            // autovacuum: its workers visited each of the run's hundreds of short-lived databases.
             RunAsOwner(asRoot, Path.Combine(bin, "pg_ctl"),
                 ["-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "start", "-o",
-                 $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c max_wal_size=96MB -c min_wal_size=32MB"]);
+                 $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c max_wal_size=96MB -c min_wal_size=32MB -c autovacuum=off"]);
 
             StopWhenTestProcessEnds(asRoot, bin, root);
 

@@ -34,7 +34,9 @@ public static class PreviousRunner
             return cachedExecutable;
         }
 
-        var folder = Directory.CreateTempSubdirectory("timetrack-previous-runner-").FullName;
+        // Built beside the cache, on its file system: a move from the suite's TMPDIR (/dev/shm)
+        // crosses file systems and fails, and every run then built the runner again.
+        var folder = CreateBuildFolder();
         var archive = Path.Combine(folder, "source.tar");
         var export = await RunnerProcess.RunProgramAsync("git", ["-C", root, "archive", "--format=tar", "-o", archive, Commit]);
         var source = Path.Combine(folder, "source");
@@ -72,6 +74,18 @@ public static class PreviousRunner
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return executable; // no cache here: this run's build still does
+        }
+    }
+
+    private static string CreateBuildFolder()
+    {
+        try
+        {
+            return Directory.CreateDirectory(Path.Combine(CacheFolder, $".building-{Commit}-{Guid.NewGuid():N}")).FullName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Directory.CreateTempSubdirectory("timetrack-previous-runner-").FullName; // no cache here
         }
     }
 

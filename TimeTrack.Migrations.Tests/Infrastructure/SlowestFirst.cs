@@ -19,7 +19,7 @@ public sealed class SlowestFirst : ITestCollectionOrderer
     [
         "Runner.SqlitePreviousRunnerTests",
         "Runner.ManifestBuildTests", // a dotnet build of a migrations project
-        "Topology.StandbyTests", // a cluster of its own, its base backup and a standby before the first test can run
+        "Topology.StandbyTests", // starts the shared standby pair (a cluster, its base backup, a standby) that PoolerFrontTests uses too
         "Deploy.CiMigrateTests",
         "Deploy.CiMigrateTargetTests",
         "Deploy.PostgresEntrypointTests",

@@ -33,6 +33,38 @@ public sealed class StandbyPair
     public string MultiHostUrlFor(string database, string targetSessionAttrs) =>
         $"postgresql://{Primary.User}:{Uri.EscapeDataString(Primary.Password)}@127.0.0.1:{StandbyPort},127.0.0.1:{Primary.Port}/{database}?target_session_attrs={targetSessionAttrs}";
 
+    /// <summary>The database <see cref="Shared"/> is started with (on both servers from the start).</summary>
+    public const string SharedDatabase = "app";
+
+    private static readonly Lazy<Task<StandbyPair>> SharedPair = new(() => StartAsync(SharedDatabase));
+
+    /// <summary>
+    /// One pair for every test that leaves both servers running (no promotion, no stop): a cluster,
+    /// a base backup and a standby started once per run instead of once per class. A test wanting
+    /// a database of its own creates it with <see cref="CreateReplicatedDatabaseAsync"/>.
+    /// </summary>
+    public static Task<StandbyPair> Shared() => SharedPair.Value;
+
+    /// <summary>Creates <paramref name="database"/> on the primary and waits until the standby has replayed it.</summary>
+    public async Task CreateReplicatedDatabaseAsync(string database)
+    {
+        await Primary.CreateDatabaseNamedAsync(database);
+        var deadline = DateTime.UtcNow.AddMinutes(3); // a loaded machine replays slowly
+        while (true)
+        {
+            try
+            {
+                await using var connection = new Npgsql.NpgsqlConnection(StandbyConnectionStringFor(database));
+                await connection.OpenAsync();
+                return;
+            }
+            catch (Npgsql.PostgresException e) when (e.SqlState == "3D000" && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20); // not replayed yet
+            }
+        }
+    }
+
     /// <param name="database">Created on the primary before the base backup, so the standby has it.</param>
     public static async Task<StandbyPair> StartAsync(string database)
     {

@@ -71,7 +71,7 @@ public sealed class PgBouncerTests : IAsyncLifetime
     {
         await using var bouncer = await PgBouncer.StartAsync("session", poolSize: 40);
         var url = bouncer.UrlFor(_db.Name);
-        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => RunnerProcess.RunAsync(["init", "--database-url", url])));
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => InProcessRunner.RunAsync(["init", "--database-url", url])));
         foreach (var result in results)
         {
             result.ExitCode.ShouldBe(0, result.ToString());

@@ -147,7 +147,8 @@ public sealed class PoolerFrontTests : IAsyncLifetime
     public async Task The_front_answers_the_no_op_through_a_multi_host_url_and_hands_a_standby_over()
     {
         const string Database = "front_multi_host";
-        var pair = await StandbyPair.StartAsync(Database);
+        var pair = await StandbyPair.Shared();
+        await pair.CreateReplicatedDatabaseAsync(Database);
         var init = await InProcessRunner.RunAsync(["init", "--database-url", pair.MultiHostUrlFor(Database, "primary")]);
         init.ExitCode.ShouldBe(0, init.ToString());
 

@@ -11,14 +11,12 @@ namespace TimeTrack.Migrations.Tests.Topology;
 /// </summary>
 public sealed class StandbyTests
 {
-    private const string Database = "app";
-
-    private static readonly Lazy<Task<StandbyPair>> Pair = new(() => StandbyPair.StartAsync(Database));
+    private const string Database = StandbyPair.SharedDatabase;
 
     [Fact]
     public async Task A_url_that_reaches_only_a_standby_is_refused_with_exit_3_and_nothing_written()
     {
-        var pair = await Pair.Value;
+        var pair = await StandbyPair.Shared();
         var url = pair.StandbyUrlFor(Database);
         foreach (var command in new[] { "init", "up" })
         {
@@ -38,7 +36,7 @@ public sealed class StandbyTests
     [Fact]
     public async Task The_front_hands_a_standby_over_to_the_runner_and_answers_on_the_primary()
     {
-        var pair = await Pair.Value;
+        var pair = await StandbyPair.Shared();
         // The front's own decision (one round trip: pg_is_in_recovery() with the version table), as its Program.cs takes it.
         // Handed over (the runner then refuses with exit 3), whether or not the standby has a version table yet.
         (await FrontDecision.DecideAsync(["up", "--database-url", pair.StandbyUrlFor(Database)])).ShouldBe("the server is a read-only standby");
@@ -50,7 +48,7 @@ public sealed class StandbyTests
     [InlineData("read-write")]
     public async Task A_multi_host_url_with_target_session_attrs_reaches_the_primary(string attrs)
     {
-        var pair = await Pair.Value;
+        var pair = await StandbyPair.Shared();
         var database = $"multi_{attrs.Replace('-', '_')}";
         await pair.Primary.CreateDatabaseNamedAsync(database);
         var url = pair.MultiHostUrlFor(database, attrs);
