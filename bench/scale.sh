@@ -249,7 +249,7 @@ group() {
   else
     [ "$applied" -eq 0 ] || die "the group of $n applied migrations on a database at head"
   fi
-  printf '%s %s %s\n' "$(echo "$end - $start" | bc -l)" "$(cat "$dir"/time.* | awk '{ s += $1 + $2 } END { print s }')" \
+  printf '%s %s %s %s\n' "$(echo "$end - $start" | bc -l)" "$(cat "$dir"/time.* | awk '{ s += $1 + $2 } END { print s }')" \
     "$(grep -l 'waiting for its lock' "$dir"/err.* | wc -l)" "$server"
 }
 
