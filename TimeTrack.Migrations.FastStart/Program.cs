@@ -16,76 +16,22 @@ using TimeTrack.Migrations.Runner.Running;
 // first is answered here, one that comes after ends the process by default (never lost).
 var signals = Interruption.Register();
 var full = Path.Combine(AppContext.BaseDirectory, "full", "timetrack-migrate");
-var mode = Environment.GetEnvironmentVariable(NoOpStart.Variable);
-var explain = mode == "explain";
-if (mode == "off")
+var explain = Environment.GetEnvironmentVariable(NoOpStart.Variable) == "explain";
+var terminal = Terminal.FromProcess();
+var outcome = await NoOpStart.RunAsync(args, terminal, () => MigrationManifest.Load(typeof(FullRunner).Assembly), Interruption.Token, explain);
+if (outcome.HandOver is { } why)
 {
-    return FullRunner.Exec(signals, full, args, explain, $"{NoOpStart.Variable}=off");
+    return FullRunner.Exec(signals, full, args, explain, why, outcome.Format);
 }
 
-var request = NoOpStart.Understand(args);
-if (request is null)
+if (outcome.App is null)
 {
-    return FullRunner.Exec(signals, full, args, explain, "not a no-op start this front knows (arguments)");
-}
-
-var resolved = NoOpStart.Resolve(request, Terminal.FromProcess());
-if (resolved is null)
-{
-    return FullRunner.Exec(signals, full, args, explain, "no URL, a SQLite file still to create, GSS, or a setting the runner checks");
-}
-
-var manifest = MigrationManifest.Load(typeof(FullRunner).Assembly);
-if (manifest is null)
-{
-    return FullRunner.Exec(signals, full, args, explain, "no migrations manifest embedded in this build", resolved.LogFormat);
-}
-
-string? why;
-try
-{
-    await using var connection = await NoOpStart.OpenAsync(resolved.Target, Interruption.Token);
-    why = await NoOpStart.DecideAsync(connection, resolved.Target, manifest, Interruption.Token);
-}
-catch (Exception e)
-{
-    why = $"reading the version table failed ({e.GetType().Name})";
-}
-
-if (Interruption.Requested)
-{
-    return FullRunner.Interrupted(resolved.LogFormat, request.Json);
-}
-
-if (why is not null)
-{
-    return FullRunner.Exec(signals, full, args, explain, why, resolved.LogFormat);
-}
-
-if (explain)
-{
-    Console.Error.WriteLine("fast start: nothing to do");
-}
-
-var (stdout, stderr) = NoOpStart.Print(resolved, manifest.Migrations[^1].Version);
-foreach (var line in stderr)
-{
-    Console.Error.WriteLine(line);
-}
-
-Console.Out.Write(stdout);
-Console.Out.Flush();
-if (request.App.Count == 0)
-{
-    return 0;
+    return outcome.ExitCode; // "nothing to do" printed, or a signal's answer
 }
 
 // start -- APP: the database is at head, so the application, as the runner would (StartCommand).
 signals.Dispose();
-Console.Error.WriteLine(NoOpStart.Starting(resolved));
-var failure = ProcessImage.Replace(request.App[0], request.App.Skip(1).ToList());
-Console.Error.WriteLine($"error: cannot start {request.App[0]}: {failure}");
-return 127;
+return NoOpStart.StartApplication(outcome.App, terminal);
 
 /// <summary>The hand-over: exec(3) of the full runner, which replaces this process.</summary>
 internal static class FullRunner

@@ -21,11 +21,11 @@
 # Knobs: BENCH_CASES ("1 2 3", case 4 goes with 1), BENCH_HISTORY (1000), BENCH_ROWS (1000000),
 #   BENCH_REPLICAS ("10 50"), BENCH_RUNS (hyperfine runs of the quick commands, 10; the slow ones
 #   a third of it), BENCH_GROUP_RUNS (runs of each replica group and of case 3, 5),
-#   BENCH_COMPARE_REVISION=<commit>: case 2 also with the runner of that commit (before/after),
+#   BENCH_COMPARE_REVISION=<commit>: cases 2 and 3 also with the runner of that commit (before/after),
 #   BENCH_SMOKE=1: one run of everything at small sizes (50 migrations, 3 replicas, 10,000 rows;
 #   .ci/run uses it so that the script cannot rot), BENCH_RUNNER=<timetrack-migrate executable>:
 #   measure that one instead of publishing this tree's (BENCH_BASELINE=<fluentmigrator-baseline>
-#   likewise; BENCH_COMPARE_RUNNER=<executable>: case 2 also with that runner, published already).
+#   likewise; BENCH_COMPARE_RUNNER=<executable>: cases 2 and 3 also with that runner, published already).
 # Database: a throwaway PostgreSQL 15 cluster, or TIMETRACK_BENCH_DATABASE_URL (see bench/lib.sh).
 set -euo pipefail
 
@@ -219,7 +219,8 @@ case_long_history() {
 
 # group RUNNER N DB FROM_TEMPLATE: N init processes started together on DB (recreated empty, or
 # from FROM_TEMPLATE, first); prints "wall cpu waits" (seconds, seconds, processes that waited)
-# after checking that each succeeded and every migration is recorded once.
+# and "sessions transactions" (the server's counts for the database) after checking that each
+# succeeded and every migration is recorded once.
 group() {
   local runner="$1" n="$2" db="$3" template="$4" dir="$WORK/group" pids=() i
   rm -rf "$dir"
@@ -235,6 +236,11 @@ group() {
     wait "${pids[$i]}" || { cat "$dir/err.$((i + 1))" >&2; die "init process $((i + 1)) of $n failed"; }
   done
   end="$(now)"
+  # The server's count of the group's sessions and transactions (this query's session excluded; a
+  # backend reports them as it ends, shortly after its client).
+  sleep 0.5
+  local server
+  server="$(psql "$(url "$db")" -qAt -F ' ' -c 'SELECT sessions - 1, xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()')"
   [ "$(versions "$db")" = "5 rows, 5 distinct" ] || die "the group of $n did not leave each of the 5 migrations recorded once"
   local applied
   applied="$(cat "$dir"/out.* | grep -c '^applied ' || true)"
@@ -243,8 +249,8 @@ group() {
   else
     [ "$applied" -eq 0 ] || die "the group of $n applied migrations on a database at head"
   fi
-  printf '%s %s %s\n' "$(echo "$end - $start" | bc -l)" "$(cat "$dir"/time.* | awk '{ s += $1 + $2 } END { print s }')" \
-    "$(grep -l 'waiting for its lock' "$dir"/err.* | wc -l)"
+  printf '%s %s %s %s\n' "$(echo "$end - $start" | bc -l)" "$(cat "$dir"/time.* | awk '{ s += $1 + $2 } END { print s }')" \
+    "$(grep -l 'waiting for its lock' "$dir"/err.* | wc -l)" "$server"
 }
 
 # replicas LABEL RUNNER: each group size, on an empty database and on one at head, GROUP_RUNS times: medians.
@@ -260,9 +266,9 @@ replicas() {
       runs="$WORK/runs"
       : >"$runs"
       for _ in $(seq 1 "$GROUP_RUNS"); do group "$runner" "$n" "$db" "$template" >>"$runs"; done
-      line="$(sort -n "$runs" | awk -v cores="$(nproc)" '{ w[NR] = $1; c[NR] = $2; q[NR] = $3 } END {
+      line="$(sort -n "$runs" | awk -v cores="$(nproc)" -v n="$n" '{ w[NR] = $1; c[NR] = $2; q[NR] = $3; s[NR] = $4; x[NR] = $5 } END {
         m = int((NR + 1) / 2); allowed = c[m] / cores
-        printf "wall %5.0f ms (median of %d; min %.0f, max %.0f), CPU %5.0f ms in all -> the CPU allows %5.0f ms: wall/allowed %.2fx; %d waited for the lock", w[m] * 1000, NR, w[1] * 1000, w[NR] * 1000, c[m] * 1000, allowed * 1000, w[m] / allowed, q[m] }')"
+        printf "wall %5.0f ms (median of %d; min %.0f, max %.0f), CPU %5.0f ms in all (%.0f ms a process) -> the CPU allows %5.0f ms: wall/allowed %.2fx; %d waited for the lock; %.1f sessions and %.1f transactions a process", w[m] * 1000, NR, w[1] * 1000, w[NR] * 1000, c[m] * 1000, c[m] * 1000 / n, allowed * 1000, w[m] / allowed, q[m], s[m] / n, x[m] / n }')"
       say "  $label: $n x init on $( [ "$state" = empty ] && echo 'an empty database' || echo 'a database at head'): $line"
     done
   done
@@ -284,12 +290,12 @@ case_replicas() {
 
 # --- case 3: big tables -------------------------------------------------------------------------
 
-# adopt_timed DB: init with the JSON log; prints "first whole" (seconds from start to the first
+# adopt_timed DB [RUNNER]: init with the JSON log; prints "first whole" (seconds from start to the first
 # "applying" line, and to the end).
 adopt_timed() {
-  local start end first
+  local start end first runner="${2:-$RUNNER}"
   start="$(now)"
-  "$RUNNER" init --log-format json --database-url "$(url "$1")" >"$WORK/adopt.out" 2>"$WORK/adopt.log" || { cat "$WORK/adopt.log" >&2; die "init failed on $1"; }
+  "$runner" init --log-format json --database-url "$(url "$1")" >"$WORK/adopt.out" 2>"$WORK/adopt.log" || { cat "$WORK/adopt.log" >&2; die "init failed on $1"; }
   end="$(now)"
   first="$(jq -r 'select(.Message | startswith("applying ")) | .Timestamp' "$WORK/adopt.log" | head -n 1)"
   [ -n "$first" ] || die "no migration was applied by init on $1"
@@ -312,8 +318,8 @@ VACUUM ANALYZE time_entries;
 SQL
   local rows_before rows_after
   rows_before="$(psql "$(url "$big_template")" -qAt -c 'SELECT count(*) FROM time_entries')"
-  local runs="$WORK/big-runs" reference="$WORK/big-reference" small_runs="$WORK/small-runs"
-  : >"$runs"; : >"$reference"; : >"$small_runs"
+  local runs="$WORK/big-runs" reference="$WORK/big-reference" small_runs="$WORK/small-runs" compare_runs="$WORK/big-compare-runs"
+  : >"$runs"; : >"$reference"; : >"$small_runs"; : >"$compare_runs"
   for _ in $(seq 1 "$GROUP_RUNS"); do
     recreate_database "$small" "$LEGACY_TEMPLATE"
     adopt_timed "$small" >>"$small_runs"
@@ -322,6 +328,12 @@ SQL
     rows_after="$(psql "$(url "$big")" -qAt -c 'SELECT count(*) FROM time_entries')"
     [ "$rows_after" = "$rows_before" ] || die "time_entries had $rows_before rows before init and $rows_after after"
     [ "$(versions "$big")" = "5 rows, 5 distinct" ] || die "init did not bring the big database to head"
+    if [ -n "$COMPARE_RUNNER" ]; then
+      # The same adoption with the runner compared (BENCH_COMPARE_RUNNER / _REVISION), alternated in the same run.
+      recreate_database "$big" "$big_template"
+      adopt_timed "$big" "$COMPARE_RUNNER" >>"$compare_runs"
+      [ "$(versions "$big")" = "5 rows, 5 distinct" ] || die "the compared runner did not bring the big database to head"
+    fi
     recreate_database "$big" "$big_template"
     local start end
     start="$(now)"
@@ -336,6 +348,10 @@ SQL
   say "  whole init (adopt + 4 migrations, one of them CREATE INDEX CONCURRENTLY): $(med "$runs" 2) ms"
   say "  the same index by hand, psql -c 'CREATE INDEX CONCURRENTLY ...': $(med "$reference" 1) ms"
   say "  init - the index by hand: $(( $(med "$runs" 2) - $(med "$reference" 1) )) ms; every row still there ($rows_after)"
+  say "  whole init / the index by hand: $(ratio "$(med "$runs" 2)" "$(med "$reference" 1)")x"
+  if [ -n "$COMPARE_RUNNER" ]; then
+    say "  at $BENCH_COMPARE_REVISION: start -> first migration $(med "$compare_runs" 1) ms, whole init $(med "$compare_runs" 2) ms ($(ratio "$(med "$compare_runs" 2)" "$(med "$reference" 1)")x the index by hand)"
+  fi
 }
 
 for c in $CASES; do

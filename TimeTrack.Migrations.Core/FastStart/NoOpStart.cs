@@ -416,6 +416,104 @@ public static class NoOpStart
         return (redactor.Redact(json) + "\n", logs);
     }
 
+    /// <summary>
+    /// What <see cref="RunAsync"/> did. <see cref="HandOver"/> set: nothing was printed, the full
+    /// runner decides (why, and the log format if resolved). Otherwise the runner's lines are printed and
+    /// <see cref="ExitCode"/> is the process's, unless <see cref="App"/> (start's application) is to be exec'd.
+    /// </summary>
+    public sealed record Outcome(string? HandOver, LogFormat Format, int ExitCode = 0, Resolved? App = null);
+
+    /// <summary>
+    /// The no-op start, whole, for the front (Program.cs) and the full runner (its Program.cs, before
+    /// it builds anything): understand, resolve, one connection, one round trip (<see cref="DecideAsync"/>),
+    /// then the runner's lines for "nothing to do", or a signal's (the runner's answer to an interruption
+    /// before anything was written). <paramref name="explain"/>: the front's "fast start: nothing to do" first.
+    /// </summary>
+    public static async Task<Outcome> RunAsync(IReadOnlyList<string> args, Terminal terminal, Func<MigrationManifest?> manifest, CancellationToken cancel,
+        bool explain = false, int connectTimeoutSeconds = ConnectTimeoutSeconds)
+    {
+        if (terminal.Variable(Variable) == "off")
+        {
+            return new($"{Variable}=off", LogFormat.Text);
+        }
+
+        var request = Understand(args);
+        if (request is null)
+        {
+            return new("not a no-op start this front knows (arguments)", LogFormat.Text);
+        }
+
+        var resolved = Resolve(request, terminal);
+        if (resolved is null)
+        {
+            return new("no URL, a SQLite file still to create, GSS, or a setting the runner checks", LogFormat.Text);
+        }
+
+        var format = resolved.LogFormat;
+        var migrations = manifest();
+        if (migrations is null)
+        {
+            return new("no migrations manifest embedded in this build", format);
+        }
+
+        string? why;
+        try
+        {
+            await using var connection = await OpenAsync(resolved.Target, cancel, connectTimeoutSeconds);
+            why = await DecideAsync(connection, resolved.Target, migrations, cancel);
+        }
+        catch (Exception e)
+        {
+            why = $"reading the version table failed ({e.GetType().Name})";
+        }
+
+        if (cancel.IsCancellationRequested)
+        {
+            var (stopOut, stopErr) = PrintInterruption(format, request.Json);
+            terminal.Err.Write(stopErr);
+            terminal.Out.Write(stopOut);
+            terminal.Out.Flush();
+            return new(null, format, (int)Interruption.Code);
+        }
+
+        if (why is not null)
+        {
+            return new(why, format);
+        }
+
+        if (explain)
+        {
+            terminal.Err.WriteLine("fast start: nothing to do");
+        }
+
+        var (stdout, stderr) = Print(resolved, migrations.Migrations[^1].Version);
+        foreach (var line in stderr)
+        {
+            terminal.Err.WriteLine(line);
+        }
+
+        terminal.Out.Write(stdout);
+        terminal.Out.Flush();
+        terminal.Err.Flush();
+        return new(null, format, 0, request.App.Count > 0 ? resolved : null);
+    }
+
+    /// <summary>
+    /// start -- APP with the database at head: the runner's line, then exec(3) of the application
+    /// (returns only when that failed: the shell's 127). Call with the signal handlers disposed.
+    /// </summary>
+    public static int StartApplication(Resolved resolved, Terminal terminal)
+    {
+        var app = resolved.Request.App;
+        terminal.Err.WriteLine(Starting(resolved));
+        terminal.Out.Flush();
+        terminal.Err.Flush();
+        var failure = ProcessImage.Replace(app[0], app.Skip(1).ToList());
+        terminal.Err.WriteLine($"error: cannot start {app[0]}: {failure}");
+        terminal.Err.Flush();
+        return 127;
+    }
+
     /// <summary>The line <c>start</c> writes before it becomes the application.</summary>
     public static string Starting(Resolved resolved) =>
         LogLine.Format(resolved.LogFormat, "Information", "", LogLine.Category, StartMessages.Starting(resolved.Request.App[0]), null);

@@ -89,7 +89,13 @@ public sealed class CommandContext : IDisposable
     public async Task<IReadOnlyList<StepResult>> ApplyAsync(Database database, VersionState state, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan,
         CancellationToken cancel)
     {
-        await database.Provider.CheckPrivilegesAsync(database, Catalog, plan, cancel);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await database.Provider.CheckPrivilegesAsync(database, recorder, plan, cancel);
+        if (plan.Count > 0)
+        {
+            Log.LogDebug("privilege preflight of {Count} step(s) in {Milliseconds} ms", plan.Count, clock.ElapsedMilliseconds);
+        }
+
         return await StepExecutor.ApplyAsync(new ApplyRequest
         {
             Database = database, Catalog = Catalog, Recorder = recorder, Plan = plan, Logs = Logs, OnStep = Progress,

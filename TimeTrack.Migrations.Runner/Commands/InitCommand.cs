@@ -52,6 +52,12 @@ public static class InitCommand
             IReadOnlyList<string> warnings = [];
 
             // Versions read means a history: the restart path asks the catalog nothing more.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            if (state.Applied.Count == 0)
+            {
+                recorder.Prepare(); // fresh or adopted: FluentMigrator's renderer is built while the live schema is read
+            }
+
             var (history, live) = await database.ReadHistoryStateAsync(state.Applied, cancel);
             if (history == HistoryState.Managed)
             {
@@ -66,6 +72,7 @@ public static class InitCommand
             else
             {
                 scenario = "adopted";
+                ctx.Log.LogDebug("adoption: live schema read in {Milliseconds} ms", clock.ElapsedMilliseconds);
                 ctx.Log.LogInformation("the database has tables but no migration history: adopting it");
                 (adoptedAt, warnings) = await new Adoption(matcher, ctx.Catalog, ctx.Log).AdoptAsync(database, live!, forced, force, recorder, cancel,
                     async () =>

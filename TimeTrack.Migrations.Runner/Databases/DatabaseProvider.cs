@@ -117,7 +117,7 @@ public abstract class DatabaseProvider
     /// table needs. Called with the plan known, just before it is applied; costs nothing for an
     /// empty plan. Nothing to check where the database has no privileges (SQLite).
     /// </summary>
-    public virtual Task CheckPrivilegesAsync(Database database, Running.MigrationCatalog catalog, IReadOnlyList<Running.PlannedStep> plan, CancellationToken cancel) =>
+    public virtual Task CheckPrivilegesAsync(Database database, Running.HistoryRecorder recorder, IReadOnlyList<Running.PlannedStep> plan, CancellationToken cancel) =>
         Task.CompletedTask;
 
     /// <summary>The same for writing the version table alone (adoption's stamp).</summary>

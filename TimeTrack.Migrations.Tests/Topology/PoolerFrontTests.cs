@@ -9,38 +9,17 @@ using TimeTrack.Migrations.Tests.Runner;
 namespace TimeTrack.Migrations.Tests.Topology;
 
 /// <summary>
-/// What the NativeAOT front decides, step by step as its Program.cs does (understand, resolve,
-/// connect without a pool, ask for a standby and read the version table in one round trip): null when it answers
-/// "nothing to do" itself, else why it hands over to the full runner.
+/// What the NativeAOT front (and the full runner, first) decides: Core's NoOpStart.RunAsync as both
+/// Program.cs files call it, printing into the void; null when it answers "nothing to do" itself,
+/// else why it hands over to the full runner.
 /// </summary>
 internal static class FrontDecision
 {
     private static readonly MigrationManifest Manifest = MigrationManifest.Load(typeof(TimeTrack.Migrations.Migrations.TimeTrackMigration).Assembly)!;
 
-    public static async Task<string?> DecideAsync(string[] args, Dictionary<string, string?>? environment = null)
-    {
-        var request = NoOpStart.Understand(args);
-        if (request is null)
-        {
-            return "arguments";
-        }
-
-        var resolved = NoOpStart.Resolve(request, new Terminal(TextWriter.Null, TextWriter.Null, environment ?? [], AppContext.BaseDirectory));
-        if (resolved is null)
-        {
-            return "settings";
-        }
-
-        try
-        {
-            await using var connection = await NoOpStart.OpenAsync(resolved.Target, CancellationToken.None, connectTimeoutSeconds: 60);
-            return await NoOpStart.DecideAsync(connection, resolved.Target, Manifest, CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            return $"reading the version table failed ({e.GetType().Name}: {e.Message})";
-        }
-    }
+    public static async Task<string?> DecideAsync(string[] args, Dictionary<string, string?>? environment = null) =>
+        (await NoOpStart.RunAsync(args, new Terminal(TextWriter.Null, TextWriter.Null, environment ?? [], AppContext.BaseDirectory), () => Manifest,
+            CancellationToken.None, connectTimeoutSeconds: 60)).HandOver;
 }
 
 /// <summary>

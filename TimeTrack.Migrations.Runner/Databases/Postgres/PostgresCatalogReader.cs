@@ -16,12 +16,24 @@ public static class PostgresCatalogReader
 
     public static async Task<DatabaseSchema> ReadAsync(NpgsqlConnection connection, string schema, CancellationToken cancel = default)
     {
-        var enums = await ReadEnumsAsync(connection, schema, cancel);
+        // The five catalog queries in one batch: one round trip (adoption reads the live schema and an expected one).
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var sql in new[] { EnumsSql, ColumnsSql, ConstraintsSql, IndexesSql, FreeSequencesSql })
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter { Value = schema } } });
+        }
+
+        await using var reader = await batch.ExecuteReaderAsync(cancel);
+        var enums = await ReadEnumsAsync(reader, cancel);
         var enumNames = enums.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
-        var columns = await ReadColumnsAsync(connection, schema, enumNames, cancel);
-        var constraints = await ReadConstraintsAsync(connection, schema, cancel);
-        var indexes = await ReadIndexesAsync(connection, schema, cancel);
-        var sequences = await ReadFreeSequencesAsync(connection, schema, cancel);
+        await reader.NextResultAsync(cancel);
+        var columns = await ReadColumnsAsync(reader, enumNames, cancel);
+        await reader.NextResultAsync(cancel);
+        var constraints = await ReadConstraintsAsync(reader, cancel);
+        await reader.NextResultAsync(cancel);
+        var indexes = await ReadIndexesAsync(reader, cancel);
+        await reader.NextResultAsync(cancel);
+        var sequences = await ReadFreeSequencesAsync(reader, cancel);
 
         var tables = columns
             .GroupBy(c => c.Table)
@@ -45,19 +57,20 @@ public static class PostgresCatalogReader
         return new DatabaseSchema(tables, enums, sequences, SchemaCapabilities.Postgres);
     }
 
-    private static async Task<List<EnumSchema>> ReadEnumsAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
-    {
-        const string sql = """
+    private const string EnumsSql = """
             SELECT t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
             FROM pg_type t
             JOIN pg_enum e ON e.enumtypid = t.oid
             JOIN pg_namespace n ON n.oid = t.typnamespace
-            WHERE n.nspname = @schema
+            WHERE n.nspname = $1
             GROUP BY t.typname
             ORDER BY t.typname
             """;
+
+    private static async Task<List<EnumSchema>> ReadEnumsAsync(NpgsqlDataReader row, CancellationToken cancel)
+    {
         var result = new List<EnumSchema>();
-        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
+        while (await row.ReadAsync(cancel))
         {
             result.Add(new EnumSchema(row.GetString(0), row.GetFieldValue<string[]>(1)));
         }
@@ -65,14 +78,12 @@ public static class PostgresCatalogReader
         return result;
     }
 
-    private static async Task<List<(string Table, ColumnSchema Column)>> ReadColumnsAsync(
-        NpgsqlConnection connection, string schema, HashSet<string> enumNames, CancellationToken cancel)
-    {
-        // atttypmod carries varchar length (+4) and numeric precision/scale ((p << 16 | s) + 4).
-        // The sequence behind a column is the one its default depends on (serial: a regclass
-        // constant in nextval) or the one internal to its identity; OWNED BY is an 'a' dependency
-        // of the sequence on the column ('i' for an identity's).
-        const string sql = """
+
+    // atttypmod carries varchar length (+4) and numeric precision/scale ((p << 16 | s) + 4).
+    // The sequence behind a column is the one its default depends on (serial: a regclass
+    // constant in nextval) or the one internal to its identity; OWNED BY is an 'a' dependency
+    // of the sequence on the column ('i' for an identity's).
+    private const string ColumnsSql = """
             SELECT c.relname::text, a.attname::text, t.typname::text, a.atttypmod, a.attnotnull,
                    pg_get_expr(d.adbin, d.adrelid), a.attidentity::text,
                    format_type(a.atttypid, a.atttypmod),
@@ -94,11 +105,14 @@ public static class PostgresCatalogReader
                   AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i'
                 LIMIT 1) seq ON true
             LEFT JOIN pg_sequence ps ON ps.seqrelid = seq.oid
-            WHERE n.nspname = @schema AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY c.relname, a.attnum
             """;
+
+    private static async Task<List<(string Table, ColumnSchema Column)>> ReadColumnsAsync(NpgsqlDataReader row, HashSet<string> enumNames, CancellationToken cancel)
+    {
         var result = new List<(string, ColumnSchema)>();
-        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
+        while (await row.ReadAsync(cancel))
         {
             var type = TypeOf(row.GetString(2), row.GetInt32(3), row.GetString(7), enumNames);
             var rawDefault = row.IsDBNull(5) ? null : row.GetString(5);
@@ -143,9 +157,7 @@ public static class PostgresCatalogReader
         string Table, string Name, char Kind, IReadOnlyList<string> Columns,
         string? ReferencedTable, IReadOnlyList<string>? ReferencedColumns, ReferentialAction OnDelete, string? Definition);
 
-    private static async Task<List<ConstraintRow>> ReadConstraintsAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
-    {
-        const string sql = """
+    private const string ConstraintsSql = """
             SELECT cl.relname::text, con.conname::text, con.contype::text,
                    ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
                          JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord),
@@ -157,10 +169,13 @@ public static class PostgresCatalogReader
             JOIN pg_class cl ON cl.oid = con.conrelid
             JOIN pg_namespace n ON n.oid = cl.relnamespace
             LEFT JOIN pg_class fr ON fr.oid = con.confrelid
-            WHERE n.nspname = @schema AND con.contype IN ('p', 'u', 'f', 'c')
+            WHERE n.nspname = $1 AND con.contype IN ('p', 'u', 'f', 'c')
             """;
+
+    private static async Task<List<ConstraintRow>> ReadConstraintsAsync(NpgsqlDataReader row, CancellationToken cancel)
+    {
         var result = new List<ConstraintRow>();
-        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
+        while (await row.ReadAsync(cancel))
         {
             var kind = row.GetString(2)[0];
             result.Add(new ConstraintRow(
@@ -181,13 +196,12 @@ public static class PostgresCatalogReader
         return result;
     }
 
-    private static async Task<List<(string Table, IndexSchema Index)>> ReadIndexesAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
-    {
-        // Indexes that back a primary key or unique constraint are reported as those constraints.
-        // Each key (INCLUDE columns left out) as pg_get_indexdef prints it alone — a column name or
-        // an expression — with indkey 0 marking an expression and indoption's bits DESC (1) and
-        // NULLS FIRST (2); int2vector subscripts start at 0.
-        const string sql = """
+
+    // Indexes that back a primary key or unique constraint are reported as those constraints.
+    // Each key (INCLUDE columns left out) as pg_get_indexdef prints it alone — a column name or
+    // an expression — with indkey 0 marking an expression and indoption's bits DESC (1) and
+    // NULLS FIRST (2); int2vector subscripts start at 0.
+    private const string IndexesSql = """
             SELECT tc.relname::text, ic.relname::text, i.indisunique, i.indisvalid,
                    ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
                    ARRAY(SELECT i.indkey[k - 1] = 0 FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
@@ -198,11 +212,14 @@ public static class PostgresCatalogReader
             JOIN pg_am am ON am.oid = ic.relam
             JOIN pg_class tc ON tc.oid = i.indrelid
             JOIN pg_namespace n ON n.oid = tc.relnamespace
-            WHERE n.nspname = @schema
+            WHERE n.nspname = $1
               AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x'))
             """;
+
+    private static async Task<List<(string Table, IndexSchema Index)>> ReadIndexesAsync(NpgsqlDataReader row, CancellationToken cancel)
+    {
         var result = new List<(string, IndexSchema)>();
-        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
+        while (await row.ReadAsync(cancel))
         {
             var (texts, expressions, options) = (row.GetFieldValue<string[]>(4), row.GetFieldValue<bool[]>(5), row.GetFieldValue<int[]>(6));
             var keys = texts.Select((text, k) =>
@@ -219,38 +236,28 @@ public static class PostgresCatalogReader
         return result;
     }
 
-    private static async Task<List<string>> ReadFreeSequencesAsync(NpgsqlConnection connection, string schema, CancellationToken cancel)
-    {
-        // Sequences owned by a column (serial, identity) or used by a column's default belong to
-        // that column, and are compared there; only free-standing ones are listed. (A serial's
-        // sequence that lost its OWNED BY is still its default's, not an "extra" sequence.)
-        const string sql = """
+
+    // Sequences owned by a column (serial, identity) or used by a column's default belong to
+    // that column, and are compared there; only free-standing ones are listed. (A serial's
+    // sequence that lost its OWNED BY is still its default's, not an "extra" sequence.)
+    private const string FreeSequencesSql = """
             SELECT c.relname::text
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = @schema AND c.relkind = 'S'
+            WHERE n.nspname = $1 AND c.relkind = 'S'
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.classid = 'pg_attrdef'::regclass)
             ORDER BY c.relname
             """;
+
+    private static async Task<List<string>> ReadFreeSequencesAsync(NpgsqlDataReader row, CancellationToken cancel)
+    {
         var result = new List<string>();
-        await foreach (var row in QueryAsync(connection, sql, schema, cancel))
+        while (await row.ReadAsync(cancel))
         {
             result.Add(row.GetString(0));
         }
 
         return result;
-    }
-
-    private static async IAsyncEnumerable<NpgsqlDataReader> QueryAsync(
-        NpgsqlConnection connection, string sql, string schema, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.AddWithValue("schema", schema);
-        await using var reader = await command.ExecuteReaderAsync(cancel);
-        while (await reader.ReadAsync(cancel))
-        {
-            yield return reader;
-        }
     }
 }

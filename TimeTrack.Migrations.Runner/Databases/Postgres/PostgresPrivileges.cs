@@ -24,14 +24,15 @@ internal static partial class PostgresPrivileges
     /// <param name="Name">The table (owner, table); for schema, a table whose existence makes CREATE unnecessary.</param>
     private sealed record Need(string Kind, string? Schema, string? Name, string Privilege, string NeededBy);
 
-    public static async Task CheckAsync(PostgresDatabase database, MigrationCatalog catalog, IReadOnlyList<PlannedStep> plan, CancellationToken cancel)
+    /// <param name="recorder">Its renderer reads the steps' expressions (built once per run, and used for the recorded Downs anyway).</param>
+    public static async Task CheckAsync(PostgresDatabase database, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan, CancellationToken cancel)
     {
         if (plan.Count == 0)
         {
             return; // the no-op path asks nothing
         }
 
-        var needs = VersionTableNeeds().Concat(StepNeeds(database.Provider, catalog, plan)).ToList();
+        var needs = VersionTableNeeds().Concat(StepNeeds(recorder, plan)).ToList();
         var missing = await MissingAsync(database.Connection, needs, cancel);
         if (missing.Count > 0)
         {
@@ -60,18 +61,17 @@ internal static partial class PostgresPrivileges
         yield return new Need("table", "public", VersionTable.Name, "DELETE", neededBy);
     }
 
-    private static IEnumerable<Need> StepNeeds(DatabaseProvider provider, MigrationCatalog catalog, IReadOnlyList<PlannedStep> plan)
+    private static IEnumerable<Need> StepNeeds(HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan)
     {
         // Tables and schemas the plan creates before a later step uses them: those it will own.
         var created = new HashSet<(string?, string)>();
         var createdSchemas = new HashSet<string>();
-        using var renderer = StepExecutor.ForRendering(provider, catalog);
         foreach (var step in plan)
         {
             var neededBy = $"{step.Migration.Version} ({step.Migration.Description})";
             IEnumerable<Need> needs = step.RecordedDown is { } recorded
                 ? recorded.SelectMany(sql => FromSql(sql, neededBy))
-                : renderer.Expressions(step).SelectMany(e => FromExpression(e, neededBy));
+                : recorder.Renderer.Expressions(step).SelectMany(e => FromExpression(e, neededBy));
             foreach (var need in needs)
             {
                 if (need.Kind == "created")
