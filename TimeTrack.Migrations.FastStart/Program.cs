@@ -51,6 +51,7 @@ internal static class FullRunner
             Console.Error.Flush();
         }
 
+        NativeEnvironment.Set(NoOpStart.HandedOverVariable, why); // the runner need not ask the database again
         var failure = ProcessImage.Replace(path, args); // returns only when it failed
         Console.Error.WriteLine($"error: cannot start the full runner {path}: {failure}");
         return 1;

@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using Npgsql;
+using TimeTrack.Migrations.Runner.Output;
 
 namespace TimeTrack.Migrations.Runner.Databases.Postgres;
 
@@ -19,7 +19,7 @@ namespace TimeTrack.Migrations.Runner.Databases.Postgres;
 /// With a root file, Npgsql then verifies against that file alone, which is libpq's rule (with the
 /// store visible, a certificate from any system CA passed verify-full too; the runner keeps that).
 /// </remarks>
-public static partial class PostgresTls
+public static class PostgresTls
 {
     /// <summary>Whether a connection with these settings verifies against the system's CAs (verify-* without a root file).</summary>
     public static bool UsesSystemTrust(NpgsqlConnectionStringBuilder settings) =>
@@ -61,7 +61,7 @@ public static partial class PostgresTls
         var saved = names.Select(n => (n, Environment.GetEnvironmentVariable(n))).ToList();
         foreach (var name in names)
         {
-            _ = SetEnv(name, Nowhere, 1);
+            NativeEnvironment.Set(name, Nowhere);
         }
 
         return new Restore(saved);
@@ -75,16 +75,17 @@ public static partial class PostgresTls
         {
             foreach (var (name, value) in saved)
             {
-                _ = value is null ? UnsetEnv(name) : SetEnv(name, value, 1);
+                if (value is null)
+                {
+                    NativeEnvironment.Unset(name);
+                }
+                else
+                {
+                    NativeEnvironment.Set(name, value);
+                }
             }
 
             saved.Clear();
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int SetEnv(string name, string value, int overwrite);
-
-    [LibraryImport("libc", EntryPoint = "unsetenv", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int UnsetEnv(string name);
 }

@@ -43,6 +43,12 @@ public static class NoOpStart
     /// <summary>Set to <c>off</c>: the front always hands over; <c>explain</c>: it says on stderr what it decided (tests, profiling).</summary>
     public const string Variable = "TIMETRACK_FAST_START";
 
+    /// <summary>
+    /// Set by the front on the full runner it execs (with the reason): the decision was taken, so the
+    /// runner does not connect to take it again; the runner removes it before anything sees it.
+    /// </summary>
+    public const string HandedOverVariable = "TIMETRACK_FAST_START_HANDED_OVER";
+
 
     /// <summary>The columns of a complete version table (else the full runner adds what is missing).</summary>
     public static readonly IReadOnlyList<string> CompleteLayout = [.. VersionTableLayout.Columns.Select(c => c.Name)];
@@ -432,6 +438,16 @@ public static class NoOpStart
     public static async Task<Outcome> RunAsync(IReadOnlyList<string> args, Terminal terminal, Func<MigrationManifest?> manifest, CancellationToken cancel,
         bool explain = false, int connectTimeoutSeconds = ConnectTimeoutSeconds)
     {
+        if (terminal.Variable(HandedOverVariable) is { } decided)
+        {
+            if (terminal.OwnsProcess)
+            {
+                NativeEnvironment.Forget(HandedOverVariable); // neither the application (start) nor pg_dump sees it
+            }
+
+            return new($"the front handed over ({decided})", LogFormat.Text);
+        }
+
         if (terminal.Variable(Variable) == "off")
         {
             return new($"{Variable}=off", LogFormat.Text);

@@ -82,6 +82,19 @@ public abstract class EntrypointTests(DatabaseKind provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_front_s_hand_over_mark_stops_at_the_runner_and_never_reaches_the_application()
+    {
+        // What the image's front sets when it execs the runner: the runner migrates without asking again, and forgets it.
+        string[] app = ["sh", "-c", "echo APPLICATION STARTED; echo \"mark: ${TIMETRACK_FAST_START_HANDED_OVER-none}\""];
+        var result = await EntrypointAsync(app, new() { ["TIMETRACK_FAST_START_HANDED_OVER"] = "empty database" });
+
+        ShouldHaveStartedTheApplication(result);
+        result.Stderr.ShouldContain("empty database: fresh deployment");
+        result.Stdout.ShouldContain("mark: none");
+        (await Db.AppliedVersionsAsync()).ShouldBe(Versions);
+    }
+
+    [Fact]
     public async Task A_database_that_matches_no_profile_is_refused_and_left_untouched()
     {
         await Db.RestoreLegacyFixtureAsync();

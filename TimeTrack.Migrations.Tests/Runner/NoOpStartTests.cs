@@ -35,6 +35,18 @@ public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(pro
         new(TextWriter.Null, TextWriter.Null, variables ?? [], AppContext.BaseDirectory);
 
     [Fact]
+    public async Task A_runner_the_front_handed_over_to_does_not_ask_the_database_again()
+    {
+        ShouldSucceed(await RunAsync("init"));
+        var manifest = () => Manifest;
+        string[] args = ["init", "--database-url", Db.Url];
+
+        (await NoOpStart.RunAsync(args, Environment(), manifest, CancellationToken.None)).HandOver.ShouldBeNull(); // at head: nothing to do
+        var handedOver = await NoOpStart.RunAsync(args, Environment(new() { [NoOpStart.HandedOverVariable] = "pending: 5" }), manifest, CancellationToken.None);
+        handedOver.HandOver.ShouldBe("the front handed over (pending: 5)"); // the front's word stands: no second decision
+    }
+
+    [Fact]
     public async Task At_head_it_decides_nothing_to_do_and_prints_exactly_what_the_runner_prints()
     {
         ShouldSucceed(await RunAsync("init"));
