@@ -10,6 +10,12 @@
 # The suite is CPU-bound on 2 cores: compare CPU-seconds as well as wall times, and measure on a
 # quiet machine (a warning says when it is not). No timing is asserted anywhere.
 set -euo pipefail
+# Started in the background by a shell without job control (nohup ... &), this script and every
+# runner the tests start would ignore SIGINT, and the suite's SIGINT tests would fail: start again
+# with the default action (a shell cannot reset an ignored signal itself).
+if [ -z "${SUITE_DEFAULT_SIGINT:-}" ]; then
+  SUITE_DEFAULT_SIGINT=1 exec env --default-signal=INT bash "$0" "$@"
+fi
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 bench_init timetrack-suite
@@ -54,7 +60,7 @@ measure() {
   local sampler=$! busy0 start
   busy0="$(busy_ticks)"
   start="$(date +%s%N)"
-  (cd "$dir" && dotnet test TimeTrack.sln --nologo --no-build >"$log" 2>&1) || { tail -n 30 "$log" >&2; die "the suite failed in $dir"; }
+  (cd "$dir" && dotnet test TimeTrack.sln --nologo --no-build >"$log" 2>&1) || { touch "$stop"; wait "$sampler"; tail -n 30 "$log" >&2; die "the suite failed in $dir"; } # the sampler stops first, or the script waits for it forever
   local wall=$(( ($(date +%s%N) - start) / 1000000 )) busy=$(( $(busy_ticks) - busy0 ))
   touch "$stop"
   wait "$sampler"
