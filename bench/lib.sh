@@ -112,6 +112,16 @@ runner_from_env_or_publish() {
   fi
 }
 
+# publish_image_app DIR: timetrack-migrate laid out as the image has it: the NativeAOT front and its
+# libe_sqlite3.so in DIR, the full runner in DIR/full.
+publish_image_app() {
+  local app="$1"
+  publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" "$app/full" image
+  dotnet publish "$ROOT/TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj" -c Release -r linux-x64 \
+    -p:PublishAot=true -o "$WORK/front" --artifacts-path "$WORK/artifacts-front" --nologo -v quiet >&2
+  cp "$WORK/front/timetrack-migrate" "$WORK/front/libe_sqlite3.so" "$app/"
+}
+
 # publish_baseline image|plain: sets BASELINE (FluentMigrator's plain MigrateUp, bench/FluentMigratorBaseline).
 publish_baseline() {
   publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" "$WORK/baseline-$1" "$1"

@@ -26,11 +26,7 @@ bench_init timetrack-bench-pgbouncer
 APP="${BENCH_APP:-$WORK/app}"
 if [ -z "${BENCH_APP:-}" ]; then
   log "publishing timetrack-migrate as the image does (the NativeAOT front and the full runner in full/)"
-  dotnet publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release "${READY_TO_RUN[@]}" \
-    -o "$APP/full" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
-  dotnet publish "$ROOT/TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj" -c Release -r linux-x64 \
-    -p:PublishAot=true -o "$WORK/front" --artifacts-path "$WORK/artifacts-front" --nologo -v quiet >&2
-  cp "$WORK/front/timetrack-migrate" "$WORK/front/libe_sqlite3.so" "$APP/"
+  publish_image_app "$APP"
 fi
 FRONT="$APP/timetrack-migrate"
 if [ ! -x "$FRONT" ] || [ ! -x "$APP/full/timetrack-migrate" ]; then

@@ -87,43 +87,29 @@ if [ "$SMOKE" = 1 ] && [ -n "$IMAGE" ]; then
   copy_app_from_image "$IMAGE" "$APP"
 else
   log "publishing timetrack-migrate (as the image does: the NativeAOT front and the full runner)"
-  dotnet publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release "${READY_TO_RUN[@]}" \
-    -o "$APP/full" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
-  dotnet publish "$ROOT/TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj" -c Release -r linux-x64 \
-    -p:PublishAot=true -o "$WORK/front" --artifacts-path "$WORK/artifacts-front" --nologo -v quiet >&2
-  cp "$WORK/front/timetrack-migrate" "$WORK/front/libe_sqlite3.so" "$APP/"
+  publish_image_app "$APP"
 fi
 log "publishing the FluentMigrator baseline"
-dotnet publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" -c Release \
-  -o "$WORK/baseline" --artifacts-path "$WORK/artifacts-plain" --nologo -v quiet >&2
 BASELINE_LIKE_RUNNER=()
 if [ "$SMOKE" != 1 ]; then
-  dotnet publish "$BENCH_DIR/FluentMigratorBaseline/FluentMigratorBaseline.csproj" -c Release "${READY_TO_RUN[@]}" \
-    -o "$WORK/baseline-r2r" --artifacts-path "$WORK/artifacts" --nologo -v quiet >&2
-  BASELINE_R2R="$WORK/baseline-r2r/fluentmigrator-baseline"
-  [ -x "$BASELINE_R2R" ] || die "no apphost at $BASELINE_R2R"
+  publish_baseline image
+  BASELINE_R2R="$BASELINE"
   BASELINE_LIKE_RUNNER=(-n "(b') the same baseline published like (a)" "$BASELINE_R2R")
 fi
-FRONT="$APP/timetrack-migrate"
-RUNNER="$APP/full/timetrack-migrate"
-BASELINE="$WORK/baseline/fluentmigrator-baseline"
-[ -x "$FRONT" ] || die "no front at $FRONT"
-[ -x "$RUNNER" ] || die "no apphost at $RUNNER"
-[ -x "$BASELINE" ] || die "no apphost at $BASELINE"
+publish_baseline plain
 
 COMPARE=()
 if [ -n "${BENCH_COMPARE_REVISION:-}" ]; then
   log "publishing the runner of $BENCH_COMPARE_REVISION for comparison"
-  mkdir -p "$WORK/compare-source"
-  git -C "$ROOT" archive --format=tar "$BENCH_COMPARE_REVISION" | tar -x -C "$WORK/compare-source" \
-    || die "commit $BENCH_COMPARE_REVISION is not in this repository's history"
-  dotnet publish "$WORK/compare-source/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" -c Release "${READY_TO_RUN[@]}" \
-    -o "$WORK/runner-compare" --artifacts-path "$WORK/artifacts-compare" --nologo -v quiet >&2
-  COMPARE_RUNNER="$WORK/runner-compare/timetrack-migrate"
-  [ -x "$COMPARE_RUNNER" ] || die "no apphost at $COMPARE_RUNNER"
+  publish_revision "$BENCH_COMPARE_REVISION" image
+  COMPARE_RUNNER="$RUNNER"
   COMPARE=(-n "(a0) timetrack-migrate up at $BENCH_COMPARE_REVISION (PostgreSQL, no-op)" "$COMPARE_RUNNER up"
            -n "(f0) timetrack-migrate init at $BENCH_COMPARE_REVISION (PostgreSQL, no-op)" "$COMPARE_RUNNER init")
 fi
+FRONT="$APP/timetrack-migrate"
+RUNNER="$APP/full/timetrack-migrate"
+[ -x "$FRONT" ] || die "no front at $FRONT"
+[ -x "$RUNNER" ] || die "no apphost at $RUNNER"
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
