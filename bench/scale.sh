@@ -217,25 +217,36 @@ case_long_history() {
 
 # --- case 2: many replicas ----------------------------------------------------------------------
 
+# together N DIR COMMAND...: N copies of COMMAND started together, each timed by /usr/bin/time
+# (DIR/time.I: user and system seconds; output in DIR/out.I and DIR/err.I); waits for all, dies
+# naming the first that failed; prints the group's wall time in seconds.
+together() {
+  local n="$1" dir="$2" pids=() i start
+  shift 2
+  start="$(now)"
+  for i in $(seq 1 "$n"); do
+    /usr/bin/time -f '%U %S' -o "$dir/time.$i" "$@" >"$dir/out.$i" 2>"$dir/err.$i" &
+    pids+=("$!")
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { cat "$dir/err.$((i + 1))" >&2; die "process $((i + 1)) of $n ($1) failed"; }
+  done
+  echo "$(now) - $start" | bc -l
+}
+
+# cpu_of DIR: the CPU seconds (user + system) of the processes `together` timed in DIR.
+cpu_of() { cat "$1"/time.* | awk '{ s += $1 + $2 } END { print s }'; }
+
 # group RUNNER N DB FROM_TEMPLATE: N init processes started together on DB (recreated empty, or
 # from FROM_TEMPLATE, first); prints "wall cpu waits" (seconds, seconds, processes that waited)
 # and "sessions transactions" (the server's counts for the database) after checking that each
 # succeeded and every migration is recorded once.
 group() {
-  local runner="$1" n="$2" db="$3" template="$4" dir="$WORK/group" pids=() i
+  local runner="$1" n="$2" db="$3" template="$4" dir="$WORK/group" wall
   rm -rf "$dir"
   mkdir -p "$dir"
   recreate_database "$db" "$template"
-  local start end
-  start="$(now)"
-  for i in $(seq 1 "$n"); do
-    /usr/bin/time -f '%U %S' -o "$dir/time.$i" "$runner" init --database-url "$(url "$db")" >"$dir/out.$i" 2>"$dir/err.$i" &
-    pids+=("$!")
-  done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || { cat "$dir/err.$((i + 1))" >&2; die "init process $((i + 1)) of $n failed"; }
-  done
-  end="$(now)"
+  wall="$(together "$n" "$dir" "$runner" init --database-url "$(url "$db")")"
   # The server's count of the group's sessions and transactions (this query's session excluded; a
   # backend reports them as it ends, shortly after its client).
   sleep 0.5
@@ -249,8 +260,38 @@ group() {
   else
     [ "$applied" -eq 0 ] || die "the group of $n applied migrations on a database at head"
   fi
-  printf '%s %s %s %s\n' "$(echo "$end - $start" | bc -l)" "$(cat "$dir"/time.* | awk '{ s += $1 + $2 } END { print s }')" \
-    "$(grep -l 'waiting for its lock' "$dir"/err.* | wc -l)" "$server"
+  printf '%s %s %s %s\n' "$wall" "$(cpu_of "$dir")" "$(grep -l 'waiting for its lock' "$dir"/err.* | wc -l)" "$server"
+}
+
+# machine_floor N MS: the ratio this machine itself gives N processes started together that need
+# no runtime, no database and no disk: sha256sum of a file in the page cache, sized to take about MS
+# of CPU each (a runner's at head), GROUP_RUNS times, median. wall/allowed cannot go below it here:
+# the CPU the processes are not charged for (the kernel's, the machine's daemons', the starts) and
+# the group's ragged end count in the wall time and not in the CPU.
+machine_floor() {
+  local n="$1" ms="$2" dir="$WORK/floor" probe="$WORK/floor.probe" file="$WORK/floor.data" rate runs="$WORK/floor.runs" wall
+  mkdir -p "$dir"
+  head -c 67108864 /dev/zero >"$probe"
+  sha256sum "$probe" >/dev/null # into the page cache
+  rate="$(/usr/bin/time -f '%U %S' sha256sum "$probe" 2>&1 >/dev/null | awk '{ t = $1 + $2; print (t > 0 ? 64 / t : 1000) }')" # MiB per CPU-second
+  head -c "$(awk -v r="$rate" -v ms="$ms" 'BEGIN { printf "%d", r * ms / 1000 * 1048576 }')" /dev/zero >"$file"
+  sha256sum "$file" >/dev/null
+  : >"$runs"
+  for _ in $(seq 1 "$GROUP_RUNS"); do
+    rm -f "$dir"/*
+    wall="$(together "$n" "$dir" sha256sum "$file")"
+    printf '%s %s\n' "$wall" "$(cpu_of "$dir")" >>"$runs"
+  done
+  summarize "$n" <"$runs"
+}
+
+# summarize N: one line from GROUP_RUNS lines "wall cpu [waits sessions transactions]" (seconds)
+# of groups of N processes: the median group by wall time, and its wall against what its CPU allows.
+summarize() {
+  sort -n | awk -v cores="$(nproc)" -v n="$1" '{ w[NR] = $1; c[NR] = $2; q[NR] = $3; s[NR] = $4; x[NR] = $5; f[NR] = NF } END {
+    m = int((NR + 1) / 2); allowed = c[m] / cores
+    printf "wall %5.0f ms (median of %d; min %.0f, max %.0f), CPU %5.0f ms in all (%.0f ms a process) -> the CPU allows %5.0f ms: wall/allowed %.2fx", w[m] * 1000, NR, w[1] * 1000, w[NR] * 1000, c[m] * 1000, c[m] * 1000 / n, allowed * 1000, w[m] / allowed
+    if (f[m] >= 5) printf "; %d waited for the lock; %.1f sessions and %.1f transactions a process", q[m], s[m] / n, x[m] / n }'
 }
 
 # replicas LABEL RUNNER: each group size, on an empty database and on one at head, GROUP_RUNS times: medians.
@@ -266,10 +307,11 @@ replicas() {
       runs="$WORK/runs"
       : >"$runs"
       for _ in $(seq 1 "$GROUP_RUNS"); do group "$runner" "$n" "$db" "$template" >>"$runs"; done
-      line="$(sort -n "$runs" | awk -v cores="$(nproc)" -v n="$n" '{ w[NR] = $1; c[NR] = $2; q[NR] = $3; s[NR] = $4; x[NR] = $5 } END {
-        m = int((NR + 1) / 2); allowed = c[m] / cores
-        printf "wall %5.0f ms (median of %d; min %.0f, max %.0f), CPU %5.0f ms in all (%.0f ms a process) -> the CPU allows %5.0f ms: wall/allowed %.2fx; %d waited for the lock; %.1f sessions and %.1f transactions a process", w[m] * 1000, NR, w[1] * 1000, w[NR] * 1000, c[m] * 1000, c[m] * 1000 / n, allowed * 1000, w[m] / allowed, q[m], s[m] / n, x[m] / n }')"
+      line="$(summarize "$n" <"$runs")"
       say "  $label: $n x init on $( [ "$state" = empty ] && echo 'an empty database' || echo 'a database at head'): $line"
+      if [ "$state" = head ] && [ "$n" -gt 1 ]; then # the CPU a process took, for machine_floor
+        sort -n "$runs" | awk -v n="$n" '{ c[NR] = $2 } END { printf "%d %d\n", n, c[int((NR + 1) / 2)] * 1000 / n }' >>"$WORK/head.$label"
+      fi
     done
   done
   say "  (every group: each process exit 0, each of the 5 migrations recorded and applied exactly once)"
@@ -280,6 +322,10 @@ case_replicas() {
   say ""
   say "case 2: many replicas ($(nproc) cores)"
   replicas "this tree" "$RUNNER"
+  local n ms
+  while read -r n ms; do
+    say "  the machine's own floor: $n x sha256sum together (no runtime, no database, no disk; sized to the CPU of this tree's init at head): $(machine_floor "$n" "$ms")"
+  done <"$WORK/head.this tree"
   local dir="$WORK/group"
   local waiter
   waiter="$(grep -l 'waiting for its lock' "$dir"/err.* 2>/dev/null | head -n 1 || true)"
