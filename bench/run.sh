@@ -61,8 +61,8 @@ if [ "$SMOKE" != 1 ] || [ -z "$IMAGE" ]; then
 fi
 require_tools "${tools[@]}"
 if [ -n "$IMAGE" ]; then
-  command -v podman >/dev/null 2>&1 || die "BENCH_IMAGE needs podman (deploy/container-env.sh installs and configures it)"
-  podman image exists "$IMAGE" || die "BENCH_IMAGE: no image $IMAGE (bash deploy/test-image.sh builds localhost/timetrack-migrations:test)"
+  command -v podman >/dev/null 2>&1 || die "BENCH_IMAGE needs podman (.ci/container-env.sh installs and configures it)"
+  podman image exists "$IMAGE" || die "BENCH_IMAGE: no image $IMAGE (bash .ci/test-image.sh builds localhost/timetrack-migrations:test)"
 fi
 bench_init timetrack-bench
 

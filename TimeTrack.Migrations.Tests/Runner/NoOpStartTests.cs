@@ -14,7 +14,7 @@ public sealed class SqliteNoOpStartTests() : NoOpStartTests(DatabaseKind.Sqlite)
 /// The NativeAOT front's decision (FastStart/NoOpStart.cs), in-process against real databases of
 /// each provider and the full runner itself: "nothing to do" exactly where the runner does
 /// nothing, with the runner's own output; every other state is handed over. The published AOT
-/// binary is run end to end by deploy/test-image.sh and bench/run.sh's smoke (.ci/run).
+/// binary is run end to end by .ci/test-image.sh and bench/run.sh's smoke (.ci/run).
 /// </summary>
 public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(provider)
 {

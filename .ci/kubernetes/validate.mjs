@@ -2,7 +2,7 @@
 // schema shipped by the npm package kubernetes-models (generated from the API's OpenAPI spec),
 // then checks the migration pods against the rules docs/kubernetes.md gives.
 //
-//   node validate.mjs <node_modules> NAME=rendered.yaml ...   (deploy/kubernetes/validate.sh)
+//   node validate.mjs <node_modules> NAME=rendered.yaml ...   (.ci/kubernetes/validate.sh)
 //   node validate.mjs <node_modules> --self-test NAME=rendered.yaml
 //
 // kubernetes-models' validators ignore unknown fields (the API's schema has no

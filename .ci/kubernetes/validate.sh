@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# deploy/kubernetes/validate.sh: renders every kustomization here with kubectl kustomize and
+# .ci/kubernetes/validate.sh: renders every kustomization of deploy/kubernetes with kubectl kustomize and
 # validates each object against the Kubernetes API schema (npm kubernetes-models, strict: unknown
 # fields fail too), then the migration pods against docs/kubernetes.md's rules (validate.mjs).
 # .ci/run runs it; needs kubectl (with its built-in kustomize), node and npm.
 #
-#   bash deploy/kubernetes/validate.sh
+#   bash .ci/kubernetes/validate.sh
 #
 #   TIMETRACK_CI_TOOLS   where the npm packages are installed once (default ~/.cache/timetrack-ci-tools,
 #                        the linters' cache of .ci/run)
 set -euo pipefail
-cd "$(dirname "$0")"
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/../../deploy/kubernetes"
 
 # Pinned: the schema is the one kubernetes-models 5.1.0 was generated from (it knows 1.34's fields).
 packages=(kubernetes-models@5.1.0 yaml@2.9.1)
@@ -33,8 +34,8 @@ for k in "${kustomizations[@]}"; do
   kubectl kustomize "$k" >"$out/$name.yaml"
   args+=("$name=$out/$name.yaml")
 done
-node validate.mjs "$tools/node_modules" "${args[@]}"
+node "$here/validate.mjs" "$tools/node_modules" "${args[@]}"
 # The checks must be able to fail: each of a list of mistakes made in a copy of the Job is found.
-node validate.mjs "$tools/node_modules" --self-test "base=$out/base.yaml" >"$out/self-test.log" \
+node "$here/validate.mjs" "$tools/node_modules" --self-test "base=$out/base.yaml" >"$out/self-test.log" \
   || { cat "$out/self-test.log"; echo "error: validate.mjs missed a mistake (above)" >&2; exit 1; }
 echo "validate: self-test: $(grep -c '^found:' "$out/self-test.log") planted mistakes found"

@@ -5,7 +5,7 @@
 # Dockerfile names. Idempotent: rerun at will; images that exist are kept unless FORCE=1.
 #
 # The project's copy of ../shared/tools/container-env.sh (CI must not depend on ../shared);
-# .ci/run runs it with DOCKERFILE=Dockerfile before deploy/test-image.sh. Changed here: the
+# .ci/run runs it with DOCKERFILE=Dockerfile before .ci/test-image.sh. Changed here: the
 # printf of the apt sources (shellcheck SC2059); the postgres stand-in reads POSTGRES_*_FILE
 # (compose secrets; label standin.revision=2, older stand-ins are rebuilt); the dnsname CNI
 # plugin is installed (service names resolve in compose networks). The SDK stand-in is this machine's SDK
@@ -13,7 +13,7 @@
 # Added here: the runtime phase, a stand-in for the dotnet/runtime image the Dockerfile's runtime
 # stage starts from (runtime-deps + the SDK stand-in's .NET runtime, so an image built here runs
 # this machine's runtime, not the tag's: its DOTNET_VERSION says which). Like the other stand-ins it
-# is test machinery for this registry-less VM (deploy/test-image.sh builds on it), not something
+# is test machinery for this registry-less VM (.ci/test-image.sh builds on it), not something
 # users deploy: a real build pulls the real image.
 #
 #   bash container-env.sh                 # everything (as root)

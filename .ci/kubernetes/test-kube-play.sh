@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# deploy/kubernetes/test-kube-play.sh: the Kubernetes manifests run for real with `podman kube play`
-# (.ci/run runs it after deploy/test-image.sh, which builds the image). Each pod played is the pod
+# .ci/kubernetes/test-kube-play.sh: the Kubernetes manifests run for real with `podman kube play`
+# (.ci/run runs it after .ci/test-image.sh, which builds the image). Each pod played is the pod
 # template of a rendered kustomization here, changed only where podman 4.3 lacks a feature
 # (podman-pod.mjs says which); PostgreSQL runs in a pod of its own, reached at its pod's address.
 #
-#   TEST_IMAGE=localhost/timetrack-migrations:test bash deploy/kubernetes/test-kube-play.sh
+#   TEST_IMAGE=localhost/timetrack-migrations:test bash .ci/kubernetes/test-kube-play.sh
 #
 # One PASS/FAIL line per check and a closing "N passed, N failed" line; exit 1 when any failed.
-# Needs root, podman (deploy/container-env.sh: the postgres and web stand-ins), kubectl, node and
+# Needs root, podman (.ci/container-env.sh: the postgres and web stand-ins), kubectl, node and
 # npm, dotnet (the test scenarios' assembly). 1-3 minutes here, most of it starting pods on a loaded
 # machine; everything it creates is named tt-kube-<pid>-* and removed at exit.
 set -uo pipefail
@@ -66,7 +66,7 @@ pod_yaml() {
   mkdir -p "$work/secret-$3"
   printf 'postgresql://timetrack:%s@%s:5432/%s\n' "$password" "$pg_ip" "$3" >"$work/secret-$3/url"
   chmod 0755 "$work/secret-$3" && chmod 0644 "$work/secret-$3/url" # the app user (1654) reads it
-  node deploy/kubernetes/podman-pod.mjs "$TOOLS" "$2" \
+  node .ci/kubernetes/podman-pod.mjs "$TOOLS" "$2" \
     "{\"name\": \"$PREFIX-$1\", \"image\": \"$IMAGE\", \"standIn\": \"$WEB_IMAGE\", \"secretDir\": \"$work/secret-$3\"${4:+, $4}}" \
     >"$work/$1.yaml"
 }
@@ -80,14 +80,14 @@ for image in "$IMAGE" "$PG_IMAGE" "$WEB_IMAGE"; do
   command -v podman >/dev/null 2>&1 && ! podman image exists "$image" && missing+=("image $image")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  fail "preflight: missing ${missing[*]} (deploy/container-env.sh and deploy/test-image.sh make the images)"
+  fail "preflight: missing ${missing[*]} (.ci/container-env.sh and .ci/test-image.sh make the images)"
   finish
   exit
 fi
-if bash deploy/kubernetes/validate.sh >"$work/validate.log" 2>&1; then
+if bash .ci/kubernetes/validate.sh >"$work/validate.log" 2>&1; then
   pass "the manifests validate: $(grep -F 'object(s)' "$work/validate.log")"
 else
-  fail "deploy/kubernetes/validate.sh"
+  fail ".ci/kubernetes/validate.sh"
   show "$work/validate.log"
   finish
   exit

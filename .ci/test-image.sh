@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# deploy/test-image.sh: the image built and run for real, with podman (.ci/run runs it after
+# .ci/test-image.sh: the image built and run for real, with podman (.ci/run runs it after
 # `dotnet test`). Needs root, podman, podman-compose, file, and the PostgreSQL server binaries
-# (initdb, pg_ctl, psql, pg_dump); deploy/container-env.sh installs and configures podman and
+# (initdb, pg_ctl, psql, pg_dump); .ci/container-env.sh installs and configures podman and
 # builds the base-image stand-ins, dotnet/runtime among them (no registry needed: every build
 # here is --pull=never).
 #
-#   bash deploy/test-image.sh
+#   bash .ci/test-image.sh
 #
 # One PASS/FAIL line per check; exit 1 when any check failed, 0 otherwise.
 #
@@ -129,7 +129,7 @@ done
 pg_bin="$(dirname "$(readlink -f "$(command -v initdb 2>/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1)")")"
 [ -x "$pg_bin/initdb" ] || missing+=("initdb (postgresql)")
 if [ "${#missing[@]}" -gt 0 ]; then
-  fail "preflight: missing ${missing[*]} (run .ci/run, which installs them, or deploy/container-env.sh)"
+  fail "preflight: missing ${missing[*]} (run .ci/run, which installs them, or .ci/container-env.sh)"
   exit 1
 fi
 sdk_image="$(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+dotnet\/sdk:[^ ]+).*/\2/p' Dockerfile)"
@@ -139,7 +139,7 @@ while read -r base; do
   podman image exists "$base" || missing_bases+=" $base"
 done < <(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+).*/\2/p' Dockerfile | sort -u)
 if [ -n "$missing_bases" ]; then
-  fail "preflight: base image(s) missing:$missing_bases (run DOCKERFILE=Dockerfile bash deploy/container-env.sh, which builds the stand-ins)"
+  fail "preflight: base image(s) missing:$missing_bases (run DOCKERFILE=Dockerfile bash .ci/container-env.sh, which builds the stand-ins)"
   exit 1
 fi
 revision="$(git rev-parse HEAD)"
