@@ -337,6 +337,23 @@ public static class NoOpStart
             return "the manifest lists no migration";
         }
 
+        return WhyNotAtHead(rows, [.. manifest.Migrations.Select(m => m.Version)], row =>
+        {
+            var entry = manifest.Find(row.Version)!;
+            return entry.Checksums.GetValueOrDefault(providerKey) == row.Checksum || (entry.Accepted?.GetValueOrDefault(providerKey) ?? []).Contains(row.Checksum!);
+        });
+    }
+
+    /// <summary>
+    /// The one rule of "at head, nothing to do" for a version table whose layout is complete, asked
+    /// by the front (against the manifest) and by the full runner's read before its lock (against its
+    /// catalog, CommandContext): every version the build knows recorded exactly once, no other
+    /// version, every row with a checksum the build accepts. Null when so; otherwise why not.
+    /// </summary>
+    /// <param name="known">The build's versions.</param>
+    /// <param name="accepts">Whether a known row's checksum (never null when asked) is this build's or one it accepts.</param>
+    public static string? WhyNotAtHead(IReadOnlyList<VersionRow> rows, IReadOnlyCollection<long> known, Func<VersionRow, bool> accepts)
+    {
         var applied = rows.Select(r => r.Version).ToHashSet();
         if (applied.Count != rows.Count)
         {
@@ -344,13 +361,14 @@ public static class NoOpStart
             return "a version is recorded more than once";
         }
 
-        var pending = manifest.Migrations.Where(m => !applied.Contains(m.Version)).Select(m => m.Version).ToList();
+        var pending = known.Where(v => !applied.Contains(v)).ToList();
         if (pending.Count > 0)
         {
             return $"pending: {string.Join(", ", pending)}";
         }
 
-        var unknown = rows.Where(r => manifest.Find(r.Version) is null).Select(r => r.Version).ToList();
+        var knownSet = known.ToHashSet();
+        var unknown = rows.Where(r => !knownSet.Contains(r.Version)).Select(r => r.Version).ToList();
         if (unknown.Count > 0)
         {
             return $"unknown to this build: {string.Join(", ", unknown)}";
@@ -358,14 +376,12 @@ public static class NoOpStart
 
         foreach (var row in rows)
         {
-            var entry = manifest.Find(row.Version)!;
             if (row.Checksum is null)
             {
                 return $"{row.Version} has no recorded checksum";
             }
 
-            var accepted = entry.Accepted?.GetValueOrDefault(providerKey) ?? [];
-            if (entry.Checksums.GetValueOrDefault(providerKey) != row.Checksum && !accepted.Contains(row.Checksum))
+            if (!accepts(row))
             {
                 return $"{row.Version} changed since it was applied";
             }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using TimeTrack.Migrations.Runner.Databases;
+using TimeTrack.Migrations.Runner.FastStart;
 using TimeTrack.Migrations.Runner.Output;
 using TimeTrack.Migrations.Runner.Running;
 
@@ -167,8 +168,8 @@ public sealed class CommandContext : IDisposable
 
     /// <summary>
     /// The version table, when one read of it shows the database at head with nothing for the
-    /// runner to do (every migration of this build recorded once with its checksum, the layout
-    /// complete, no other version); null otherwise, and on any doubt, for the locked path to decide.
+    /// runner to do (the layout complete, and the front's rule, <see cref="NoOpStart.WhyNotAtHead"/>,
+    /// against this run's catalog); null otherwise, and on any doubt, for the locked path to decide.
     /// Replicas restarting together then answer at once instead of taking the lock in turns. Safe
     /// without the lock for the reason NoOpStart (the front) gives: each write to the table commits
     /// with what it records, so the read is the answer as of its snapshot, and the work that
@@ -187,15 +188,15 @@ public sealed class CommandContext : IDisposable
             return null; // a damaged table: refused under the lock, as before
         }
 
-        var versions = rows.Select(r => r.Version).ToHashSet();
-        if (!complete || rows.Count != Catalog.Migrations.Count || versions.Count != rows.Count || !Catalog.Migrations.All(m => versions.Contains(m.Version))
-            || rows.Any(r => !r.HasRecord))
+        if (!complete)
         {
             return null;
         }
 
         using var recorder = new HistoryRecorder(database.Provider, Catalog, Provenance(database));
-        return recorder.Changed(rows).Count == 0 ? rows : null;
+        var why = NoOpStart.WhyNotAtHead([.. rows.Select(r => new NoOpStart.VersionRow(r.Version, r.Checksum))], [.. Catalog.Migrations.Select(m => m.Version)],
+            row => recorder.Matches(Catalog.Find(row.Version)!, row.Checksum!));
+        return why is null ? rows : null;
     }
 
     /// <summary>Who applies migrations in this run (recorded with each one).</summary>

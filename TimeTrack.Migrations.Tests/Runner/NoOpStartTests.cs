@@ -151,6 +151,19 @@ public sealed class NoOpStartArgumentTests
         NoOpStart.WhyNotNoOp(NoOpStart.CompleteLayout, [], new MigrationManifest([]), "postgres").ShouldBe("the manifest lists no migration");
     }
 
+    /// <summary>The one rule the front (against its manifest) and the runner's read before its lock (against its catalog) both ask.</summary>
+    [Fact]
+    public void At_head_means_every_known_version_once_no_other_and_each_checksum_accepted()
+    {
+        static bool Accepts(NoOpStart.VersionRow row) => row.Checksum == $"c{row.Version}";
+        NoOpStart.WhyNotAtHead([new(1, "c1"), new(2, "c2")], [1, 2], Accepts).ShouldBeNull();
+        NoOpStart.WhyNotAtHead([new(1, "c1"), new(1, "c1"), new(2, "c2")], [1, 2], Accepts).ShouldBe("a version is recorded more than once");
+        NoOpStart.WhyNotAtHead([new(1, "c1")], [1, 2], Accepts).ShouldBe("pending: 2");
+        NoOpStart.WhyNotAtHead([new(1, "c1"), new(2, "c2"), new(3, "c3")], [1, 2], Accepts).ShouldBe("unknown to this build: 3");
+        NoOpStart.WhyNotAtHead([new(1, null), new(2, "c2")], [1, 2], Accepts).ShouldBe("1 has no recorded checksum");
+        NoOpStart.WhyNotAtHead([new(1, "c1"), new(2, "edited")], [1, 2], Accepts).ShouldBe("2 changed since it was applied");
+    }
+
     [Fact]
     public void A_signal_before_anything_was_written_prints_what_the_runner_prints()
     {
