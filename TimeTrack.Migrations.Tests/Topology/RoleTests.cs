@@ -53,21 +53,23 @@ public sealed class RoleTests : IAsyncLifetime
     private string LoginUrl(string database) => $"postgresql://{Login}:{LoginPassword}@{_server.Host}:{_server.Port}/{database}";
 
     /// <summary>The owners of the tables, sequences and indexes in public (none may be the login's).</summary>
-    private async Task<IReadOnlyList<string>> OwnersAsync(string database)
+    private Task<IReadOnlyList<string>> OwnersAsync(string database) => DistinctAsync(database,
+        "SELECT DISTINCT pg_get_userbyid(c.relowner)::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'i')");
+
+    /// <summary>The first column of a query's rows, read as the superuser.</summary>
+    private async Task<IReadOnlyList<string>> DistinctAsync(string database, string query)
     {
         await using var connection = new NpgsqlConnection(_server.HelperConnectionStringFor(database));
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT DISTINCT pg_get_userbyid(c.relowner)::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'i')",
-            connection);
-        var owners = new List<string>();
+        await using var command = new NpgsqlCommand(query, connection);
+        var values = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            owners.Add(reader.GetString(0));
+            values.Add(reader.GetString(0));
         }
 
-        return owners;
+        return values;
     }
 
     [Fact]
@@ -85,6 +87,8 @@ public sealed class RoleTests : IAsyncLifetime
         init.ExitCode.ShouldBe(0, init.ToString());
         (await db.AppliedVersionsAsync()).ShouldBe(RunnerTestBase.Versions);
         (await OwnersAsync(db.Name)).ShouldBe([Owner]);
+        // The recorded history names both: the role the steps ran as, and the login that ran them.
+        (await DistinctAsync(db.Name, "SELECT DISTINCT \"AppliedByUser\" FROM \"VersionInfo\"")).ShouldBe([$"{Owner} (login {Login})"]);
 
         var backups = Directory.CreateTempSubdirectory("timetrack-role-backup-").FullName;
         try

@@ -19,7 +19,8 @@ public sealed class PostgresDatabase : Database
 
     public override System.Data.Common.DbConnection DbConnection => Connection;
 
-    public override string? User => Connection.UserName;
+    /// <summary>With --role, the role the steps ran as and the login that did it: both are the audit's.</summary>
+    public override string? User => Target.Role is { } role ? $"{role} (login {Connection.UserName})" : Connection.UserName;
 
     // Any constant works as long as every runner uses the same one: "TimeTrac" in ASCII.
     public const long MigrationLockKey = 0x54696D6554726163;
