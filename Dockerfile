@@ -36,31 +36,29 @@ RUN set -eu; \
 COPY Directory.Build.props Directory.Packages.props ./
 # The migrations project imports its manifest build step (embeds the committed manifest here).
 COPY build/TimeTrack.Migrations.Manifest.targets build/
+# How each program is published (bench/ publishes them the same way from these files).
+COPY build/runner.publish.rsp build/front.publish.rsp build/
 COPY TimeTrack.Migrations/TimeTrack.Migrations.csproj TimeTrack.Migrations/
 COPY TimeTrack.Migrations.Core/TimeTrack.Migrations.Core.csproj TimeTrack.Migrations.Core/
 COPY TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj TimeTrack.Migrations.FastStart/
 # The restore must see the publish's properties: with PublishReadyToRun it fetches crossgen2 and
 # the runtime pack it compiles against (NETSDK1094 otherwise, from an empty NuGet cache), with
-# PublishAot the ILCompiler. One property list per program for both steps,
-# kept in files so they cannot drift apart.
-# DisableTransitiveFrameworkReferenceDownloads: the runner uses no ASP.NET Core, whose runtime
-# pack the SDK would otherwise fetch too (and which has no release of every runtime patch).
+# PublishAot the ILCompiler. One property list per program (build/*.publish.rsp) for both steps,
+# with the target's runtime identifier.
 RUN set -eu; rid="$(cat /src/rid)"; \
-    printf '%s\n' "-r" "$rid" "-p:SelfContained=false" "-p:PublishReadyToRun=true" \
-      "-p:DisableTransitiveFrameworkReferenceDownloads=true" > /src/publish.rsp; \
-    printf '%s\n' "-r" "$rid" "-p:PublishAot=true" "-p:DisableTransitiveFrameworkReferenceDownloads=true" > /src/front.rsp; \
+    { printf '%s\n' -r "$rid"; cat build/runner.publish.rsp; } > /src/publish.rsp; \
+    { printf '%s\n' -r "$rid"; cat build/front.publish.rsp; } > /src/front.rsp; \
     dotnet restore TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj @/src/publish.rsp; \
     if [ -f /src/native-front ]; then dotnet restore TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj @/src/front.rsp; fi
 COPY TimeTrack.Migrations/ TimeTrack.Migrations/
 COPY TimeTrack.Migrations.Core/ TimeTrack.Migrations.Core/
 COPY TimeTrack.Migrations.Runner/ TimeTrack.Migrations.Runner/
 COPY TimeTrack.Migrations.FastStart/ TimeTrack.Migrations.FastStart/
-# Framework-dependent, ReadyToRun per assembly: the .NET runtime is the base image's (the
-# runtime stage), so the layers above it hold only our program, 10 MB instead of the 111 MB of
-# a self-contained composite publish; a migrating start costs about 0.2 s more CPU, for the
-# generic code over the .NET libraries that only a runtime shipped with the app can precompile
-# (docs/benchmarks.md, "Image size"). It goes to /app/full; /app/timetrack-migrate is the
+# Framework-dependent, ReadyToRun per assembly (build/runner.publish.rsp): the .NET runtime is
+# the base image's (the runtime stage), so the layers above it hold only our program; what that
+# saves and costs against a self-contained composite publish is measured in docs/benchmarks.md,
+# "Image size". It goes to /app/full; /app/timetrack-migrate is the
 # NativeAOT front, which answers a no-op start by itself and execs full/timetrack-migrate for
 # everything else (docs/benchmarks.md, "The no-op start"). The front and the runner load the
 # same SQLite library: one copy, full/ links to the front's.

@@ -133,11 +133,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   exit 1
 fi
 sdk_image="$(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+dotnet\/sdk:[^ ]+).*/\2/p' Dockerfile)"
-# The base images the Dockerfile names (FROM lines): built locally by container-env.sh.
+# The base images the Dockerfile names (FROM lines, in order): built locally by container-env.sh.
+dockerfile_bases() { sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+).*/\2/p' Dockerfile; }
 missing_bases=""
 while read -r base; do
   podman image exists "$base" || missing_bases+=" $base"
-done < <(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+).*/\2/p' Dockerfile | sort -u)
+done < <(dockerfile_bases | sort -u)
 if [ -n "$missing_bases" ]; then
   fail "preflight: base image(s) missing:$missing_bases (run DOCKERFILE=Dockerfile bash .ci/container-env.sh, which builds the stand-ins)"
   exit 1
@@ -172,7 +173,7 @@ fi
 image_size="$(podman image inspect --format '{{.Size}}' "$IMAGE")"
 publish_size="$(podman run --rm --entrypoint du "$IMAGE" -sb /app | cut -f1)"
 # The layers above the base image (the last FROM: the runtime stage's), the issue-25 figure.
-base_image="$(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+).*/\2/p' Dockerfile | tail -n 1)"
+base_image="$(dockerfile_bases | tail -n 1)"
 base_size="$(podman image inspect --format '{{.Size}}' "$base_image")"
 info "image $IMAGE: $((image_size / 1000000)) MB, $(((image_size - base_size) / 1000000)) MB above $base_image; publish output (/app): $((publish_size / 1000000)) MB"
 

@@ -27,10 +27,10 @@ read -r -a EXTRA <<<"${BENCH_EXTRA_ENV:-}"
 require_tools psql:postgresql-client /usr/bin/time:time
 bench_init image-size
 
-settings_of() { # option: the publish's properties (the Dockerfile's, apart from the runtime version)
+settings_of() { # option: the publish's properties (fd-r2r: the Dockerfile's)
   case "$1" in
     sc-comp) echo "-p:SelfContained=true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true" ;;
-    fd-r2r) echo "-p:SelfContained=false -p:PublishReadyToRun=true" ;;
+    fd-r2r) echo "@$ROOT/build/runner.publish.rsp" ;; # the image's own
     fd-comp) echo "-p:SelfContained=false -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true" ;;
     fd-il) echo "-p:SelfContained=false" ;;
     *) die "unknown option $1 (sc-comp, fd-r2r, fd-comp, fd-il)" ;;

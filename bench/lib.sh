@@ -13,9 +13,9 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
-# The runner as the image publishes it (Dockerfile): framework-dependent ReadyToRun (the runtime
-# is the base image's; here the machine's own).
-READY_TO_RUN=(-r linux-x64 --self-contained false -p:PublishReadyToRun=true)
+# The runner as the image publishes it (the Dockerfile reads the same file; the runtime is the
+# base image's there, the machine's own here).
+READY_TO_RUN=(-r linux-x64 "@$ROOT/build/runner.publish.rsp")
 
 log() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -118,7 +118,7 @@ publish_image_app() {
   local app="$1"
   publish "$ROOT/TimeTrack.Migrations.Runner/TimeTrack.Migrations.Runner.csproj" "$app/full" image
   dotnet publish "$ROOT/TimeTrack.Migrations.FastStart/TimeTrack.Migrations.FastStart.csproj" -c Release -r linux-x64 \
-    -p:PublishAot=true -o "$WORK/front" --artifacts-path "$WORK/artifacts-front" --nologo -v quiet >&2
+    "@$ROOT/build/front.publish.rsp" -o "$WORK/front" --artifacts-path "$WORK/artifacts-front" --nologo -v quiet >&2
   cp "$WORK/front/timetrack-migrate" "$WORK/front/libe_sqlite3.so" "$app/"
 }
 

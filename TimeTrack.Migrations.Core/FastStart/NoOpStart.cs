@@ -337,11 +337,7 @@ public static class NoOpStart
             return "the manifest lists no migration";
         }
 
-        return WhyNotAtHead(rows, [.. manifest.Migrations.Select(m => m.Version)], row =>
-        {
-            var entry = manifest.Find(row.Version)!;
-            return entry.Checksums.GetValueOrDefault(providerKey) == row.Checksum || (entry.Accepted?.GetValueOrDefault(providerKey) ?? []).Contains(row.Checksum!);
-        });
+        return WhyNotAtHead(rows, [.. manifest.Migrations.Select(m => m.Version)], row => manifest.Find(row.Version)!.Accepts(providerKey, row.Checksum!));
     }
 
     /// <summary>

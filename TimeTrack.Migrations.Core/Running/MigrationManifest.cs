@@ -146,4 +146,13 @@ public sealed record ManifestEntry(
     long Version,
     string Description,
     IReadOnlyDictionary<string, string> Checksums,
-    IReadOnlyDictionary<string, IReadOnlyList<string>>? Accepted);
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? Accepted)
+{
+    /// <summary>
+    /// The checksum-acceptance rule: <paramref name="recorded"/> is this build's checksum on the
+    /// provider (<paramref name="current"/> when the caller has it, else this entry's), or an earlier one still accepted.
+    /// </summary>
+    public bool Accepts(string providerKey, string recorded, string? current = null) =>
+        recorded == (current ?? Checksums.GetValueOrDefault(providerKey))
+        || (Accepted?.GetValueOrDefault(providerKey)?.Contains(recorded) ?? false);
+}

@@ -41,8 +41,9 @@ public sealed class HistoryRecorder(DatabaseProvider provider, MigrationCatalog 
 
     /// <summary>True when <paramref name="recorded"/> is this build's checksum, or one the manifest accepts for it.</summary>
     public bool Matches(KnownMigration migration, string recorded) =>
-        recorded == Checksum(migration)
-        || (_manifest.GetValueOrDefault(migration.Version)?.Accepted?.GetValueOrDefault(MigrationManifest.Key(provider))?.Contains(recorded) ?? false);
+        _manifest.TryGetValue(migration.Version, out var entry)
+            ? entry.Accepts(MigrationManifest.Key(provider), recorded, Checksum(migration))
+            : recorded == Checksum(migration);
 
     /// <summary>The record of <paramref name="migration"/> as applied (or stamped) now.</summary>
     /// <param name="durationMs">How long its statements took; null when it was not run (stamped, recorded afterwards).</param>
