@@ -5,7 +5,9 @@
 //   - the pod-level runAsUser/runAsGroup are ignored: copied to each container that sets none;
 //   - finished init containers are removed: annotated "always" so that their state can be read;
 //   - a containerPort is published on the host (Kubernetes publishes none): dropped;
-//   - init containers are restarted under restartPolicy Always: the pod gets Never.
+//   - init containers are restarted under restartPolicy Always: the pod gets Never;
+//   - an emptyDir becomes a named volume under the volume's own name, shared by every pod that
+//     names it so (pods played at once race to create it: "name tmp is in use"): named per pod.
 // Test-only additions, from the JSON options: images, environment, hostPath mounts.
 //
 //   node podman-pod.mjs <node_modules> rendered.yaml '{"name": "...", "image": "...", "standIn": "...",
@@ -25,8 +27,11 @@ const pod = structuredClone(source.spec.template.spec);
 // restarts an init container that exited 0, again and again (Kubernetes never does).
 pod.restartPolicy = "Never";
 const { runAsUser, runAsGroup } = pod.securityContext ?? {};
+const emptyDirs = new Set((pod.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name));
+const perPod = (name) => (emptyDirs.has(name) ? `${options.name}-${name}` : name);
 for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
   c.securityContext = { runAsUser, runAsGroup, ...c.securityContext };
+  c.volumeMounts = c.volumeMounts?.map((m) => ({ ...m, name: perPod(m.name) }));
   if (c.name === "migrate") {
     c.image = options.image;
     const extra = Object.entries(options.env ?? {}).map(([name, value]) => ({ name, value }));
@@ -40,7 +45,7 @@ for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
   }
 }
 pod.volumes = [
-  ...(pod.volumes ?? []).map((v) => (v.secret ? { name: v.name, hostPath: { path: options.secretDir, type: "Directory" } } : v)),
+  ...(pod.volumes ?? []).map((v) => (v.secret ? { name: v.name, hostPath: { path: options.secretDir, type: "Directory" } } : { ...v, name: perPod(v.name) })),
   ...(options.mounts ?? []).map((m, i) => ({ name: `test-${i}`, hostPath: { path: m.host, type: "Directory" } })),
 ];
 const result = {
