@@ -207,6 +207,15 @@ start_postgres() {
   PG_VERSION="$(psql "$MAINTENANCE_URL" -qAt -c 'SHOW server_version')"
 }
 
+# server_cpu: the CPU seconds the throwaway cluster's processes have taken so far, ended backends
+# included (the postmaster's own time and its reaped children's, /proc/PID/stat fields 14-17; a
+# backend counts once the postmaster has reaped it, a moment after its client goes); empty on an
+# existing server (TIMETRACK_BENCH_DATABASE_URL), whose processes are not ours to read.
+server_cpu() {
+  [ -n "${PG_DATA:-}" ] && [ -f "$PG_DATA/postmaster.pid" ] || return 0
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / hz }' "/proc/$(head -n 1 "$PG_DATA/postmaster.pid")/stat"
+}
+
 # new_database VAR [PREFIX]: creates an empty database and puts its name in VAR (dropped on exit
 # on an existing server). Not through $(...): the list of databases to drop must not stay in a subshell.
 new_database() {

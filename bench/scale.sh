@@ -238,20 +238,25 @@ together() {
 cpu_of() { cat "$1"/time.* | awk '{ s += $1 + $2 } END { print s }'; }
 
 # group RUNNER N DB FROM_TEMPLATE: N init processes started together on DB (recreated empty, or
-# from FROM_TEMPLATE, first); prints "wall cpu waits" (seconds, seconds, processes that waited)
-# and "sessions transactions" (the server's counts for the database) after checking that each
+# from FROM_TEMPLATE, first); prints "wall cpu waits" (seconds, seconds, processes that waited),
+# "sessions transactions" (the server's counts for the database) and the CPU seconds of the
+# backends that served the group (server_cpu; "-" on an existing server), after checking that each
 # succeeded and every migration is recorded once.
 group() {
-  local runner="$1" n="$2" db="$3" template="$4" dir="$WORK/group" wall
+  local runner="$1" n="$2" db="$3" template="$4" dir="$WORK/group" wall before after
   rm -rf "$dir"
   mkdir -p "$dir"
   recreate_database "$db" "$template"
+  sleep 0.2 # recreate's backend reaped
+  before="$(server_cpu)"
   wall="$(together "$n" "$dir" "$runner" init --database-url "$(url "$db")")"
   # The server's count of the group's sessions and transactions (this query's session excluded; a
-  # backend reports them as it ends, shortly after its client).
+  # backend reports them, and is reaped, as it ends, shortly after its client).
   sleep 0.5
+  after="$(server_cpu)"
   local server
   server="$(psql "$(url "$db")" -qAt -F ' ' -c 'SELECT sessions - 1, xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()')"
+  server="$server $( [ -n "$before" ] && echo "$after - $before" | bc -l || echo -)"
   [ "$(versions "$db")" = "5 rows, 5 distinct" ] || die "the group of $n did not leave each of the 5 migrations recorded once"
   local applied
   applied="$(cat "$dir"/out.* | grep -c '^applied ' || true)"
@@ -285,13 +290,16 @@ machine_floor() {
   summarize "$n" <"$runs"
 }
 
-# summarize N: one line from GROUP_RUNS lines "wall cpu [waits sessions transactions]" (seconds)
-# of groups of N processes: the median group by wall time, and its wall against what its CPU allows.
+# summarize N: one line from GROUP_RUNS lines "wall cpu [waits sessions transactions server]"
+# (seconds) of groups of N processes: the median group by wall time, and its wall against what its
+# CPU allows; with the server's CPU, also against what the CPU of the processes and of the backends
+# that served them allows (both ran on the same cores).
 summarize() {
-  sort -n | awk -v cores="$(nproc)" -v n="$1" '{ w[NR] = $1; c[NR] = $2; q[NR] = $3; s[NR] = $4; x[NR] = $5; f[NR] = NF } END {
+  sort -n | awk -v cores="$(nproc)" -v n="$1" '{ w[NR] = $1; c[NR] = $2; q[NR] = $3; s[NR] = $4; x[NR] = $5; b[NR] = $6; f[NR] = NF } END {
     m = int((NR + 1) / 2); allowed = c[m] / cores
     printf "wall %5.0f ms (median of %d; min %.0f, max %.0f), CPU %5.0f ms in all (%.0f ms a process) -> the CPU allows %5.0f ms: wall/allowed %.2fx", w[m] * 1000, NR, w[1] * 1000, w[NR] * 1000, c[m] * 1000, c[m] * 1000 / n, allowed * 1000, w[m] / allowed
-    if (f[m] >= 5) printf "; %d waited for the lock; %.1f sessions and %.1f transactions a process", q[m], s[m] / n, x[m] / n }'
+    if (f[m] >= 5) printf "; %d waited for the lock; %.1f sessions and %.1f transactions a process", q[m], s[m] / n, x[m] / n
+    if (f[m] >= 6 && b[m] != "-") { both = (c[m] + b[m]) / cores; printf "; the backends %.0f ms (%.0f a process) -> with them the CPU allows %.0f ms: wall/allowed %.2fx", b[m] * 1000, b[m] * 1000 / n, both * 1000, w[m] / both } }'
 }
 
 # replicas LABEL RUNNER: each group size, on an empty database and on one at head, GROUP_RUNS times: medians.
