@@ -6,9 +6,12 @@
 #      MigrateUp of the same assembly, bench/FluentMigratorBaseline --assembly), and adoption of a
 #      database at version HISTORY/2 without history (against adopting the legacy fixture).
 #   2. Many replicas: 10 and 50 init processes started together, on an empty database and on one
-#      at head (the product's migrations): wall time of the group against one process and against
-#      what their CPU time allows (total CPU / cores); every migration applied exactly once; lock
-#      waits counted in their logs.
+#      at head (the product's migrations): wall time of the group against one process, against
+#      what their CPU time allows (total CPU / cores), and against what it allows with the CPU of
+#      the backends that served them (they share the cores; a throwaway cluster only); beside it
+#      the machine's own floor (as many sha256sum processes of the same length); every migration
+#      applied exactly once; lock waits counted in their logs. BENCH_RUNNER=<the image's layout>
+#      (the front with full/ beside it) measures the replicas as the image starts them.
 #   3. Big tables: adoption (init) of the legacy fixture with BENCH_ROWS (1,000,000) more
 #      time_entries rows: time from start until the first migration begins (from the JSON log's
 #      timestamps), beside the same on the fixture as it is, and the whole init against the same
