@@ -23,4 +23,4 @@ if (noOp.HandOver is null)
     return NoOpStart.StartApplication(noOp.App, terminal);
 }
 
-return await Cli.RunAsync(args, terminal, Interruption.Token);
+return await Cli.RunAsync(args, terminal, Interruption.Token, noOp.Pending);

@@ -360,7 +360,7 @@ public static class NoOpStart
         var pending = known.Where(v => !applied.Contains(v)).ToList();
         if (pending.Count > 0)
         {
-            return $"pending: {string.Join(", ", pending)}";
+            return $"{PendingPrefix}{string.Join(", ", pending)}";
         }
 
         var knownSet = known.ToHashSet();
@@ -434,12 +434,28 @@ public static class NoOpStart
         return (redactor.Redact(json) + "\n", logs);
     }
 
+    private const string PendingPrefix = "pending: ";
+
+    /// <summary>
+    /// Whether <paramref name="why"/> (a hand-over's reason, the front's included) says the decision
+    /// read a complete version table and found this build's migrations pending.
+    /// </summary>
+    public static bool SaysPending(string why) => why.StartsWith(PendingPrefix, StringComparison.Ordinal);
+
     /// <summary>
     /// What <see cref="RunAsync"/> did. <see cref="HandOver"/> set: nothing was printed, the full
     /// runner decides (why, and the log format if resolved). Otherwise the runner's lines are printed and
     /// <see cref="ExitCode"/> is the process's, unless <see cref="App"/> (start's application) is to be exec'd.
     /// </summary>
-    public sealed record Outcome(string? HandOver, LogFormat Format, int ExitCode = 0, Resolved? App = null);
+    public sealed record Outcome(string? HandOver, LogFormat Format, int ExitCode = 0, Resolved? App = null)
+    {
+        /// <summary>
+        /// Handed over because this build's migrations are pending (this decision's or the front's,
+        /// <see cref="SaysPending"/>): the runner's read before its lock could only find the same,
+        /// so it goes to the lock at once.
+        /// </summary>
+        public bool Pending { get; init; }
+    }
 
     /// <summary>
     /// The no-op start, whole, for the front (Program.cs) and the full runner (its Program.cs, before
@@ -457,7 +473,7 @@ public static class NoOpStart
                 NativeEnvironment.Forget(HandedOverVariable); // neither the application (start) nor pg_dump sees it
             }
 
-            return new($"the front handed over ({decided})", LogFormat.Text);
+            return new($"the front handed over ({decided})", LogFormat.Text) { Pending = SaysPending(decided) };
         }
 
         if (terminal.Variable(Variable) == "off")
@@ -506,7 +522,7 @@ public static class NoOpStart
 
         if (why is not null)
         {
-            return new(why, format);
+            return new(why, format) { Pending = SaysPending(why) };
         }
 
         if (explain)

@@ -24,14 +24,20 @@ public static class Cli
     // validators to the static options again and again (BaselineCommand's --from, say).
     private static readonly Lazy<RootCommand> Root = new(Build);
 
-    // The terminal of each invocation, found by the command handlers from their ParseResult.
-    private static readonly ConditionalWeakTable<ParseResult, Terminal> Terminals = [];
+    // Each invocation's terminal and what was decided before it, found by the command handlers from their ParseResult.
+    private static readonly ConditionalWeakTable<ParseResult, Invocation> Invocations = [];
+
+    private sealed record Invocation(Terminal Terminal, bool Pending);
 
     /// <summary>
     /// Runs one invocation. <paramref name="cancel"/> is what stops it (Program.cs passes the
     /// SIGTERM/SIGINT token of <see cref="Interruption"/>, whose handlers it alone installs).
     /// </summary>
-    public static async Task<int> RunAsync(string[] args, Terminal terminal, CancellationToken cancel)
+    /// <param name="pending">
+    /// The no-op decision before it (Program.cs: NoOpStart, its own or the front's) read the version
+    /// table and found migrations pending: a start to head goes to the lock without reading again.
+    /// </param>
+    public static async Task<int> RunAsync(string[] args, Terminal terminal, CancellationToken cancel, bool pending = false)
     {
         var parse = Root.Value.Parse(args);
         if (parse.Errors.Count > 0)
@@ -51,7 +57,7 @@ public static class Cli
             return (int)ExitCode.InvalidInput;
         }
 
-        Terminals.Add(parse, terminal);
+        Invocations.Add(parse, new Invocation(terminal, pending));
         try
         {
             // --help and --version write to the configuration's Output, so to the terminal's.
@@ -66,16 +72,21 @@ public static class Cli
         }
         finally
         {
-            Terminals.Remove(parse);
+            Invocations.Remove(parse);
             await terminal.Out.FlushAsync(CancellationToken.None);
             await terminal.Err.FlushAsync(CancellationToken.None);
         }
     }
 
     /// <summary>The terminal of the invocation <paramref name="parse"/> belongs to.</summary>
-    public static Terminal TerminalOf(ParseResult parse) =>
-        Terminals.TryGetValue(parse, out var terminal)
-            ? terminal
+    public static Terminal TerminalOf(ParseResult parse) => InvocationOf(parse).Terminal;
+
+    /// <summary>Whether the decision before the invocation <paramref name="parse"/> belongs to found migrations pending.</summary>
+    public static bool PendingOf(ParseResult parse) => InvocationOf(parse).Pending;
+
+    private static Invocation InvocationOf(ParseResult parse) =>
+        Invocations.TryGetValue(parse, out var invocation)
+            ? invocation
             : throw new InvalidOperationException("a command was invoked other than through Cli.RunAsync");
 
     private static RootCommand Build()

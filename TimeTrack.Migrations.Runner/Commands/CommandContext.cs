@@ -54,6 +54,13 @@ public sealed class CommandContext : IDisposable
 
     public string ProviderName => Target.Provider.Name;
 
+    /// <summary>
+    /// The no-op decision before this invocation found migrations pending (<see cref="Cli.RunAsync"/>):
+    /// a start to head skips its read before the lock, which could only find the same. Should another
+    /// runner have brought the database to head since, the read under the lock finds nothing to do.
+    /// </summary>
+    public bool KnownPending { get; init; }
+
     /// <summary>--backup and its companions; null: no backup asked for.</summary>
     public BackupPolicy? Backup { get; set; }
 
@@ -126,13 +133,14 @@ public sealed class CommandContext : IDisposable
     /// </summary>
     /// <param name="toHead">
     /// The command brings the database to head and changes nothing else: on a database found at
-    /// head it runs <paramref name="work"/> (which then finds nothing to do) without the lock.
+    /// head it runs <paramref name="work"/> (which then finds nothing to do) without the lock,
+    /// unless <see cref="KnownPending"/>.
     /// </param>
     public async Task<int> UnderLockAsync(Func<Database, VersionState, HistoryRecorder, Task<int>> work, CancellationToken cancel,
         bool adopts = false, bool allowChanged = false, bool toHead = false)
     {
         await using var database = await ConnectAsync(cancel);
-        if (toHead && await AtHeadAsync(database, cancel) is { } atHead)
+        if (toHead && !KnownPending && await AtHeadAsync(database, cancel) is { } atHead)
         {
             using var unlocked = new HistoryRecorder(database.Provider, Catalog, Provenance(database));
             return await work(database, new VersionState(Catalog, atHead), unlocked);

@@ -18,7 +18,11 @@ public static class Handler
         var json = parse.GetValue(GlobalOptions.Json);
         try
         {
-            ctx = new CommandContext(GlobalOptions.Resolve(parse, terminal), terminal) { Backup = BackupOptions.Resolve(parse, terminal) };
+            ctx = new CommandContext(GlobalOptions.Resolve(parse, terminal), terminal)
+            {
+                Backup = BackupOptions.Resolve(parse, terminal),
+                KnownPending = Cli.PendingOf(parse),
+            };
             return await handler(ctx);
         }
         catch (Exception e)

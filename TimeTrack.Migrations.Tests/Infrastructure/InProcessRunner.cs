@@ -17,8 +17,9 @@ public static class InProcessRunner
     /// test process's, as <see cref="RunnerProcess"/> starts from a clean slate for the runner's own.
     /// </param>
     /// <param name="workingDirectory">Default: the test output folder, as for a process.</param>
+    /// <param name="pending">What Program.cs passes when the no-op decision before it found migrations pending.</param>
     public static async Task<ProcessResult> RunAsync(
-        string[] args, IDictionary<string, string?>? environment = null, string? workingDirectory = null, TimeSpan? timeout = null)
+        string[] args, IDictionary<string, string?>? environment = null, string? workingDirectory = null, TimeSpan? timeout = null, bool pending = false)
     {
         var variables = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
@@ -40,7 +41,7 @@ public static class InProcessRunner
         int exitCode;
         try
         {
-            exitCode = await Cli.RunAsync(args, terminal, cancel.Token).WaitAsync(timeout ?? TimeSpan.FromMinutes(2));
+            exitCode = await Cli.RunAsync(args, terminal, cancel.Token, pending).WaitAsync(timeout ?? TimeSpan.FromMinutes(2));
         }
         catch (TimeoutException)
         {

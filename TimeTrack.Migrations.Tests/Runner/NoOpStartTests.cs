@@ -44,6 +44,29 @@ public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(pro
         (await NoOpStart.RunAsync(args, Environment(), manifest, CancellationToken.None)).HandOver.ShouldBeNull(); // at head: nothing to do
         var handedOver = await NoOpStart.RunAsync(args, Environment(new() { [NoOpStart.HandedOverVariable] = "pending: 5" }), manifest, CancellationToken.None);
         handedOver.HandOver.ShouldBe("the front handed over (pending: 5)"); // the front's word stands: no second decision
+        handedOver.Pending.ShouldBeTrue();
+        var otherReason = await NoOpStart.RunAsync(args, Environment(new() { [NoOpStart.HandedOverVariable] = "5 changed since it was applied" }), manifest, CancellationToken.None);
+        otherReason.Pending.ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_start_the_decision_found_behind_goes_to_the_lock_without_reading_first_and_still_finds_head_there()
+    {
+        // Another replica brought the database to head between the decision and the runner.
+        ShouldSucceed(await RunAsync("init"));
+        string[] args = ["init", "--lock-timeout", "1", "--database-url", Db.Url];
+        await using (await Db.HoldMigrationLockAsync())
+        {
+            var unsaid = await InProcessRunner.RunAsync(args);
+            ShouldSucceed(unsaid); // the read before the lock answers; the held lock is not asked for
+            unsaid.Stdout.ShouldContain("nothing to do");
+
+            (await InProcessRunner.RunAsync(args, pending: true)).ExitCode.ShouldBe(4); // no read before it: the lock, held
+        }
+
+        var pending = await InProcessRunner.RunAsync(args, pending: true);
+        ShouldSucceed(pending); // the read under the lock finds head
+        pending.Stdout.ShouldContain("nothing to do");
     }
 
     [Fact]
@@ -79,6 +102,9 @@ public abstract class NoOpStartTests(DatabaseKind provider) : RunnerTestBase(pro
     {
         ShouldSucceed(await RunAsync("init", "--to", Versions[2].ToString(System.Globalization.CultureInfo.InvariantCulture)));
         (await DecideAsync()).ShouldStartWith("pending: ");
+        var outcome = await NoOpStart.RunAsync(["init", "--database-url", Db.Url], Environment(), () => Manifest, CancellationToken.None);
+        outcome.HandOver.ShouldNotBeNull();
+        outcome.Pending.ShouldBeTrue(); // the runner is told: no read before its lock
     }
 
     [Fact]
