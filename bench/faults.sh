@@ -188,12 +188,17 @@ kill_in_step() {
 pg_kill_in_100() { kill_in_step 0 "BEGIN; CREATE TABLE widgets (id int)"; }
 pg_kill_in_200() { kill_in_step 100 "BEGIN; LOCK TABLE widgets IN ACCESS SHARE MODE"; }
 pg_kill_in_300() { kill_in_step 200 "BEGIN; CREATE TABLE gadgets (id int)"; }
+# in_slow_statement VAR: a new database in VAR, the runner started on the slow scenario and
+# waited for until it is inside a step's statement (pg_sleep).
+in_slow_statement() {
+  new_database "$1" timetrack_faults
+  SCENARIO=slow
+  run_bg scen up --database-url "$(url "${!1}")"
+  wait_for 60 sleeping "${!1}" || { kill_run; return 1; }
+}
 pg_kill_in_300_statement() {
   local db
-  new_database db timetrack_faults
-  SCENARIO=slow
-  run_bg scen up --database-url "$(url "$db")"
-  wait_for 60 sleeping "$db" || { kill_run; return 1; }
+  in_slow_statement db || return 1
   kill_run
   recover_pg "$db" scen
 }
@@ -233,13 +238,17 @@ pg_restart_lock_wait() {
 pg_restart_transactional() {
   needs_own_server || return 0
   local db
-  new_database db timetrack_faults
-  SCENARIO=slow
-  run_bg scen up --database-url "$(url "$db")"
-  wait_for 60 sleeping "$db" || { kill_run; return 1; }
+  in_slow_statement db || return 1
   restart_server
   finish_run
   recover_pg "$db" scen
+}
+# blocked_in DB PREFIX WHAT: waits until the run is blocked on a lock in DB, in a statement that
+# starts with PREFIX (WHAT names it when it is another); the run is killed when it is not.
+blocked_in() {
+  wait_for 60 blocked "$1" || { kill_run; return 1; }
+  q "$1" "SELECT 1 FROM pg_stat_activity WHERE datname = '$1' AND wait_event_type = 'Lock' AND query ILIKE '$2%'" | grep -q 1 \
+    || { kill_run; RECOVERY="the blocked statement is not $3"; return 1; }
 }
 # The product's CREATE INDEX CONCURRENTLY waits for a transaction that wrote to time_entries.
 pg_restart_nontransactional() {
@@ -249,9 +258,7 @@ pg_restart_nontransactional() {
   mig prod up --to 202407010900 --database-url "$(url "$db")" >/dev/null 2>&1 || return 1
   hold "$db" "BEGIN; LOCK TABLE time_entries IN ROW EXCLUSIVE MODE" || return 1
   run_bg prod up --ddl-lock-timeout 120 --database-url "$(url "$db")"
-  wait_for 60 blocked "$db" || { kill_run; return 1; }
-  q "$db" "SELECT 1 FROM pg_stat_activity WHERE datname = '$db' AND wait_event_type = 'Lock' AND query ILIKE 'CREATE INDEX CONCURRENTLY%'" | grep -q 1 \
-    || { kill_run; RECOVERY="the blocked statement is not CREATE INDEX CONCURRENTLY"; return 1; }
+  blocked_in "$db" 'CREATE INDEX CONCURRENTLY' 'CREATE INDEX CONCURRENTLY' || return 1
   restart_server
   finish_run
   recover_pg "$db" prod
@@ -265,9 +272,7 @@ pg_restart_backup() {
   hold "$db" "BEGIN; LOCK TABLE widgets IN ACCESS EXCLUSIVE MODE" || return 1
   mkdir -p "$WORK/backups-restart"
   run_bg scen up --backup "$WORK/backups-restart" --database-url "$(url "$db")"
-  wait_for 60 blocked "$db" || { kill_run; return 1; }
-  q "$db" "SELECT 1 FROM pg_stat_activity WHERE datname = '$db' AND wait_event_type = 'Lock' AND query ILIKE 'LOCK TABLE%'" | grep -q 1 \
-    || { kill_run; RECOVERY="the blocked statement is not pg_dump's LOCK TABLE"; return 1; }
+  blocked_in "$db" 'LOCK TABLE' "pg_dump's LOCK TABLE" || return 1
   restart_server
   finish_run
   recover_pg "$db" scen
