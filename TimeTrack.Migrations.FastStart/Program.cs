@@ -12,16 +12,17 @@ using TimeTrack.Migrations.Runner.Running;
 // The decision and its reasoning: TimeTrack.Migrations.Core/FastStart/NoOpStart.cs.
 
 // SIGTERM/SIGINT while the front reads: the runner's line and exit code (143/130), as the runner
-// would stop at that point. The handlers go before the exec (FullRunner.Exec): a signal that came
-// first is answered here, one that comes after ends the process by default (never lost).
-var signals = Interruption.Register();
+// would stop at that point. The handlers go just before any exec (Interruption.ReleaseForExec, in
+// FullRunner.Exec and ApplicationStart.Exec): a signal that came first is answered here, one that
+// comes after ends the process by default.
+Interruption.Register();
 var full = Path.Combine(AppContext.BaseDirectory, "full", "timetrack-migrate");
 var explain = Environment.GetEnvironmentVariable(NoOpStart.Variable) == "explain";
 var terminal = Terminal.FromProcess();
 var outcome = await NoOpStart.RunAsync(args, terminal, () => MigrationManifest.Load(typeof(FullRunner).Assembly), Interruption.Token, explain);
 if (outcome.HandOver is { } why)
 {
-    return FullRunner.Exec(signals, full, args, explain, why, outcome.Format);
+    return FullRunner.Exec(full, args, explain, why, outcome.Format);
 }
 
 if (outcome.App is null)
@@ -30,17 +31,15 @@ if (outcome.App is null)
 }
 
 // start -- APP: the database is at head, so the application, as the runner would (StartCommand).
-signals.Dispose();
-return NoOpStart.StartApplication(outcome.App, terminal);
+return ApplicationStart.Exec(outcome.App.Request.App, outcome.App.LogFormat, terminal);
 
 /// <summary>The hand-over: exec(3) of the full runner, which replaces this process.</summary>
 internal static class FullRunner
 {
     /// <param name="format">The log format, where the front resolved it (text otherwise).</param>
-    public static int Exec(IDisposable signals, string path, string[] args, bool explain, string why, LogFormat format = LogFormat.Text)
+    public static int Exec(string path, string[] args, bool explain, string why, LogFormat format = LogFormat.Text)
     {
-        signals.Dispose(); // the default actions again: the runner installs its own
-        if (Interruption.Requested)
+        if (Interruption.ReleaseForExec()) // the default actions again until the runner installs its own
         {
             return Interrupted(format, args.Contains("--json"));
         }

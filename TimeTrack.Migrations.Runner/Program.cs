@@ -19,8 +19,7 @@ if (noOp.HandOver is null)
         return noOp.ExitCode;
     }
 
-    signals.Dispose();
-    return NoOpStart.StartApplication(noOp.App, terminal);
+    return ApplicationStart.Exec(noOp.App.Request.App, noOp.App.LogFormat, terminal);
 }
 
 return await Cli.RunAsync(args, terminal, Interruption.Token, noOp.Pending);

@@ -541,24 +541,4 @@ public static class NoOpStart
         terminal.Err.Flush();
         return new(null, format, 0, request.App.Count > 0 ? resolved : null);
     }
-
-    /// <summary>
-    /// start -- APP with the database at head: the runner's line, then exec(3) of the application
-    /// (returns only when that failed: the shell's 127). Call with the signal handlers disposed.
-    /// </summary>
-    public static int StartApplication(Resolved resolved, Terminal terminal)
-    {
-        var app = resolved.Request.App;
-        terminal.Err.WriteLine(Starting(resolved));
-        terminal.Out.Flush();
-        terminal.Err.Flush();
-        var failure = ProcessImage.Replace(app[0], app.Skip(1).ToList());
-        terminal.Err.WriteLine($"error: cannot start {app[0]}: {failure}");
-        terminal.Err.Flush();
-        return 127;
-    }
-
-    /// <summary>The line <c>start</c> writes before it becomes the application.</summary>
-    public static string Starting(Resolved resolved) =>
-        LogLine.Format(resolved.LogFormat, "Information", "", LogLine.Category, StartMessages.Starting(resolved.Request.App[0]), null);
 }

@@ -23,6 +23,7 @@ public static class Interruption
 {
     private static readonly CancellationTokenSource Source = new();
     private static int _signal; // 0 until the first signal, then its number
+    private static IDisposable? _registrations; // Register's, until ReleaseForExec
 
     /// <summary>Cancelled by the first SIGTERM or SIGINT.</summary>
     public static CancellationToken Token => Source.Token;
@@ -36,10 +37,27 @@ public static class Interruption
     /// <summary>143 for SIGTERM, 130 for SIGINT.</summary>
     public static ExitCode Code => Volatile.Read(ref _signal) == (int)PosixSignal.SIGINT ? ExitCode.Interrupted : ExitCode.Terminated;
 
-    /// <summary>Handles SIGTERM and SIGINT until the result is disposed (once, at start-up).</summary>
-    public static IDisposable Register() => new Registrations(
+    /// <summary>Handles SIGTERM and SIGINT until the result is disposed or <see cref="ReleaseForExec"/> (once, at start-up).</summary>
+    public static IDisposable Register() => _registrations = new Registrations(
         PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal),
         PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal));
+
+    /// <summary>
+    /// Just before exec(3) of another program: the handlers go first, then whether a signal came.
+    /// True: one came while they were installed, and the caller must not exec (the stop was asked
+    /// for; the program would never see it). False: none had, and from now on SIGTERM and SIGINT
+    /// have the runtime's default action, which ends this process as it would end the program.
+    /// </summary>
+    /// <remarks>
+    /// The runtime passes a signal to the handlers on a thread of its own: one taken by its handler
+    /// in the microseconds before this call and not yet passed on can still be lost to the exec.
+    /// Without this, every signal between the end of the migration and the exec was.
+    /// </remarks>
+    public static bool ReleaseForExec()
+    {
+        Interlocked.Exchange(ref _registrations, null)?.Dispose();
+        return Requested;
+    }
 
     private sealed class Registrations(params PosixSignalRegistration[] registrations) : IDisposable
     {
@@ -47,7 +65,7 @@ public static class Interruption
         {
             foreach (var registration in registrations)
             {
-                registration.Dispose();
+                registration.Dispose(); // a second time does nothing
             }
         }
     }

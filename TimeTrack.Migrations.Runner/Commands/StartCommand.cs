@@ -100,12 +100,6 @@ public static class StartCommand
             return (int)ExitCode.InvalidInput;
         }
 
-        terminal.Err.WriteLine(LogLine.Format(format, "Information", "", LogLine.Category, StartMessages.Starting(app[0]), null));
-        terminal.Out.Flush();
-        terminal.Err.Flush();
-        var why = ProcessImage.Replace(app[0], app[1..]);
-        terminal.Err.WriteLine($"error: cannot start {app[0]}: {why}");
-        terminal.Err.Flush();
-        return 127; // as a shell's exec: not found or not executable
+        return ApplicationStart.Exec(app, format, terminal);
     }
 }
