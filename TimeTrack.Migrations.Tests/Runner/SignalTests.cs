@@ -77,6 +77,56 @@ public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provid
         (await Db.FingerprintAsync()).ShouldBe(before);
     }
 
+    /// <summary>
+    /// A signal after the migration's last check and before the exec must not be lost: the runner
+    /// is held there by its stdout (a pipe filled beforehand, so its result line blocks), signalled,
+    /// then let go. It must answer the signal instead of starting the application.
+    /// </summary>
+    [Fact]
+    public async Task Sigterm_between_the_migration_and_the_exec_of_the_application_is_answered_not_lost()
+    {
+        ShouldSucceed(await RunAsync("up")); // at head: the start's result line, then the exec
+        const string choreography = """
+            set -eu
+            mkfifo "$WORK/out"
+            exec 3<>"$WORK/out"                     # both ends held here: opening does not block
+            head -c 65536 /dev/zero >&3             # a full pipe: the runner's first stdout write waits
+            env --default-signal=INT "$RUNNER" start --database-url "$URL" -- sh -c 'echo APPLICATION STARTED' >"$WORK/out" 2>"$WORK/err" &
+            runner=$!
+            # Wait until one of its threads is blocked in write(2) (/proc/PID/task/*/syscall starts "1 "):
+            # the result line, the only stdout write before the exec.
+            blocked() { grep -qs '^1 ' /proc/"$runner"/task/*/syscall; }
+            for _ in $(seq 1 1200); do blocked && break; sleep 0.05; done
+            blocked || { echo "the runner never blocked on its stdout" >&2; exit 99; }
+            kill -TERM "$runner"
+            # The runtime hands the signal to the handler on a thread of its own while the main thread
+            # stays blocked; give that thread its turn before letting the write go.
+            sleep 1
+            head -c 65536 <&3 >/dev/null
+            code=0; wait "$runner" || code=$?
+            echo "exit $code"
+            dd if=/dev/fd/3 iflag=nonblock status=none 2>/dev/null || true
+            cat "$WORK/err" >&2
+            """;
+        var work = Directory.CreateTempSubdirectory("signal-before-exec").FullName;
+        try
+        {
+            var result = await RunnerProcess.RunProgramAsync("bash", ["-c", choreography], new Dictionary<string, string?>
+            {
+                ["PATH"] = Environment.GetEnvironmentVariable("PATH"), ["WORK"] = work, ["RUNNER"] = RunnerProcess.Executable, ["URL"] = Db.Url,
+            });
+
+            result.Stdout.ShouldContain("exit 143", Case.Sensitive, result.ToString()); // SIGTERM's answer, not the application's 0
+            result.Stderr.ShouldContain("migration interrupted by a signal (exit 143): not starting the application");
+            result.Stdout.ShouldNotContain("APPLICATION STARTED");
+            result.Stdout.ShouldContain("nothing to do"); // the result line the runner was held on
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
     /// <summary>An interruption is one error line (the "applying ..." progress lines aside), no stack trace.</summary>
     protected static void ShouldBeInterrupted(ProcessResult result, int exitCode, string message)
     {
