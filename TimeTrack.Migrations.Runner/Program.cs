@@ -5,7 +5,7 @@ using TimeTrack.Migrations.Runner.Running;
 
 // timetrack-migrate: the process around Cli.RunAsync (Commands/Cli.cs), which does the work.
 // SIGTERM/SIGINT: our own handling (Output/Interruption.cs), installed here only: it is the process's.
-using var signals = Interruption.Register();
+Interruption.Register(); // released just before an exec (ApplicationStart.Exec)
 var terminal = Terminal.FromProcess();
 
 // A start at head (init, up, start): the front's decision (Core NoOpStart: one connection, one round trip)

@@ -20,7 +20,7 @@ public static class ApplicationStart
         if (Interruption.ReleaseForExec())
         {
             var code = (int)Interruption.Code;
-            terminal.Err.WriteLine(LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.NotStarting(code, interrupted: true), null));
+            terminal.Err.WriteLine(NotStartingLine(format, code, interrupted: true));
             terminal.Err.Flush();
             return code;
         }
@@ -33,4 +33,8 @@ public static class ApplicationStart
         terminal.Err.Flush();
         return 127;
     }
+
+    /// <summary>start's error line when it does not go on to the application (a failed or interrupted migration, or a signal before the exec).</summary>
+    public static string NotStartingLine(LogFormat format, int code, bool interrupted) =>
+        LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.NotStarting(code, interrupted), null);
 }

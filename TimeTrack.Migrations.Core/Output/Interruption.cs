@@ -23,7 +23,7 @@ public static class Interruption
 {
     private static readonly CancellationTokenSource Source = new();
     private static int _signal; // 0 until the first signal, then its number
-    private static IDisposable? _registrations; // Register's, until ReleaseForExec
+    private static Registrations? _registrations; // Register's, until ReleaseForExec (or the process's end)
 
     /// <summary>Cancelled by the first SIGTERM or SIGINT.</summary>
     public static CancellationToken Token => Source.Token;
@@ -37,8 +37,8 @@ public static class Interruption
     /// <summary>143 for SIGTERM, 130 for SIGINT.</summary>
     public static ExitCode Code => Volatile.Read(ref _signal) == (int)PosixSignal.SIGINT ? ExitCode.Interrupted : ExitCode.Terminated;
 
-    /// <summary>Handles SIGTERM and SIGINT until the result is disposed or <see cref="ReleaseForExec"/> (once, at start-up).</summary>
-    public static IDisposable Register() => _registrations = new Registrations(
+    /// <summary>Handles SIGTERM and SIGINT from now until <see cref="ReleaseForExec"/> or the process's end (once, at start-up).</summary>
+    public static void Register() => _registrations = new Registrations(
         PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal),
         PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal));
 
@@ -65,7 +65,7 @@ public static class Interruption
         {
             foreach (var registration in registrations)
             {
-                registration.Dispose(); // a second time does nothing
+                registration.Dispose();
             }
         }
     }

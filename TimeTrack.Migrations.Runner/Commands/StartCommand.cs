@@ -78,7 +78,7 @@ public static class StartCommand
                 code = code != 0 ? code : (int)Interruption.Code; // never on to the application after a stop signal
                 if (app.Length > 0)
                 {
-                    await terminal.Err.WriteLineAsync(LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.NotStarting(code, cancel.IsCancellationRequested), null));
+                    await terminal.Err.WriteLineAsync(ApplicationStart.NotStartingLine(format, code, cancel.IsCancellationRequested));
                 }
 
                 return code;
