@@ -29,9 +29,15 @@ public sealed class StandbyPair
     public string StandbyUrlFor(string database) =>
         $"postgresql://{Primary.User}:{Uri.EscapeDataString(Primary.Password)}@127.0.0.1:{StandbyPort}/{database}";
 
-    /// <summary>libpq's multi-host form: the standby first, so that only target_session_attrs finds the primary.</summary>
-    public string MultiHostUrlFor(string database, string targetSessionAttrs) =>
-        $"postgresql://{Primary.User}:{Uri.EscapeDataString(Primary.Password)}@127.0.0.1:{StandbyPort},127.0.0.1:{Primary.Port}/{database}?target_session_attrs={targetSessionAttrs}";
+    /// <summary>
+    /// libpq's multi-host form: the standby first, so that only target_session_attrs finds the
+    /// primary; <paramref name="primaryFirst"/>: as users write it, so that after a failover the
+    /// first host refuses connections and the client must move on to the promoted standby.
+    /// </summary>
+    public string MultiHostUrlFor(string database, string targetSessionAttrs, bool primaryFirst = false) =>
+        $"postgresql://{Primary.User}:{Uri.EscapeDataString(Primary.Password)}@" +
+        (primaryFirst ? $"127.0.0.1:{Primary.Port},127.0.0.1:{StandbyPort}" : $"127.0.0.1:{StandbyPort},127.0.0.1:{Primary.Port}") +
+        $"/{database}?target_session_attrs={targetSessionAttrs}";
 
     /// <summary>The database <see cref="Shared"/> is started with (on both servers from the start).</summary>
     public const string SharedDatabase = "app";

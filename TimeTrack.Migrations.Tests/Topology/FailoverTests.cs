@@ -47,25 +47,75 @@ public sealed class FailoverTests
 
         // The same URL: the old primary is gone, the first host is the new one.
         ShouldSucceed(await RunScenarioAsync("normal", "up", "--lock-timeout", "10", "--database-url", url));
-        await using (var promoted = new NpgsqlConnection(pair.StandbyConnectionStringFor(Database)))
-        {
-            await promoted.OpenAsync();
-            await using var recovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", promoted);
-            ((bool)(await recovery.ExecuteScalarAsync())!).ShouldBeFalse("the run's database is not the promoted standby");
-            await using var versions = new NpgsqlCommand("SELECT \"Version\", count(*) FROM \"VersionInfo\" GROUP BY \"Version\" ORDER BY 1", promoted);
-            var recorded = new List<(long Version, long Times)>();
-            await using (var reader = await versions.ExecuteReaderAsync())
-            {
-                while (await reader.ReadAsync())
-                {
-                    recorded.Add((reader.GetInt64(0), reader.GetInt64(1)));
-                }
-            }
-
-            recorded.ShouldBe([(100L, 1L), (200L, 1L), (300L, 1L)]);
-        }
+        // Each once: a version recorded twice would show twice.
+        (await RecordedOnTheNewPrimaryAsync(pair)).ShouldBe([100L, 200L, 300L]);
 
         ShouldSucceed(await RunScenarioAsync("normal", "check", "--database-url", url));
+    }
+
+    /// <summary>
+    /// The 3 a.m. commands after a failover, through the URL users write (the old primary first:
+    /// it now refuses connections, and the client moves on to the promoted standby): status still
+    /// shows the backup taken on the old primary (a promoted standby keeps the cluster's system
+    /// identifier, which names the backups), rollback to a version, and restore of that backup
+    /// each act on the new primary.
+    /// </summary>
+    [Fact]
+    public async Task After_a_failover_status_rollback_and_restore_of_a_backup_from_the_old_primary_act_on_the_new_primary()
+    {
+        var pair = await StandbyPair.StartAsync(Database);
+        var url = pair.MultiHostUrlFor(Database, "primary", primaryFirst: true);
+        var backups = Directory.CreateTempSubdirectory("tt-failover-backups-").FullName;
+        try
+        {
+            ShouldSucceed(await RunScenarioAsync("normal", "up", "--to", "200", "--database-url", url));
+            ShouldSucceed(await RunScenarioAsync("normal", "up", "--backup", backups, "--database-url", url));
+            var backup = Directory.GetFiles(backups).ShouldHaveSingleItem("the backup before 300, on the old primary");
+            Path.GetFileName(backup).ShouldContain("-v200-");
+            await PollAsync(pair.StandbyConnectionStringFor(Database), "SELECT count(*) FROM \"VersionInfo\" WHERE \"Version\" = 300", null);
+            pair.StopPrimary("fast");
+            pair.PromoteStandby();
+
+            var status = await RunScenarioAsync("normal", "status", "--backup", backups, "--database-url", url);
+            ShouldSucceed(status);
+            status.Stdout.ShouldContain("current:      300 (head)", Case.Sensitive, status.ToString());
+            status.Stdout.ShouldContain($"last backup:  {backup} (", Case.Sensitive, status.ToString());
+            status.Output.ShouldNotContain(pair.Primary.Password, Case.Sensitive, "the password was printed");
+
+            ShouldSucceed(await RunScenarioAsync("normal", "rollback", "--to", "100", "--database-url", url));
+            (await RecordedOnTheNewPrimaryAsync(pair)).ShouldBe([100L]);
+
+            var restored = await RunScenarioAsync("normal", "restore", backup, "--force", "--database-url", url);
+            ShouldSucceed(restored);
+            restored.Stdout.ShouldContain("current:      200", Case.Sensitive, restored.ToString());
+            (await RecordedOnTheNewPrimaryAsync(pair)).ShouldBe([100L, 200L]);
+
+            ShouldSucceed(await RunScenarioAsync("normal", "up", "--database-url", url));
+            (await RecordedOnTheNewPrimaryAsync(pair)).ShouldBe([100L, 200L, 300L]);
+            ShouldSucceed(await RunScenarioAsync("normal", "check", "--database-url", url));
+        }
+        finally
+        {
+            Directory.Delete(backups, recursive: true);
+        }
+    }
+
+    /// <summary>The versions in the promoted standby's version table, after checking it is the primary now.</summary>
+    private static async Task<List<long>> RecordedOnTheNewPrimaryAsync(StandbyPair pair)
+    {
+        await using var promoted = new NpgsqlConnection(pair.StandbyConnectionStringFor(Database));
+        await promoted.OpenAsync();
+        await using var recovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", promoted);
+        ((bool)(await recovery.ExecuteScalarAsync())!).ShouldBeFalse("the promoted standby is still in recovery");
+        await using var versions = new NpgsqlCommand("SELECT \"Version\" FROM \"VersionInfo\" ORDER BY 1", promoted);
+        var recorded = new List<long>();
+        await using var reader = await versions.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            recorded.Add(reader.GetInt64(0));
+        }
+
+        return recorded;
     }
 
     /// <summary>The runner as users run it: the published executable, on the test scenarios' migrations.</summary>
