@@ -145,6 +145,66 @@ public sealed class LeastPrivilegeTests() : RunnerTestBase(DatabaseKind.Postgres
         (await Db.FingerprintAsync()).ShouldBe(before);
     }
 
+    /// <summary>A newer build's step of raw SQL on objects it does not create: an enum, an index by its own name, a view, a table emptied.</summary>
+    private static readonly string RawSqlSixth = $$"""
+        [Migration({{RecordedHistoryTests.Sixth}}, "Raw SQL on existing objects")]
+        public sealed class V{{RecordedHistoryTests.Sixth}} : TimeTrackMigration
+        {
+            public override void Up()
+            {
+                Execute.Sql("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'calm'");
+                Execute.Sql("DROP INDEX notes_body");
+                Execute.Sql("ALTER VIEW glad_notes RENAME TO happy_notes");
+                Execute.Sql("TRUNCATE notes");
+            }
+
+            public override void Down()
+            {
+                Execute.Sql("ALTER VIEW happy_notes RENAME TO glad_notes");
+                Execute.Sql("CREATE INDEX notes_body ON notes (body)");
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task Raw_sql_altering_a_type_an_index_or_a_view_of_another_role_or_truncating_its_table_is_refused_before_anything_is_written()
+    {
+        await CreateRolesAsync();
+        await Db.MigrateToAsync(Versions[^1]);
+        await Db.ExecuteAsync("""
+            CREATE TYPE mood AS ENUM ('happy');
+            CREATE TABLE notes (id integer PRIMARY KEY, body text, feeling mood);
+            CREATE INDEX notes_body ON notes (body);
+            CREATE VIEW glad_notes AS SELECT id FROM notes WHERE feeling = 'happy';
+            """);
+        await Db.ExecuteAsync($"GRANT SELECT, INSERT, DELETE ON ALL TABLES IN SCHEMA public TO \"{Migrator}\"");
+        var newer = RecordedHistoryTests.Compile(RecordedHistoryTests.NewerBuild(RawSqlSixth));
+        try
+        {
+            var before = await Db.FingerprintAsync();
+
+            var refused = await RunAsAsync(Migrator, "up", "--migrations-assembly", newer);
+
+            var step = $"needed by {RecordedHistoryTests.Sixth} (Raw SQL on existing objects)";
+            ShouldFailWithOneLine(refused, 5,
+                $"role {Migrator} lacks ownership of type public.mood (owned by {Server.User}), {step}; " +
+                $"role {Migrator} lacks ownership of index public.notes_body (owned by {Server.User}), {step}; " +
+                $"role {Migrator} lacks ownership of view public.glad_notes (owned by {Server.User}), {step}; " +
+                $"role {Migrator} lacks TRUNCATE on table public.notes, {step}. Nothing was written");
+            refused.Output.ShouldNotContain("42501");
+            (await Db.FingerprintAsync()).ShouldBe(before);
+
+            // Owned by the migrator (the index goes with its table), the same step passes the preflight and runs.
+            await Db.ExecuteAsync($"ALTER TYPE mood OWNER TO \"{Migrator}\"; ALTER TABLE notes OWNER TO \"{Migrator}\"; ALTER VIEW glad_notes OWNER TO \"{Migrator}\"");
+            ShouldSucceed(await RunAsAsync(Migrator, "up", "--migrations-assembly", newer));
+            (await AsSuperuserAsync("SELECT to_regclass('public.notes_body') IS NULL AND to_regclass('public.happy_notes') IS NOT NULL")).ShouldBeTrue();
+        }
+        finally
+        {
+            File.Delete(newer);
+        }
+    }
+
     [Fact]
     public async Task Init_adopts_a_legacy_database_owned_by_the_application_role_once_the_script_gave_the_migrator_its_objects()
     {

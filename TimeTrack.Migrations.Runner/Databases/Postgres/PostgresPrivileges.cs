@@ -9,7 +9,8 @@ namespace TimeTrack.Migrations.Runner.Databases.Postgres;
 /// <summary>
 /// The privilege preflight: before the first write, what each planned step needs of the role
 /// (CREATE on a schema for new objects, ownership of each existing table it alters, drops or
-/// indexes, CREATE on the database for schemas and extensions, INSERT/UPDATE/DELETE for data it
+/// indexes, and of each index, view, sequence or type its raw SQL alters or drops by name, CREATE
+/// on the database for schemas and extensions, INSERT/UPDATE/DELETE/TRUNCATE for data it
 /// writes), read from the steps' FluentMigrator expressions, and checked in one query. A missing
 /// privilege is exit 5 naming it, the object and the step, with nothing written: without it the
 /// step would fail halfway with 42501, after the version table was created.
@@ -20,8 +21,9 @@ namespace TimeTrack.Migrations.Runner.Databases.Postgres;
 /// </remarks>
 internal static partial class PostgresPrivileges
 {
-    /// <summary>What one step needs: a privilege on an object (Kind: database, schema, owner, table).</summary>
-    /// <param name="Name">The table (owner, table); for schema, a table whose existence makes CREATE unnecessary.</param>
+    /// <summary>What one step needs: a privilege on an object (Kind: database, schema, owner, type-owner, table).</summary>
+    /// <param name="Name">The relation (owner: a table, index, view or sequence; table), the type
+    /// (type-owner); for schema, a table whose existence makes CREATE unnecessary.</param>
     private sealed record Need(string Kind, string? Schema, string? Name, string Privilege, string NeededBy);
 
     /// <param name="recorder">Its renderer reads the steps' expressions (built once per run, and used for the recorded Downs anyway).</param>
@@ -152,11 +154,18 @@ internal static partial class PostgresPrivileges
             yield return Owner(schema, name, by);
         }
 
+        foreach (Match m in TypeOwnerStatement().Matches(sql))
+        {
+            var (schema, name) = Name(m.Groups["name"].Value);
+            yield return new Need("type-owner", schema, name, "ownership", by);
+        }
+
         foreach (Match m in DataStatement().Matches(sql))
         {
             var (schema, name) = Name(m.Groups["name"].Value);
             var verb = m.Groups["verb"].Value.ToUpperInvariant();
-            yield return new Need("table", schema, name, verb.StartsWith("INSERT", StringComparison.Ordinal) ? "INSERT" : verb.StartsWith("UPDATE", StringComparison.Ordinal) ? "UPDATE" : "DELETE", by);
+            var privilege = new[] { "INSERT", "UPDATE", "TRUNCATE" }.FirstOrDefault(p => verb.StartsWith(p, StringComparison.Ordinal)) ?? "DELETE";
+            yield return new Need("table", schema, name, privilege, by);
         }
     }
 
@@ -176,10 +185,18 @@ internal static partial class PostgresPrivileges
     [GeneratedRegex(@"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:UNLOGGED\s+)?(?<kind>TABLE|TYPE|SEQUENCE|VIEW|FUNCTION|PROCEDURE)\s+(?:IF\s+NOT\s+EXISTS\s+)?" + QualifiedName, RegexOptions.IgnoreCase)]
     private static partial Regex CreateSchemaObject();
 
-    [GeneratedRegex(@"\b(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?:" + Identifier + @"\s+)?ON\s+(?:ONLY\s+)?|ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?|DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?)" + QualifiedName, RegexOptions.IgnoreCase)]
+    // The relation's owner: a table indexed, altered or dropped; an index, view or sequence altered,
+    // dropped or refreshed by its own name (DROP INDEX names the index, not its table).
+    [GeneratedRegex(@"\b(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?:" + Identifier + @"\s+)?ON\s+(?:ONLY\s+)?|ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?|DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?"
+        + @"|(?:ALTER|DROP)\s+(?:INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE)\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?|REFRESH\s+MATERIALIZED\s+VIEW\s+(?:CONCURRENTLY\s+)?)"
+        + QualifiedName, RegexOptions.IgnoreCase)]
     private static partial Regex OwnerStatement();
 
-    [GeneratedRegex(@"\b(?<verb>INSERT\s+INTO|UPDATE\s+(?:ONLY\s+)?(?=\S+\s+SET\b)|DELETE\s+FROM\s+(?:ONLY\s+)?)\s*" + QualifiedName, RegexOptions.IgnoreCase)]
+    // The type's owner: ALTER TYPE (an enum's new value) and DROP TYPE, and domains alike.
+    [GeneratedRegex(@"\b(?:ALTER|DROP)\s+(?:TYPE|DOMAIN)\s+(?:IF\s+EXISTS\s+)?" + QualifiedName, RegexOptions.IgnoreCase)]
+    private static partial Regex TypeOwnerStatement();
+
+    [GeneratedRegex(@"\b(?<verb>INSERT\s+INTO|UPDATE\s+(?:ONLY\s+)?(?=\S+\s+SET\b)|DELETE\s+FROM\s+(?:ONLY\s+)?|TRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?)\s*" + QualifiedName, RegexOptions.IgnoreCase)]
     private static partial Regex DataStatement();
 
     [GeneratedRegex(Identifier)]
@@ -195,15 +212,21 @@ internal static partial class PostgresPrivileges
         await using var command = new NpgsqlCommand(
             """
             SELECT n.i::int, current_user::text, current_database()::text, coalesce(n.schema, current_schema(), 'public')::text,
-                   pg_get_userbyid(c.relowner)::text
+                   pg_get_userbyid(coalesce(c.relowner, t.typowner))::text,
+                   CASE WHEN t.typtype = 'd' THEN 'domain' WHEN t.oid IS NOT NULL THEN 'type' ELSE CASE c.relkind
+                       WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                       WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'table' END END
             FROM unnest(@kinds, @schemas, @names, @privileges) WITH ORDINALITY AS n(kind, schema, name, privilege, i)
             LEFT JOIN pg_namespace s ON s.nspname = coalesce(n.schema, current_schema())
-            LEFT JOIN pg_class c ON c.oid = CASE WHEN n.name IS NOT NULL
+            LEFT JOIN pg_class c ON c.oid = CASE WHEN n.name IS NOT NULL AND n.kind <> 'type-owner'
                 THEN to_regclass(format('%I.%I', coalesce(n.schema, current_schema(), 'public'), n.name)) END
+            LEFT JOIN pg_type t ON t.oid = CASE WHEN n.kind = 'type-owner'
+                THEN to_regtype(format('%I.%I', coalesce(n.schema, current_schema(), 'public'), n.name)) END
             WHERE NOT CASE n.kind
                 WHEN 'database' THEN has_database_privilege(current_database(), n.privilege)
                 WHEN 'schema' THEN s.oid IS NULL OR c.oid IS NOT NULL OR has_schema_privilege(s.oid, n.privilege)
                 WHEN 'owner' THEN c.oid IS NULL OR pg_has_role(c.relowner, 'USAGE')
+                WHEN 'type-owner' THEN t.oid IS NULL OR pg_has_role(t.typowner, 'USAGE')
                 WHEN 'table' THEN c.oid IS NULL OR has_table_privilege(c.oid, n.privilege)
                 ELSE true END
             ORDER BY n.i
@@ -223,7 +246,7 @@ internal static partial class PostgresPrivileges
             {
                 "database" => $"{need.Privilege} on database {database}",
                 "schema" => $"{need.Privilege} on schema {schema}",
-                "owner" => $"ownership of table {schema}.{need.Name} (owned by {(reader.IsDBNull(4) ? "?" : reader.GetString(4))})",
+                "owner" or "type-owner" => $"ownership of {reader.GetString(5)} {schema}.{need.Name} (owned by {(reader.IsDBNull(4) ? "?" : reader.GetString(4))})",
                 _ => $"{need.Privilege} on table {schema}.{need.Name}",
             };
             if (seen.Add(what))
