@@ -145,6 +145,35 @@ public sealed class LeastPrivilegeTests() : RunnerTestBase(DatabaseKind.Postgres
         (await Db.FingerprintAsync()).ShouldBe(before);
     }
 
+    [Fact]
+    public async Task A_version_table_of_an_older_runner_owned_by_another_role_is_refused_before_anything_is_written()
+    {
+        await CreateRolesAsync();
+        await Db.MigrateToAsync(Versions[3]); // as the superuser: it owns the tables and the version table
+        // What an older runner left: FluentMigrator's three columns only; adding the others needs the table's owner.
+        await Db.ExecuteAsync("ALTER TABLE \"VersionInfo\" DROP COLUMN \"Checksum\", DROP COLUMN \"RunnerVersion\", DROP COLUMN \"ImageRevision\", " +
+            "DROP COLUMN \"AppliedByHost\", DROP COLUMN \"AppliedByUser\", DROP COLUMN \"DurationMs\", DROP COLUMN \"DownSql\", " +
+            "DROP COLUMN \"DownInTransaction\", DROP COLUMN \"DownNotCaptured\"");
+        await Db.ExecuteAsync($"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \"{Migrator}\"; ALTER TABLE tasks OWNER TO \"{Migrator}\"");
+        var before = await Db.FingerprintAsync();
+
+        var result = await RunAsAsync(Migrator, "up");
+
+        ShouldFailWithOneLine(result, 5,
+            $"error: role '{Migrator}' may not add the columns of the recorded history to the version table VersionInfo, which an older runner made and another role owns " +
+            $"(42501: must be owner of table VersionInfo). Nothing was written: run once as the table's owner, or have the owner run ALTER TABLE \"VersionInfo\" OWNER TO {Migrator}");
+        (await Db.FingerprintAsync()).ShouldBe(before);
+
+        // Nothing to apply, the same: the upgrade comes after every command, under the lock.
+        ShouldFailWithOneLine(await RunAsAsync(Migrator, "up", "--to", Versions[3].ToString(CultureInfo.InvariantCulture)), 5, "may not add the columns of the recorded history");
+
+        // Given the table, the upgrade and the step run.
+        await Db.ExecuteAsync($"ALTER TABLE \"VersionInfo\" OWNER TO \"{Migrator}\"");
+        var up = await RunAsAsync(Migrator, "up");
+        ShouldSucceed(up);
+        up.Stderr.ShouldContain("the version table gained the columns of the recorded history");
+    }
+
     /// <summary>A newer build's step of raw SQL on objects it does not create: an enum, an index by its own name, a view, a table emptied.</summary>
     private static readonly string RawSqlSixth = $$"""
         [Migration({{RecordedHistoryTests.Sixth}}, "Raw SQL on existing objects")]
