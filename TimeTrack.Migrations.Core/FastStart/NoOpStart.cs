@@ -494,6 +494,7 @@ public static class NoOpStart
         }
 
         var format = resolved.LogFormat;
+        using var announcement = terminal.OwnsProcess ? Interruption.AnnounceOnStandardError(format) : null;
         var migrations = manifest();
         if (migrations is null)
         {

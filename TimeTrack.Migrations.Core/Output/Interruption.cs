@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace TimeTrack.Migrations.Runner.Output;
 
@@ -19,7 +20,7 @@ namespace TimeTrack.Migrations.Runner.Output;
 /// stopping takes well under a second. SIGKILL, where orchestrators escalate to, stays as safe as
 /// before: the server rolls back what a vanished client left.
 /// </remarks>
-public static class Interruption
+public static partial class Interruption
 {
     private static readonly CancellationTokenSource Source = new();
     private static int _signal; // 0 until the first signal, then its number
@@ -58,6 +59,29 @@ public static class Interruption
         Interlocked.Exchange(ref _registrations, null)?.Dispose();
         return Requested;
     }
+
+    /// <summary>
+    /// Until disposed, the first stop signal is announced as it arrives: one warning line on the
+    /// process's stderr, in the invocation's log format, so that what takes a while after it (a
+    /// step's statement cancelled, its transaction rolled back) shows when the stop was asked for.
+    /// For an invocation that owns the process (<c>Terminal.OwnsProcess</c>).
+    /// </summary>
+    /// <remarks>
+    /// Written to file descriptor 2 by one write(2), not through <see cref="Console.Error"/> (which
+    /// writes under the lock of <see cref="Console.Out"/>, held for as long as a write to a stdout
+    /// nobody reads blocks) nor a FileStream (whose pwrite(2) on a file leaves the shared offset where
+    /// it was, so the next line overwrites it). What it returns is not looked at: with stderr gone,
+    /// the stop goes on unannounced. Registered first by each invocation, so that it runs after the
+    /// cancellations registered later (a token runs its callbacks newest first).
+    /// </remarks>
+    public static IDisposable AnnounceOnStandardError(LogFormat format) => Token.UnsafeRegister(_ =>
+    {
+        var line = Encoding.UTF8.GetBytes(LogLine.Format(format, "Warning", "warning: ", LogLine.Category, $"received {SignalName}: stopping", null) + "\n");
+        _ = Write(2, line, line.Length);
+    }, null);
+
+    [LibraryImport("libc", EntryPoint = "write")]
+    private static partial nint Write(int fd, [In] byte[] buffer, nint count);
 
     private sealed class Registrations(params PosixSignalRegistration[] registrations) : IDisposable
     {

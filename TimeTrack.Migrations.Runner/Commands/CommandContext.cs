@@ -24,6 +24,9 @@ public sealed class CommandContext : IDisposable
 
     private readonly Task<MigrationCatalog> _catalog;
 
+    /// <summary>The process's stop signal announced as it arrives (only when this invocation is the process's).</summary>
+    private readonly IDisposable? _announcement;
+
     public CommandContext(GlobalOptions.Settings settings, Terminal terminal)
     {
         Settings = settings;
@@ -39,6 +42,7 @@ public sealed class CommandContext : IDisposable
         // Reading the migrations (assembly loading, reflection) overlaps with connecting.
         var assemblyPath = settings.MigrationsAssemblyPath is { } path ? terminal.FullPath(path) : null;
         _catalog = Task.Run(() => MigrationCatalog.FromAssembly(GlobalOptions.LoadMigrationsAssembly(assemblyPath)));
+        _announcement = terminal.OwnsProcess ? Interruption.AnnounceOnStandardError(settings.LogFormat) : null;
     }
 
     public GlobalOptions.Settings Settings { get; }
@@ -319,5 +323,9 @@ public sealed class CommandContext : IDisposable
     public string DescribeVersion(long version) =>
         version == 0 ? "0 (nothing applied)" : version == Catalog.Head ? $"{version} (head)" : version.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public void Dispose() => Logs.Dispose();
+    public void Dispose()
+    {
+        _announcement?.Dispose();
+        Logs.Dispose();
+    }
 }

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Npgsql;
 using TimeTrack.Migrations.Runner.Databases;
 using TimeTrack.Migrations.Runner.Databases.Postgres;
+using TimeTrack.Migrations.Runner.FastStart;
 using TimeTrack.Migrations.Tests.Infrastructure;
 
 namespace TimeTrack.Migrations.Tests.Runner;
@@ -80,10 +81,14 @@ public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provid
     /// <summary>
     /// A signal after the migration's last check and before the exec must not be lost: the runner
     /// is held there by its stdout (a pipe filled beforehand, so its result line blocks), signalled,
-    /// then let go. It must answer the signal instead of starting the application.
+    /// let go once it has announced the signal (the runtime hands a signal to the handler on a
+    /// thread of its own), and must answer the signal instead of starting the application. Both
+    /// ways to the exec: the runner's own no-op decision, and the full command (the decision off).
     /// </summary>
-    [Fact]
-    public async Task Sigterm_between_the_migration_and_the_exec_of_the_application_is_answered_not_lost()
+    [Theory]
+    [InlineData("on")]
+    [InlineData("off")]
+    public async Task Sigterm_between_the_migration_and_the_exec_of_the_application_is_answered_not_lost(string fastStart)
     {
         ShouldSucceed(await RunAsync("up")); // at head: the start's result line, then the exec
         const string choreography = """
@@ -99,9 +104,10 @@ public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provid
             for _ in $(seq 1 1200); do blocked && break; sleep 0.05; done
             blocked || { echo "the runner never blocked on its stdout" >&2; exit 99; }
             kill -TERM "$runner"
-            # The runtime hands the signal to the handler on a thread of its own while the main thread
-            # stays blocked; give that thread its turn before letting the write go.
-            sleep 1
+            # Its handler has run once it says so (on stderr, a file: never blocked); then let the write go.
+            announced() { grep -qs 'received SIGTERM: stopping' "$WORK/err"; }
+            for _ in $(seq 1 1200); do announced && break; sleep 0.05; done
+            announced || { echo "the runner never announced the signal" >&2; exit 98; }
             head -c 65536 <&3 >/dev/null
             code=0; wait "$runner" || code=$?
             echo "exit $code"
@@ -114,9 +120,11 @@ public abstract class SignalTests(DatabaseKind provider) : RunnerTestBase(provid
             var result = await RunnerProcess.RunProgramAsync("bash", ["-c", choreography], new Dictionary<string, string?>
             {
                 ["PATH"] = Environment.GetEnvironmentVariable("PATH"), ["WORK"] = work, ["RUNNER"] = RunnerProcess.Executable, ["URL"] = Db.Url,
+                [NoOpStart.Variable] = fastStart,
             });
 
             result.Stdout.ShouldContain("exit 143", Case.Sensitive, result.ToString()); // SIGTERM's answer, not the application's 0
+            result.Stderr.ShouldContain("warning: received SIGTERM: stopping");
             result.Stderr.ShouldContain("migration interrupted by a signal (exit 143): not starting the application");
             result.Stdout.ShouldNotContain("APPLICATION STARTED");
             result.Stdout.ShouldContain("nothing to do"); // the result line the runner was held on
