@@ -12,11 +12,7 @@ public static partial class ProcessImage
     /// <summary>Replaces this process with <paramref name="file"/> (searched on PATH when it has no '/'); returns only on failure, with the reason.</summary>
     public static string Replace(string file, IReadOnlyList<string> args)
     {
-        Console.Out.Flush();
-        Console.Error.Flush();
-        // .NET ignores SIGPIPE and may block signals on this thread: the new program starts with the defaults.
-        _ = Signal(SigPipe, nint.Zero);
-        _ = SigProcMask(SigSetMask, new byte[128], null);
+        // Everything that allocates first: between the signal changes and execvp, as little as can be.
         var argv = new nint[args.Count + 2];
         argv[0] = Marshal.StringToCoTaskMemUTF8(file);
         for (var i = 0; i < args.Count; i++)
@@ -24,11 +20,21 @@ public static partial class ProcessImage
             argv[i + 1] = Marshal.StringToCoTaskMemUTF8(args[i]);
         }
 
+        Console.Out.Flush();
+        Console.Error.Flush();
+        // .NET ignores SIGPIPE and may block signals on this thread: the new program starts with the defaults.
+        _ = Signal(SigPipe, nint.Zero);
+        _ = SigProcMask(SigSetMask, new byte[128], null);
         ExecVp(argv[0], argv);
-        return Marshal.GetLastPInvokeErrorMessage();
+        var failure = Marshal.GetLastPInvokeErrorMessage();
+        // Still this program: ignored again, so that the caller's error line to a closed stderr is an
+        // error it can survive (and exit 127 after), not a SIGPIPE that ends the process unexplained.
+        _ = Signal(SigPipe, SigIgn);
+        return failure;
     }
 
     private const int SigPipe = 13;
+    private static readonly nint SigIgn = 1;
     private const int SigSetMask = 2;
 
     [LibraryImport("libc", EntryPoint = "execvp", SetLastError = true)]

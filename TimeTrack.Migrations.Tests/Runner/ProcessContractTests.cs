@@ -24,6 +24,28 @@ public sealed class ProcessContractTests() : RunnerTestBase(DatabaseKind.Sqlite)
     }
 
     [Fact]
+    public async Task Start_of_a_program_that_does_not_exist_is_exit_127_with_one_error_line_even_with_stderr_closed()
+    {
+        ShouldSucceed(await RunProcessAsync(["up"]));
+        string[] start = ["start", "--database-url", Db.Url, "--", "/no/such/program"];
+
+        var result = await RunProcessAsync(start);
+
+        result.ExitCode.ShouldBe(127, result.ToString());
+        result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error: ", StringComparison.Ordinal))
+            .ShouldBe(["error: cannot start /no/such/program: No such file or directory"], result.ToString());
+        result.Output.ShouldNotContain("   at ", Case.Sensitive, "a stack trace was printed");
+
+        // Its stderr a pipe nobody reads any more (a log collector gone): the error line must not
+        // turn into a SIGPIPE death (-13) once the exec reset SIGPIPE for the program it never became.
+        using var closed = RunnerProcess.Start(RunnerProcess.Executable, start);
+        closed.StandardError.Close(); // before the runner's first write: it starts in tens of milliseconds
+        await closed.StandardOutput.ReadToEndAsync();
+        await closed.WaitForExitAsync();
+        closed.ExitCode.ShouldBe(127);
+    }
+
+    [Fact]
     public async Task Help_and_version_go_to_the_processes_stdout_with_exit_0()
     {
         var version = await RunnerProcess.RunAsync(["--version"], new Dictionary<string, string?> { ["TIMETRACK_IMAGE_REVISION"] = "abc1234" });
