@@ -161,7 +161,7 @@ public sealed class LeastPrivilegeTests() : RunnerTestBase(DatabaseKind.Postgres
 
         ShouldFailWithOneLine(result, 5,
             $"error: role '{Migrator}' may not add the columns of the recorded history to the version table VersionInfo, which an older runner made and another role owns " +
-            $"(42501: must be owner of table VersionInfo). Nothing was written: run once as the table's owner, or have the owner run ALTER TABLE \"VersionInfo\" OWNER TO {Migrator}");
+            $"(42501: must be owner of table VersionInfo). Nothing was written: give the table to this role (deploy/roles.sql does, or its owner runs ALTER TABLE \"VersionInfo\" OWNER TO {Migrator}), or run once as its owner");
         (await Db.FingerprintAsync()).ShouldBe(before);
 
         // Nothing to apply, the same: the upgrade comes after every command, under the lock.

@@ -112,8 +112,8 @@ public static class PostgresErrors
             // Only the upgrade of an older runner's version table alters it: the first write of any run, in its own transaction.
             return new UserError(ExitCode.Refused,
                 $"role '{user}' may not add the columns of the recorded history to the version table {VersionTable.Name}, which an older runner " +
-                $"made and another role owns ({pg.SqlState}: {pg.MessageText}). Nothing was written: run once as the table's owner, " +
-                $"or have the owner run ALTER TABLE \"{VersionTable.Name}\" OWNER TO {user}", e);
+                $"made and another role owns ({pg.SqlState}: {pg.MessageText}). Nothing was written: give the table to this role " +
+                $"(deploy/roles.sql does, or its owner runs ALTER TABLE \"{VersionTable.Name}\" OWNER TO {user}), or run once as its owner", e);
         }
 
         return new UserError(ExitCode.Refused,
