@@ -95,24 +95,26 @@ public sealed class CommandContext : IDisposable
 
     /// <summary>
     /// Applies <paramref name="plan"/> under the lock, as up, init and rollback do: the privilege
-    /// preflight on the steps as built to run (exit 5 naming what is missing, before the first
-    /// write), then the steps with this run's retry policy and heartbeat, the --backup taken just
-    /// before the first change.
+    /// preflight (exit 5 naming what is missing, before the first write), then the steps with this
+    /// run's retry policy and heartbeat, the --backup taken just before the first change.
     /// </summary>
     public async Task<IReadOnlyList<StepResult>> ApplyAsync(Database database, VersionState state, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan,
-        CancellationToken cancel) =>
-        await StepExecutor.ApplyAsync(new ApplyRequest
+        CancellationToken cancel)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await database.Provider.CheckPrivilegesAsync(database, recorder, plan, cancel);
+        if (plan.Count > 0)
+        {
+            Log.LogDebug("privilege preflight of {Count} step(s) in {Milliseconds} ms", plan.Count, clock.ElapsedMilliseconds);
+        }
+
+        return await StepExecutor.ApplyAsync(new ApplyRequest
         {
             Database = database, Catalog = Catalog, Recorder = recorder, Plan = plan, Logs = Logs, OnStep = Progress,
             Policy = Settings.Ddl, ProgressInterval = Settings.ProgressInterval,
-            Preflight = async steps =>
-            {
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                await database.Provider.CheckPrivilegesAsync(database, steps, cancel);
-                Log.LogDebug("privilege preflight of {Count} step(s) in {Milliseconds} ms", steps.Count, clock.ElapsedMilliseconds);
-            },
             BeforeFirstChange = () => BeforeFirstChangeAsync(database, state.Current, cancel),
         }, cancel);
+    }
 
     /// <summary>Connects (waiting up to --wait for the server to come up).</summary>
     public Task<Database> ConnectAsync(CancellationToken cancel, bool readOnly = false)

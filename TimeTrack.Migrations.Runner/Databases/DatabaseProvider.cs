@@ -113,11 +113,11 @@ public abstract class DatabaseProvider
 
     /// <summary>
     /// Refuses (exit 5, one line naming the privilege, the object and the step) before anything
-    /// is written when the role lacks a privilege one of <paramref name="steps"/> or the version
-    /// table needs. Called by the step executor with the steps it is about to run, built once for
-    /// both; never for an empty plan. Nothing to check where the database has no privileges (SQLite).
+    /// is written when the role lacks a privilege a step of <paramref name="plan"/> or the version
+    /// table needs. Called with the plan known, just before it is applied; costs nothing for an
+    /// empty plan. Nothing to check where the database has no privileges (SQLite).
     /// </summary>
-    public virtual Task CheckPrivilegesAsync(Database database, IReadOnlyList<Running.PreparedStep> steps, CancellationToken cancel) =>
+    public virtual Task CheckPrivilegesAsync(Database database, Running.HistoryRecorder recorder, IReadOnlyList<Running.PlannedStep> plan, CancellationToken cancel) =>
         Task.CompletedTask;
 
     /// <summary>The same for writing the version table alone (adoption's stamp).</summary>

@@ -15,8 +15,8 @@ public sealed class HistoryRecorder(DatabaseProvider provider, MigrationCatalog 
     private readonly Lazy<StepExecutor> _renderer = new(() => StepExecutor.ForRendering(provider, catalog), LazyThreadSafetyMode.ExecutionAndPublication);
     private Task? _preparing;
 
-    /// <summary>This provider's statements, connecting nowhere: built on first use (the recorded Downs, a checksum the manifest lacks).</summary>
-    private StepExecutor Renderer => _renderer.Value;
+    /// <summary>This provider's statements, connecting nowhere: built on first use, and shared with the privilege preflight (one FluentMigrator set-up fewer).</summary>
+    internal StepExecutor Renderer => _renderer.Value;
 
     /// <summary>
     /// Builds <see cref="Renderer"/> on another thread while the caller waits for the database: called

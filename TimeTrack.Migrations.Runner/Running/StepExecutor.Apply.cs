@@ -28,10 +28,7 @@ public sealed record ApplyRequest
     /// <summary>How transactional steps wait for their locks.</summary>
     public DdlRetryPolicy Policy { get; init; } = DdlRetryPolicy.Default;
 
-    /// <summary>Sees the steps as built to run, before anything is written (the privilege preflight).</summary>
-    public Func<IReadOnlyList<PreparedStep>, Task>? Preflight { get; init; }
-
-    /// <summary>Runs once the plan is known to be runnable and passed the preflight, before anything is written (the --backup).</summary>
+    /// <summary>Runs once the plan is known to be runnable, before anything is written (the --backup).</summary>
     public Func<Task>? BeforeFirstChange { get; init; }
 
     /// <summary>How often a running step logs a heartbeat; zero: never.</summary>
@@ -68,7 +65,7 @@ public sealed partial class StepExecutor
         {
             request.OnStep?.Invoke(step);
             return Task.CompletedTask;
-        }, cancel, request.BeforeFirstChange, request.Preflight);
+        }, cancel, request.BeforeFirstChange);
     }
 
     /// <summary>

@@ -33,13 +33,6 @@ public enum StepMode
     Render,
 }
 
-/// <summary>
-/// A step ready to run: FluentMigrator's expressions (conventions applied, validated), or the
-/// recorded SQL of a Down this build does not know. Built once per run: the privilege preflight
-/// reads what the executor then runs.
-/// </summary>
-public sealed record PreparedStep(PlannedStep Step, IReadOnlyList<IMigrationExpression> Expressions, IReadOnlyList<string> RecordedSql);
-
 /// <summary>A step's statements as this provider renders them, or why it cannot be rendered as SQL alone.</summary>
 /// <param name="RunsCode">Why the step is more than its SQL (it runs C# against the connection, or its Down throws); null when it is not.</param>
 public sealed record RenderedStep(IReadOnlyList<string> Statements, string? RunsCode);
@@ -127,20 +120,14 @@ public sealed partial class StepExecutor : IDisposable
     /// Apply: the version table is created first if missing; <paramref name="cancel"/> cancels the
     /// step in progress and stops the run (<see cref="MigrationInterruptedException"/> says which).
     /// </summary>
-    /// <param name="preflight">Sees the steps as built to run, before anything is written (the privilege preflight).</param>
     /// <param name="beforeFirstChange">Runs once the plan is known to be runnable, before anything is written (the --backup).</param>
     public async Task<IReadOnlyList<StepResult>> RunAsync(IReadOnlyList<PlannedStep> plan, Func<StepResult, Task>? afterStep = null, CancellationToken cancel = default,
-        Func<Task>? beforeFirstChange = null, Func<IReadOnlyList<PreparedStep>, Task>? preflight = null)
+        Func<Task>? beforeFirstChange = null)
     {
         var prepared = plan.Select(Prepare).ToList(); // refuses an irreversible Down before anything runs
         if (prepared.Count == 0)
         {
             return [];
-        }
-
-        if (preflight is not null)
-        {
-            await preflight(prepared);
         }
 
         if (beforeFirstChange is not null)
@@ -196,6 +183,9 @@ public sealed partial class StepExecutor : IDisposable
             ExecuteSql(statement);
         }
     }
+
+    /// <summary>A step ready to run: FluentMigrator's expressions, or the recorded SQL of a Down this build does not know.</summary>
+    private sealed record PreparedStep(PlannedStep Step, IReadOnlyList<IMigrationExpression> Expressions, IReadOnlyList<string> RecordedSql);
 
     /// <summary>The step's expressions, conventions applied and validated; a Down that cannot undo the step is refused.</summary>
     private PreparedStep Prepare(PlannedStep step)

@@ -11,7 +11,7 @@ namespace TimeTrack.Migrations.Runner.Databases.Postgres;
 /// (CREATE on a schema for new objects, ownership of each existing table it alters, drops or
 /// indexes, and of each index, view, sequence or type its raw SQL alters or drops by name, CREATE
 /// on the database for schemas and extensions, INSERT/UPDATE/DELETE/TRUNCATE for data it
-/// writes), read from the steps' FluentMigrator expressions (those the executor then runs), and checked in one query. A missing
+/// writes), read from the steps' FluentMigrator expressions, and checked in one query. A missing
 /// privilege is exit 5 naming it, the object and the step, with nothing written: without it the
 /// step would fail halfway with 42501, after the version table was created.
 /// </summary>
@@ -26,15 +26,15 @@ internal static partial class PostgresPrivileges
     /// (type-owner); for schema, a table whose existence makes CREATE unnecessary.</param>
     private sealed record Need(string Kind, string? Schema, string? Name, string Privilege, string NeededBy);
 
-    /// <param name="steps">The steps as the executor built them to run: their expressions are read, not built again.</param>
-    public static async Task CheckAsync(PostgresDatabase database, IReadOnlyList<PreparedStep> steps, CancellationToken cancel)
+    /// <param name="recorder">Its renderer reads the steps' expressions (built once per run, and used for the recorded Downs anyway).</param>
+    public static async Task CheckAsync(PostgresDatabase database, HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan, CancellationToken cancel)
     {
-        if (steps.Count == 0)
+        if (plan.Count == 0)
         {
             return; // the no-op path asks nothing
         }
 
-        var needs = VersionTableNeeds().Concat(StepNeeds(steps)).ToList();
+        var needs = VersionTableNeeds().Concat(StepNeeds(recorder, plan)).ToList();
         var missing = await MissingAsync(database.Connection, needs, cancel);
         if (missing.Count > 0)
         {
@@ -63,15 +63,17 @@ internal static partial class PostgresPrivileges
         yield return new Need("table", "public", VersionTable.Name, "DELETE", neededBy);
     }
 
-    private static IEnumerable<Need> StepNeeds(IReadOnlyList<PreparedStep> steps)
+    private static IEnumerable<Need> StepNeeds(HistoryRecorder recorder, IReadOnlyList<PlannedStep> plan)
     {
         // Tables and schemas the plan creates before a later step uses them: those it will own.
         var created = new HashSet<(string?, string)>();
         var createdSchemas = new HashSet<string>();
-        foreach (var (step, expressions, recordedSql) in steps)
+        foreach (var step in plan)
         {
             var neededBy = $"{step.Migration.Version} ({step.Migration.Description})";
-            var needs = expressions.SelectMany(e => FromExpression(e, neededBy)).Concat(recordedSql.SelectMany(sql => FromSql(sql, neededBy)));
+            IEnumerable<Need> needs = step.RecordedDown is { } recorded
+                ? recorded.SelectMany(sql => FromSql(sql, neededBy))
+                : recorder.Renderer.Expressions(step).SelectMany(e => FromExpression(e, neededBy));
             foreach (var need in needs)
             {
                 if (need.Kind == "created")

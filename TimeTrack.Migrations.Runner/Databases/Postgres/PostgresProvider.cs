@@ -105,8 +105,8 @@ public sealed class PostgresProvider : DatabaseProvider
     public override string? FenceBroken(Exception e) =>
         PostgresErrors.Find<PostgresException>(e) is { SqlState: PostgresErrors.FenceBroken } pg ? pg.MessageText : null;
 
-    public override Task CheckPrivilegesAsync(Database database, IReadOnlyList<Running.PreparedStep> steps, CancellationToken cancel) =>
-        PostgresPrivileges.CheckAsync((PostgresDatabase)database, steps, cancel);
+    public override Task CheckPrivilegesAsync(Database database, Running.HistoryRecorder recorder, IReadOnlyList<Running.PlannedStep> plan, CancellationToken cancel) =>
+        PostgresPrivileges.CheckAsync((PostgresDatabase)database, recorder, plan, cancel);
 
     public override Task CheckVersionTablePrivilegesAsync(Database database, CancellationToken cancel) =>
         PostgresPrivileges.CheckVersionTableAsync((PostgresDatabase)database, cancel);
