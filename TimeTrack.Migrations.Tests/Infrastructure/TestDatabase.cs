@@ -278,37 +278,7 @@ public sealed class PostgresTestDatabase : TestDatabase
     }
 
     private static readonly Lazy<Task<string>> LegacyTemplate =
-        new(() => CreateTemplateAsync("tt_legacy_template", t => t.RestoreWithPsqlAsync(LegacyFixture("legacy-postgres.sql"))));
-
-    private async Task RestoreWithPsqlAsync(string dump)
-    {
-        // psql, because the dump's data is in COPY ... FROM stdin blocks. The \restrict lines are
-        // dropped so that an older psql loads it too.
-        var lines = (await File.ReadAllLinesAsync(dump))
-            .Where(l => !l.StartsWith("\\restrict", StringComparison.Ordinal) && !l.StartsWith("\\unrestrict", StringComparison.Ordinal));
-        var start = new ProcessStartInfo("psql")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in new[] { "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", Server.Host, "-p", Server.Port.ToString(CultureInfo.InvariantCulture), "-U", Server.User, "-d", Name })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["PGPASSWORD"] = Server.Password;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("psql could not be started (apt-get install postgresql-client)");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(string.Join('\n', lines) + "\n");
-        process.StandardInput.Close();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"restoring the PostgreSQL fixture failed: {await stderr}{await stdout}");
-        }
-    }
+        new(() => CreateTemplateAsync("tt_legacy_template", t => t.Server.LoadDumpAsync(t.Name, LegacyFixture("legacy-postgres.sql"))));
 
     public override async Task<IReadOnlyList<string>> SnapshotAsync(string table, params string[] exceptColumns)
     {

@@ -65,4 +65,27 @@ public sealed class StandbyTests
         await using var command = new NpgsqlCommand($"SELECT count(*) FROM public.\"{TimeTrack.Migrations.Runner.Databases.VersionTable.Name}\"", connection);
         ((long)(await command.ExecuteScalarAsync())!).ShouldBe(RunnerTestBase.Versions.Length);
     }
+
+    /// <summary>
+    /// Adoption and check build their expected schemas in a rolled-back scratch transaction on a
+    /// connection of their own (FluentMigrator's): through a multi-host URL that lists the standby
+    /// first, that connection must find the primary too, or the scratch's temporary tables fail on
+    /// the read-only standby.
+    /// </summary>
+    [Fact]
+    public async Task Adoption_and_check_through_a_multi_host_url_build_their_expected_schemas_on_the_primary()
+    {
+        var pair = await StandbyPair.Shared();
+        const string database = "multi_legacy";
+        await pair.Primary.CreateDatabaseNamedAsync(database);
+        await pair.Primary.LoadDumpAsync(database, TestDatabase.LegacyFixture("legacy-postgres.sql"));
+        var url = pair.MultiHostUrlFor(database, "primary");
+
+        var init = await InProcessRunner.RunAsync(["init", "--database-url", url]);
+
+        init.ExitCode.ShouldBe(0, init.ToString());
+        init.Stderr.ShouldContain("the database matches stamping profile");
+        var check = await InProcessRunner.RunAsync(["check", "--database-url", url]);
+        check.ExitCode.ShouldBe(0, check.ToString());
+    }
 }
