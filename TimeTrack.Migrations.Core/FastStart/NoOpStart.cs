@@ -494,7 +494,7 @@ public static class NoOpStart
         }
 
         var format = resolved.LogFormat;
-        using var announcement = terminal.OwnsProcess ? Interruption.AnnounceOnStandardError(format) : null;
+        using var announcement = Interruption.AnnounceOnStandardError(terminal, format);
         var migrations = manifest();
         if (migrations is null)
         {

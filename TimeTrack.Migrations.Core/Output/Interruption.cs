@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using TimeTrack.Migrations.Runner.Commands;
 
 namespace TimeTrack.Migrations.Runner.Output;
 
@@ -64,7 +65,7 @@ public static partial class Interruption
     /// Until disposed, the first stop signal is announced as it arrives: one warning line on the
     /// process's stderr, in the invocation's log format, so that what takes a while after it (a
     /// step's statement cancelled, its transaction rolled back) shows when the stop was asked for.
-    /// For an invocation that owns the process (<c>Terminal.OwnsProcess</c>).
+    /// Only for an invocation that owns the process (<see cref="Terminal.OwnsProcess"/>): null otherwise.
     /// </summary>
     /// <remarks>
     /// Written to file descriptor 2 by one write(2), not through <see cref="Console.Error"/> (which
@@ -74,7 +75,7 @@ public static partial class Interruption
     /// the stop goes on unannounced. Registered first by each invocation, so that it runs after the
     /// cancellations registered later (a token runs its callbacks newest first).
     /// </remarks>
-    public static IDisposable AnnounceOnStandardError(LogFormat format) => Token.UnsafeRegister(_ =>
+    public static IDisposable? AnnounceOnStandardError(Terminal terminal, LogFormat format) => !terminal.OwnsProcess ? null : Token.UnsafeRegister(_ =>
     {
         var line = Encoding.UTF8.GetBytes(LogLine.Format(format, "Warning", "warning: ", LogLine.Category, $"received {SignalName}: stopping", null) + "\n");
         _ = Write(2, line, line.Length);

@@ -23,7 +23,7 @@ public static partial class ProcessImage
         Console.Out.Flush();
         Console.Error.Flush();
         // .NET ignores SIGPIPE and may block signals on this thread: the new program starts with the defaults.
-        _ = Signal(SigPipe, nint.Zero);
+        _ = Signal(SigPipe, SigDfl);
         _ = SigProcMask(SigSetMask, new byte[128], null);
         ExecVp(argv[0], argv);
         var failure = Marshal.GetLastPInvokeErrorMessage();
@@ -34,7 +34,8 @@ public static partial class ProcessImage
     }
 
     private const int SigPipe = 13;
-    private static readonly nint SigIgn = 1;
+    private const nint SigDfl = 0;
+    private const nint SigIgn = 1;
     private const int SigSetMask = 2;
 
     [LibraryImport("libc", EntryPoint = "execvp", SetLastError = true)]

@@ -24,7 +24,7 @@ public sealed class CommandContext : IDisposable
 
     private readonly Task<MigrationCatalog> _catalog;
 
-    /// <summary>The process's stop signal announced as it arrives (only when this invocation is the process's).</summary>
+    /// <summary>The process's stop signal announced as it arrives (null unless this invocation is the process's).</summary>
     private readonly IDisposable? _announcement;
 
     public CommandContext(GlobalOptions.Settings settings, Terminal terminal)
@@ -42,7 +42,7 @@ public sealed class CommandContext : IDisposable
         // Reading the migrations (assembly loading, reflection) overlaps with connecting.
         var assemblyPath = settings.MigrationsAssemblyPath is { } path ? terminal.FullPath(path) : null;
         _catalog = Task.Run(() => MigrationCatalog.FromAssembly(GlobalOptions.LoadMigrationsAssembly(assemblyPath)));
-        _announcement = terminal.OwnsProcess ? Interruption.AnnounceOnStandardError(settings.LogFormat) : null;
+        _announcement = Interruption.AnnounceOnStandardError(terminal, settings.LogFormat);
     }
 
     public GlobalOptions.Settings Settings { get; }

@@ -188,13 +188,28 @@ public sealed partial class VersionTable(DatabaseProvider provider)
     public async Task<IReadOnlyList<string>> UpgradeAsync(Database database, CancellationToken cancel)
     {
         var (statements, added) = await UpgradeStatementsAsync(database, cancel);
-        if (statements.Count > 0)
+        try
         {
-            await ExecuteInTransactionAsync(database, statements, cancel);
+            if (statements.Count > 0)
+            {
+                await ExecuteInTransactionAsync(database, statements, cancel);
+            }
+        }
+        catch (DbException e) when (added.Count > 0 && e.SqlState == InsufficientPrivilege)
+        {
+            // Adding columns needs the table's owner: the first write of any run, in its own transaction.
+            var role = database.Target.Role ?? database.User;
+            throw new Output.UserError(Output.ExitCode.Refused,
+                $"role '{role}' may not add the columns of the recorded history to the version table {Name}, which an older runner made and " +
+                $"another role owns ({Output.LogLine.Printable(e.Message.Split('\n')[0], oneLine: true)}). Nothing was written: give the table to " +
+                $"this role (deploy/roles.sql does, or its owner runs ALTER TABLE \"{Name}\" OWNER TO {role}), or run once as its owner", e);
         }
 
         return added;
     }
+
+    /// <summary>SQLSTATE insufficient_privilege (PostgreSQL; SQLite has no privileges).</summary>
+    private const string InsufficientPrivilege = "42501";
 
     /// <summary>The log line of an upgrade that added <paramref name="columns"/>.</summary>
     public static string UpgradeMessage(IReadOnlyList<string> columns) =>

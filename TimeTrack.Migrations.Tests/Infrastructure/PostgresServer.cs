@@ -102,7 +102,7 @@ public sealed class PostgresServer
     {
         var lines = (await File.ReadAllLinesAsync(dump))
             .Where(l => !l.StartsWith("\\restrict", StringComparison.Ordinal) && !l.StartsWith("\\unrestrict", StringComparison.Ordinal));
-        var start = new System.Diagnostics.ProcessStartInfo("psql")
+        var start = new ProcessStartInfo("psql")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -114,7 +114,7 @@ public sealed class PostgresServer
         }
 
         start.Environment["PGPASSWORD"] = Password;
-        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("psql could not be started (apt-get install postgresql-client)");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("psql could not be started (apt-get install postgresql-client)");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.StandardInput.WriteAsync(string.Join('\n', lines) + "\n");

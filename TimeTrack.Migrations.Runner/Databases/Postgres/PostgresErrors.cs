@@ -107,15 +107,6 @@ public static class PostgresErrors
         }
 
         var user = new NpgsqlConnectionStringBuilder(target.ConnectionString).Username;
-        if (pg.MessageText == $"must be owner of table {VersionTable.Name}")
-        {
-            // Only the upgrade of an older runner's version table alters it: the first write of any run, in its own transaction.
-            return new UserError(ExitCode.Refused,
-                $"role '{user}' may not add the columns of the recorded history to the version table {VersionTable.Name}, which an older runner " +
-                $"made and another role owns ({pg.SqlState}: {pg.MessageText}). Nothing was written: give the table to this role " +
-                $"(deploy/roles.sql does, or its owner runs ALTER TABLE \"{VersionTable.Name}\" OWNER TO {user}), or run once as its owner", e);
-        }
-
         return new UserError(ExitCode.Refused,
             $"{pg.SqlState}: {LogLine.Printable(pg.MessageText, oneLine: true)}: role '{user}' lacks a privilege the runner needs " +
             "(CREATE on the schema to create the version table and migrate, SELECT on the version table to read it); " +
