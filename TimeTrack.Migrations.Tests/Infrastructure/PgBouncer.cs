@@ -36,10 +36,12 @@ public sealed class PgBouncer : IAsyncDisposable
     /// <param name="poolSize">Server connections per database and user.</param>
     public static async Task<PgBouncer> StartAsync(string poolMode, int poolSize = 20)
     {
-        var program = new[] { "/usr/sbin/pgbouncer", "/usr/bin/pgbouncer" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("pgbouncer was not found. Install it (Debian: apt-get install pgbouncer); .ci/run does.");
+        var installed = await Program.Value;
         var server = await PostgresServer.GetAsync();
         var root = Directory.CreateDirectory(Path.Combine(TemporaryFiles.Parent(), "timetrack-pgbouncer-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        // A copy in the instance's own folder: run as the postgres user (below), it cannot reach a binary in root's cache.
+        var program = Path.Combine(root, "pgbouncer");
+        File.Copy(installed, program);
         var port = PostgresServer.ThrowawayCluster.FreePort();
         var ini = Path.Combine(root, "pgbouncer.ini");
         await File.WriteAllTextAsync(Path.Combine(root, "users.txt"), $"\"{server.User}\" \"{server.Password}\"\n");
@@ -86,6 +88,60 @@ public sealed class PgBouncer : IAsyncDisposable
                 await Task.Delay(100);
             }
         }
+    }
+
+    private static readonly Lazy<Task<string>> Program = new(FindOrFetchAsync);
+
+    /// <summary>
+    /// The installed pgbouncer, else Debian's package unpacked into the suite's cache (fetched once
+    /// with apt-get download, as the test build installs squawk): `dotnet test` on a fresh machine
+    /// needs no step of its own. Nothing is installed on the system.
+    /// </summary>
+    private static async Task<string> FindOrFetchAsync()
+    {
+        var installed = new[] { "/usr/sbin/pgbouncer", "/usr/bin/pgbouncer" }
+            .Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, "pgbouncer")))
+            .FirstOrDefault(File.Exists);
+        if (installed is not null)
+        {
+            return installed;
+        }
+
+        const string Entry = "pgbouncer-deb";
+        var cached = Path.Combine(TestCache.Folder, Entry, "usr", "sbin", "pgbouncer");
+        if (File.Exists(cached))
+        {
+            return cached;
+        }
+
+        const string Install = "Install it (Debian: apt-get install pgbouncer; .ci/run does)";
+        if (!File.Exists("/usr/bin/apt-get"))
+        {
+            throw new InvalidOperationException($"pgbouncer was not found. {Install}.");
+        }
+
+        var folder = TestCache.CreateWorkFolder(Entry);
+        var download = await RunnerProcess.RunProgramAsync("apt-get", ["download", "-q", "pgbouncer"], workingDirectory: folder);
+        if (download.ExitCode != 0 && Environment.UserName == "root")
+        {
+            // A fresh machine has no package lists yet.
+            var update = await RunnerProcess.RunProgramAsync("apt-get", ["update", "-qq"], timeout: TimeSpan.FromMinutes(5));
+            download = update.ExitCode == 0 ? await RunnerProcess.RunProgramAsync("apt-get", ["download", "-q", "pgbouncer"], workingDirectory: folder) : update;
+        }
+
+        var package = Directory.GetFiles(folder, "pgbouncer_*.deb").FirstOrDefault();
+        if (download.ExitCode != 0 || package is null)
+        {
+            throw new InvalidOperationException($"pgbouncer is not installed and apt-get download pgbouncer failed. {Install}.\n{download}");
+        }
+
+        var unpack = await RunnerProcess.RunProgramAsync("dpkg-deb", ["-x", package, folder]);
+        File.Delete(package);
+        var binary = Path.Combine(TestCache.Keep(folder, Entry), "usr", "sbin", "pgbouncer");
+        var runs = unpack.ExitCode == 0 ? await RunnerProcess.RunProgramAsync(binary, ["--version"]) : unpack;
+        return runs.ExitCode == 0
+            ? binary
+            : throw new InvalidOperationException($"Debian's pgbouncer package, unpacked in {TestCache.Folder}, does not run here (a library missing?). {Install}.\n{runs}");
     }
 
     public async ValueTask DisposeAsync()

@@ -27,7 +27,7 @@ public static class PreviousRunner
                 $"commit {Commit} (the previous runner) is not in this clone of the repository: clone it with its history (not --depth 1), or run 'git fetch --unshallow'");
         }
 
-        var cached = Path.Combine(CacheFolder, "previous-runner-" + Commit);
+        var cached = Path.Combine(TestCache.Folder, "previous-runner-" + Commit);
         var cachedExecutable = Path.Combine(cached, "bin", "timetrack-migrate");
         if (File.Exists(cachedExecutable))
         {
@@ -36,7 +36,7 @@ public static class PreviousRunner
 
         // Built beside the cache, on its file system: a move from the suite's TMPDIR (/dev/shm)
         // crosses file systems and fails, and every run then built the runner again.
-        var folder = CreateBuildFolder();
+        var folder = TestCache.CreateWorkFolder("previous-runner-" + Commit);
         var archive = Path.Combine(folder, "source.tar");
         var export = await RunnerProcess.RunProgramAsync("git", ["-C", root, "archive", "--format=tar", "-o", archive, Commit]);
         var source = Path.Combine(folder, "source");
@@ -57,39 +57,9 @@ public static class PreviousRunner
             throw new InvalidOperationException($"dotnet build of the previous runner (commit {Commit}) failed:\n{build}");
         }
 
-        // Built beside, then moved in whole: a run that stops half-way, or another suite building
-        // at the same time, never leaves a half-built runner in the cache.
-        try
-        {
-            Directory.CreateDirectory(CacheFolder);
-            File.Delete(archive);
-            Directory.Delete(source, recursive: true);
-            Directory.Move(folder, cached);
-            return cachedExecutable;
-        }
-        catch (IOException) when (File.Exists(cachedExecutable))
-        {
-            return cachedExecutable; // another run cached it first
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return executable; // no cache here: this run's build still does
-        }
+        // Built beside, then moved in whole (TestCache.Keep).
+        File.Delete(archive);
+        Directory.Delete(source, recursive: true);
+        return Path.Combine(TestCache.Keep(folder, "previous-runner-" + Commit), "bin", "timetrack-migrate");
     }
-
-    private static string CreateBuildFolder()
-    {
-        try
-        {
-            return Directory.CreateDirectory(Path.Combine(CacheFolder, $".building-{Commit}-{Guid.NewGuid():N}")).FullName;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return Directory.CreateTempSubdirectory("timetrack-previous-runner-").FullName; // no cache here
-        }
-    }
-
-    private static string CacheFolder => Path.Combine(
-        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
-        "timetrack-tests");
 }
