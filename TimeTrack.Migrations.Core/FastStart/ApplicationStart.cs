@@ -29,7 +29,7 @@ public static class ApplicationStart
         terminal.Out.Flush();
         terminal.Err.Flush();
         var failure = ProcessImage.Replace(app[0], [.. app.Skip(1)]);
-        terminal.Err.WriteLine($"error: cannot start {app[0]}: {failure}");
+        terminal.Err.WriteLine(LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.CannotStart(app[0], failure), null));
         terminal.Err.Flush();
         return 127;
     }

@@ -11,6 +11,9 @@ public static class StartMessages
 
     public static string Starting(string program) => $"starting {program}";
 
+    /// <summary>An exec that failed: <paramref name="program"/> (the application, or the front's full runner) and the system's reason.</summary>
+    public static string CannotStart(string program, string why) => $"cannot start {program}: {why}";
+
     public static string NotStarting(int code, bool interrupted) =>
         $"migration {(interrupted ? "interrupted by a signal" : "failed")} (exit {code}): not starting the application";
 

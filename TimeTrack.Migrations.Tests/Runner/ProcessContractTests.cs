@@ -36,6 +36,13 @@ public sealed class ProcessContractTests() : RunnerTestBase(DatabaseKind.Sqlite)
             .ShouldBe(["error: cannot start /no/such/program: No such file or directory"], result.ToString());
         result.Output.ShouldNotContain("   at ", Case.Sensitive, "a stack trace was printed");
 
+        // With --log-format json the line is a log record like every other line of the run.
+        var json = await RunProcessAsync(["start", "--log-format", "json", "--database-url", Db.Url, "--", "/no/such/program"]);
+        json.ExitCode.ShouldBe(127, json.ToString());
+        var records = json.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        records.Where(r => r.GetProperty("LogLevel").GetString() == "Error").Select(r => r.GetProperty("Message").GetString())
+            .ShouldBe(["cannot start /no/such/program: No such file or directory"], json.ToString());
+
         // Its stderr a pipe nobody reads any more (a log collector gone): the error line must not
         // turn into a SIGPIPE death (-13) once the exec reset SIGPIPE for the program it never became.
         using var closed = RunnerProcess.Start(RunnerProcess.Executable, start);
