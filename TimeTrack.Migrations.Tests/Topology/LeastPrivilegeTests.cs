@@ -174,7 +174,7 @@ public sealed class LeastPrivilegeTests() : RunnerTestBase(DatabaseKind.Postgres
         up.Stderr.ShouldContain("the version table gained the columns of the recorded history");
     }
 
-    /// <summary>A newer build's step of raw SQL on objects it does not create: an enum, an index by its own name, a view, a table emptied.</summary>
+    /// <summary>A newer build's step of raw SQL on objects it does not create: an enum, two indexes by their own names in one DROP, a view, a table emptied, a column's comment.</summary>
     private static readonly string RawSqlSixth = $$"""
         [Migration({{RecordedHistoryTests.Sixth}}, "Raw SQL on existing objects")]
         public sealed class V{{RecordedHistoryTests.Sixth}} : TimeTrackMigration
@@ -182,21 +182,23 @@ public sealed class LeastPrivilegeTests() : RunnerTestBase(DatabaseKind.Postgres
             public override void Up()
             {
                 Execute.Sql("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'calm'");
-                Execute.Sql("DROP INDEX notes_body");
+                Execute.Sql("DROP INDEX notes_body, tags_name");
                 Execute.Sql("ALTER VIEW glad_notes RENAME TO happy_notes");
                 Execute.Sql("TRUNCATE notes");
+                Execute.Sql("COMMENT ON COLUMN public.notes.body IS 'what was noted'");
             }
 
             public override void Down()
             {
                 Execute.Sql("ALTER VIEW happy_notes RENAME TO glad_notes");
                 Execute.Sql("CREATE INDEX notes_body ON notes (body)");
+                Execute.Sql("CREATE INDEX tags_name ON tags (name)");
             }
         }
         """;
 
     [Fact]
-    public async Task Raw_sql_altering_a_type_an_index_or_a_view_of_another_role_or_truncating_its_table_is_refused_before_anything_is_written()
+    public async Task Raw_sql_altering_a_type_an_index_or_a_view_of_another_role_truncating_its_table_or_commenting_on_it_is_refused_before_anything_is_written()
     {
         await CreateRolesAsync();
         await Db.MigrateToAsync(Versions[^1]);
@@ -204,6 +206,8 @@ public sealed class LeastPrivilegeTests() : RunnerTestBase(DatabaseKind.Postgres
             CREATE TYPE mood AS ENUM ('happy');
             CREATE TABLE notes (id integer PRIMARY KEY, body text, feeling mood);
             CREATE INDEX notes_body ON notes (body);
+            CREATE TABLE tags (name text);
+            CREATE INDEX tags_name ON tags (name);
             CREATE VIEW glad_notes AS SELECT id FROM notes WHERE feeling = 'happy';
             """);
         await Db.ExecuteAsync($"GRANT SELECT, INSERT, DELETE ON ALL TABLES IN SCHEMA public TO \"{Migrator}\"");
@@ -218,15 +222,17 @@ public sealed class LeastPrivilegeTests() : RunnerTestBase(DatabaseKind.Postgres
             ShouldFailWithOneLine(refused, 5,
                 $"role {Migrator} lacks ownership of type public.mood (owned by {Server.User}), {step}; " +
                 $"role {Migrator} lacks ownership of index public.notes_body (owned by {Server.User}), {step}; " +
+                $"role {Migrator} lacks ownership of index public.tags_name (owned by {Server.User}), {step}; " +
                 $"role {Migrator} lacks ownership of view public.glad_notes (owned by {Server.User}), {step}; " +
-                $"role {Migrator} lacks TRUNCATE on table public.notes, {step}. Nothing was written");
+                $"role {Migrator} lacks TRUNCATE on table public.notes, {step}; " +
+                $"role {Migrator} lacks ownership of table public.notes (owned by {Server.User}), {step}. Nothing was written");
             refused.Output.ShouldNotContain("42501");
             (await Db.FingerprintAsync()).ShouldBe(before);
 
             // Owned by the migrator (the index goes with its table), the same step passes the preflight and runs.
-            await Db.ExecuteAsync($"ALTER TYPE mood OWNER TO \"{Migrator}\"; ALTER TABLE notes OWNER TO \"{Migrator}\"; ALTER VIEW glad_notes OWNER TO \"{Migrator}\"");
+            await Db.ExecuteAsync($"ALTER TYPE mood OWNER TO \"{Migrator}\"; ALTER TABLE notes OWNER TO \"{Migrator}\"; ALTER TABLE tags OWNER TO \"{Migrator}\"; ALTER VIEW glad_notes OWNER TO \"{Migrator}\"");
             ShouldSucceed(await RunAsAsync(Migrator, "up", "--migrations-assembly", newer));
-            (await AsSuperuserAsync("SELECT to_regclass('public.notes_body') IS NULL AND to_regclass('public.happy_notes') IS NOT NULL")).ShouldBeTrue();
+            (await AsSuperuserAsync("SELECT to_regclass('public.notes_body') IS NULL AND to_regclass('public.tags_name') IS NULL AND to_regclass('public.happy_notes') IS NOT NULL AND col_description('public.notes'::regclass, 2) = 'what was noted'")).ShouldBeTrue();
         }
         finally
         {

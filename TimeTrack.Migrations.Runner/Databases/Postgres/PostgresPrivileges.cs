@@ -16,8 +16,10 @@ namespace TimeTrack.Migrations.Runner.Databases.Postgres;
 /// step would fail halfway with 42501, after the version table was created.
 /// </summary>
 /// <remarks>
-/// Raw SQL (<c>Execute.Sql</c>) is read best effort: the statement kinds below, by pattern. What
-/// it misses still fails at its step, rolled back with the step's transaction.
+/// Raw SQL (<c>Execute.Sql</c>) is read best effort: the statement kinds below, by pattern (each
+/// name of a list: DROP TABLE a, b). What it misses (GRANT, whose grant option a non-owner may
+/// hold; ALTER FUNCTION, whose arguments name the overload) still fails at its step, rolled back
+/// with the step's transaction.
 /// </remarks>
 internal static partial class PostgresPrivileges
 {
@@ -148,26 +150,29 @@ internal static partial class PostgresPrivileges
             }
         }
 
-        foreach (Match m in OwnerStatement().Matches(sql))
+        foreach (var (schema, name) in OwnerStatement().Matches(sql).Concat(ColumnCommentStatement().Matches(sql)).SelectMany(Names))
         {
-            var (schema, name) = Name(m.Groups["name"].Value);
             yield return Owner(schema, name, by);
         }
 
-        foreach (Match m in TypeOwnerStatement().Matches(sql))
+        foreach (var (schema, name) in TypeOwnerStatement().Matches(sql).SelectMany(Names))
         {
-            var (schema, name) = Name(m.Groups["name"].Value);
             yield return new Need("type-owner", schema, name, "ownership", by);
         }
 
         foreach (Match m in DataStatement().Matches(sql))
         {
-            var (schema, name) = Name(m.Groups["name"].Value);
             var verb = m.Groups["verb"].Value.ToUpperInvariant();
             var privilege = new[] { "INSERT", "UPDATE", "TRUNCATE" }.FirstOrDefault(p => verb.StartsWith(p, StringComparison.Ordinal)) ?? "DELETE";
-            yield return new Need("table", schema, name, privilege, by);
+            foreach (var (schema, name) in Names(m))
+            {
+                yield return new Need("table", schema, name, privilege, by);
+            }
         }
     }
+
+    /// <summary>Every name a statement's match lists, in order.</summary>
+    private static IEnumerable<(string? Schema, string Name)> Names(Match match) => match.Groups["name"].Captures.Select(c => Name(c.Value));
 
     /// <summary>A possibly schema-qualified SQL name as PostgreSQL folds it (unquoted: lower case).</summary>
     private static (string? Schema, string Name) Name(string qualified)
@@ -179,6 +184,9 @@ internal static partial class PostgresPrivileges
     private const string Identifier = """(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)""";
     private const string QualifiedName = "(?<name>" + Identifier + @"(?:\s*\.\s*" + Identifier + ")?)";
 
+    // One name or a list of them (DROP TABLE a, b; TRUNCATE a, b): each is a capture of the group "name".
+    private const string QualifiedNames = QualifiedName + @"(?:\s*,\s*" + QualifiedName + ")*";
+
     [GeneratedRegex("""\bCREATE\s+(?:SCHEMA|EXTENSION)\b""", RegexOptions.IgnoreCase)]
     private static partial Regex CreateDatabaseObject();
 
@@ -188,15 +196,20 @@ internal static partial class PostgresPrivileges
     // The relation's owner: a table indexed, altered or dropped; an index, view or sequence altered,
     // dropped or refreshed by its own name (DROP INDEX names the index, not its table).
     [GeneratedRegex(@"\b(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?:" + Identifier + @"\s+)?ON\s+(?:ONLY\s+)?|ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?|DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?"
-        + @"|(?:ALTER|DROP)\s+(?:INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE)\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?|REFRESH\s+MATERIALIZED\s+VIEW\s+(?:CONCURRENTLY\s+)?)"
-        + QualifiedName, RegexOptions.IgnoreCase)]
+        + @"|(?:ALTER|DROP)\s+(?:INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE)\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?|REFRESH\s+MATERIALIZED\s+VIEW\s+(?:CONCURRENTLY\s+)?"
+        + @"|COMMENT\s+ON\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|SEQUENCE|INDEX|FOREIGN\s+TABLE)\s+|COMMENT\s+ON\s+CONSTRAINT\s+" + Identifier + @"\s+ON\s+(?!DOMAIN\b))"
+        + QualifiedNames, RegexOptions.IgnoreCase)]
     private static partial Regex OwnerStatement();
 
+    // COMMENT ON COLUMN [schema.]table.column: the table's owner.
+    [GeneratedRegex(@"\bCOMMENT\s+ON\s+COLUMN\s+(?<name>" + Identifier + @"(?:\s*\.\s*" + Identifier + @")?)\s*\.\s*" + Identifier, RegexOptions.IgnoreCase)]
+    private static partial Regex ColumnCommentStatement();
+
     // The type's owner: ALTER TYPE (an enum's new value) and DROP TYPE, and domains alike.
-    [GeneratedRegex(@"\b(?:ALTER|DROP)\s+(?:TYPE|DOMAIN)\s+(?:IF\s+EXISTS\s+)?" + QualifiedName, RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\b(?:(?:ALTER|DROP)\s+(?:TYPE|DOMAIN)\s+(?:IF\s+EXISTS\s+)?|COMMENT\s+ON\s+(?:TYPE|DOMAIN)\s+)" + QualifiedNames, RegexOptions.IgnoreCase)]
     private static partial Regex TypeOwnerStatement();
 
-    [GeneratedRegex(@"\b(?<verb>INSERT\s+INTO|UPDATE\s+(?:ONLY\s+)?(?=\S+\s+SET\b)|DELETE\s+FROM\s+(?:ONLY\s+)?|TRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?)\s*" + QualifiedName, RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\b(?<verb>INSERT\s+INTO|UPDATE\s+(?:ONLY\s+)?(?=\S+\s+SET\b)|DELETE\s+FROM\s+(?:ONLY\s+)?|TRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?)\s*" + QualifiedNames, RegexOptions.IgnoreCase)]
     private static partial Regex DataStatement();
 
     [GeneratedRegex(Identifier)]
