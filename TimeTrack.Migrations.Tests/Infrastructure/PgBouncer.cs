@@ -121,27 +121,42 @@ public sealed class PgBouncer : IAsyncDisposable
         }
 
         var folder = TestCache.CreateWorkFolder(Entry);
-        var download = await RunnerProcess.RunProgramAsync("apt-get", ["download", "-q", "pgbouncer"], workingDirectory: folder);
-        if (download.ExitCode != 0 && Environment.UserName == "root")
+        string? kept = null;
+        try
         {
-            // A fresh machine has no package lists yet.
-            var update = await RunnerProcess.RunProgramAsync("apt-get", ["update", "-qq"], timeout: TimeSpan.FromMinutes(5));
-            download = update.ExitCode == 0 ? await RunnerProcess.RunProgramAsync("apt-get", ["download", "-q", "pgbouncer"], workingDirectory: folder) : update;
-        }
+            var download = await RunnerProcess.RunProgramAsync("apt-get", ["download", "-q", "pgbouncer"], workingDirectory: folder);
+            if (download.ExitCode != 0 && Environment.UserName == "root")
+            {
+                // A fresh machine has no package lists yet.
+                var update = await RunnerProcess.RunProgramAsync("apt-get", ["update", "-qq"], timeout: TimeSpan.FromMinutes(5));
+                download = update.ExitCode == 0 ? await RunnerProcess.RunProgramAsync("apt-get", ["download", "-q", "pgbouncer"], workingDirectory: folder) : update;
+            }
 
-        var package = Directory.GetFiles(folder, "pgbouncer_*.deb").FirstOrDefault();
-        if (download.ExitCode != 0 || package is null)
+            var package = Directory.GetFiles(folder, "pgbouncer_*.deb").FirstOrDefault();
+            if (download.ExitCode != 0 || package is null)
+            {
+                throw new InvalidOperationException($"pgbouncer is not installed and apt-get download pgbouncer failed. {Install}.\n{download}");
+            }
+
+            var unpack = await RunnerProcess.RunProgramAsync("dpkg-deb", ["-x", package, folder]);
+            File.Delete(package);
+            // Checked before it is kept: a binary that cannot run (a library missing) must not be found in the cache by the next run.
+            var runs = unpack.ExitCode == 0 ? await RunnerProcess.RunProgramAsync(Path.Combine(folder, "usr", "sbin", "pgbouncer"), ["--version"]) : unpack;
+            if (runs.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"Debian's pgbouncer package does not run here (a library missing?). {Install}.\n{runs}");
+            }
+
+            kept = TestCache.Keep(folder, Entry);
+            return Path.Combine(kept, "usr", "sbin", "pgbouncer");
+        }
+        finally
         {
-            throw new InvalidOperationException($"pgbouncer is not installed and apt-get download pgbouncer failed. {Install}.\n{download}");
+            if (kept != folder && Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true); // a failed fetch, or another run's copy kept first
+            }
         }
-
-        var unpack = await RunnerProcess.RunProgramAsync("dpkg-deb", ["-x", package, folder]);
-        File.Delete(package);
-        var binary = Path.Combine(TestCache.Keep(folder, Entry), "usr", "sbin", "pgbouncer");
-        var runs = unpack.ExitCode == 0 ? await RunnerProcess.RunProgramAsync(binary, ["--version"]) : unpack;
-        return runs.ExitCode == 0
-            ? binary
-            : throw new InvalidOperationException($"Debian's pgbouncer package, unpacked in {TestCache.Folder}, does not run here (a library missing?). {Install}.\n{runs}");
     }
 
     public async ValueTask DisposeAsync()

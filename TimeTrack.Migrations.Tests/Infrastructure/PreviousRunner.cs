@@ -34,8 +34,8 @@ public static class PreviousRunner
             return cachedExecutable;
         }
 
-        // Built beside the cache, on its file system: a move from the suite's TMPDIR (/dev/shm)
-        // crosses file systems and fails, and every run then built the runner again.
+        // Built beside the cache (TestCache: a move from the suite's TMPDIR, /dev/shm, crossed file
+        // systems and failed, and every run built the runner again).
         var folder = TestCache.CreateWorkFolder("previous-runner-" + Commit);
         var archive = Path.Combine(folder, "source.tar");
         var export = await RunnerProcess.RunProgramAsync("git", ["-C", root, "archive", "--format=tar", "-o", archive, Commit]);
