@@ -16,9 +16,12 @@ public static class PostgresCatalogReader
 
     public static async Task<DatabaseSchema> ReadAsync(NpgsqlConnection connection, string schema, CancellationToken cancel = default)
     {
-        // The five catalog queries in one batch: one round trip (adoption reads the live schema and an expected one).
+        // The catalog queries in one batch: one round trip (adoption reads the live schema and an
+        // expected one). Every value is a scalar: lists (an enum's labels, a key's columns) come
+        // as rows, in order, so that neither connection pays for Npgsql's array support (its
+        // mappings are built, and much of it JIT-compiled, on the first array read: about 30 ms).
         await using var batch = new NpgsqlBatch(connection);
-        foreach (var sql in new[] { EnumsSql, ColumnsSql, ConstraintsSql, IndexesSql, FreeSequencesSql })
+        foreach (var sql in new[] { EnumsSql, ColumnsSql, ConstraintsSql, ConstraintColumnsSql, IndexesSql, IndexKeysSql, FreeSequencesSql })
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter { Value = schema } } });
         }
@@ -29,9 +32,13 @@ public static class PostgresCatalogReader
         await reader.NextResultAsync(cancel);
         var columns = await ReadColumnsAsync(reader, enumNames, cancel);
         await reader.NextResultAsync(cancel);
-        var constraints = await ReadConstraintsAsync(reader, cancel);
+        var constraintRows = await ReadConstraintsAsync(reader, cancel);
         await reader.NextResultAsync(cancel);
-        var indexes = await ReadIndexesAsync(reader, cancel);
+        var constraints = await ReadConstraintColumnsAsync(reader, constraintRows, cancel);
+        await reader.NextResultAsync(cancel);
+        var indexRows = await ReadIndexesAsync(reader, cancel);
+        await reader.NextResultAsync(cancel);
+        var indexes = await ReadIndexKeysAsync(reader, indexRows, cancel);
         await reader.NextResultAsync(cancel);
         var sequences = await ReadFreeSequencesAsync(reader, cancel);
 
@@ -58,26 +65,24 @@ public static class PostgresCatalogReader
     }
 
     private const string EnumsSql = """
-            SELECT t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+            SELECT t.typname::text, e.enumlabel::text
             FROM pg_type t
             JOIN pg_enum e ON e.enumtypid = t.oid
             JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE n.nspname = $1
-            GROUP BY t.typname
-            ORDER BY t.typname
+            ORDER BY t.typname, e.enumsortorder
             """;
 
     private static async Task<List<EnumSchema>> ReadEnumsAsync(NpgsqlDataReader row, CancellationToken cancel)
     {
-        var result = new List<EnumSchema>();
+        var labels = new List<(string Type, string Label)>();
         while (await row.ReadAsync(cancel))
         {
-            result.Add(new EnumSchema(row.GetString(0), row.GetFieldValue<string[]>(1)));
+            labels.Add((row.GetString(0), row.GetString(1)));
         }
 
-        return result;
+        return [.. labels.GroupBy(l => l.Type, l => l.Label).Select(g => new EnumSchema(g.Key, [.. g]))];
     }
-
 
     // atttypmod carries varchar length (+4) and numeric precision/scale ((p << 16 | s) + 4).
     // The sequence behind a column is the one its default depends on (serial: a regclass
@@ -158,12 +163,7 @@ public static class PostgresCatalogReader
         string? ReferencedTable, IReadOnlyList<string>? ReferencedColumns, ReferentialAction OnDelete, string? Definition);
 
     private const string ConstraintsSql = """
-            SELECT cl.relname::text, con.conname::text, con.contype::text,
-                   ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
-                         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord),
-                   fr.relname::text,
-                   ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
-                         JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord),
+            SELECT con.oid::int8, cl.relname::text, con.conname::text, con.contype::text, fr.relname::text,
                    con.confdeltype::text, pg_get_constraintdef(con.oid)
             FROM pg_constraint con
             JOIN pg_class cl ON cl.oid = con.conrelid
@@ -172,17 +172,32 @@ public static class PostgresCatalogReader
             WHERE n.nspname = $1 AND con.contype IN ('p', 'u', 'f', 'c')
             """;
 
-    private static async Task<List<ConstraintRow>> ReadConstraintsAsync(NpgsqlDataReader row, CancellationToken cancel)
+    // Each constraint's columns, in key order: its own (false), then those it references (true).
+    private const string ConstraintColumnsSql = """
+            SELECT con.oid::int8, k.referenced, a.attname::text
+            FROM pg_constraint con
+            JOIN pg_class cl ON cl.oid = con.conrelid
+            JOIN pg_namespace n ON n.oid = cl.relnamespace
+            CROSS JOIN LATERAL (
+                SELECT false AS referenced, con.conrelid AS relid, u.attnum, u.ord FROM unnest(con.conkey) WITH ORDINALITY u(attnum, ord)
+                UNION ALL
+                SELECT true, con.confrelid, u.attnum, u.ord FROM unnest(con.confkey) WITH ORDINALITY u(attnum, ord)) k
+            JOIN pg_attribute a ON a.attrelid = k.relid AND a.attnum = k.attnum
+            WHERE n.nspname = $1 AND con.contype IN ('p', 'u', 'f', 'c')
+            ORDER BY con.oid, k.referenced, k.ord
+            """;
+
+    private static async Task<List<(long Id, ConstraintRow Row)>> ReadConstraintsAsync(NpgsqlDataReader row, CancellationToken cancel)
     {
-        var result = new List<ConstraintRow>();
+        var result = new List<(long, ConstraintRow)>();
         while (await row.ReadAsync(cancel))
         {
-            var kind = row.GetString(2)[0];
-            result.Add(new ConstraintRow(
-                row.GetString(0), row.GetString(1), kind, row.GetFieldValue<string[]>(3),
+            var kind = row.GetString(3)[0];
+            result.Add((row.GetInt64(0), new ConstraintRow(
+                row.GetString(1), row.GetString(2), kind, [],
                 row.IsDBNull(4) ? null : row.GetString(4),
-                kind == 'f' ? row.GetFieldValue<string[]>(5) : null,
-                row.GetString(6) switch
+                kind == 'f' ? [] : null,
+                row.GetString(5) switch
                 {
                     "c" => ReferentialAction.Cascade,
                     "n" => ReferentialAction.SetNull,
@@ -190,22 +205,37 @@ public static class PostgresCatalogReader
                     "d" => ReferentialAction.SetDefault,
                     _ => ReferentialAction.NoAction,
                 },
-                kind == 'c' ? row.GetString(7) : null));
+                kind == 'c' ? row.GetString(6) : null)));
         }
 
         return result;
     }
 
+    /// <summary>The constraints read before, each with its columns (and a foreign key's referenced ones).</summary>
+    private static async Task<List<ConstraintRow>> ReadConstraintColumnsAsync(NpgsqlDataReader row, List<(long Id, ConstraintRow Row)> constraints, CancellationToken cancel)
+    {
+        var columns = new Dictionary<(long, bool), List<string>>();
+        while (await row.ReadAsync(cancel))
+        {
+            var key = (row.GetInt64(0), row.GetBoolean(1));
+            if (!columns.TryGetValue(key, out var list))
+            {
+                columns[key] = list = [];
+            }
+
+            list.Add(row.GetString(2));
+        }
+
+        return [.. constraints.Select(c => c.Row with
+        {
+            Columns = columns.GetValueOrDefault((c.Id, false)) ?? [],
+            ReferencedColumns = c.Row.Kind == 'f' ? columns.GetValueOrDefault((c.Id, true)) ?? [] : null,
+        })];
+    }
 
     // Indexes that back a primary key or unique constraint are reported as those constraints.
-    // Each key (INCLUDE columns left out) as pg_get_indexdef prints it alone — a column name or
-    // an expression — with indkey 0 marking an expression and indoption's bits DESC (1) and
-    // NULLS FIRST (2); int2vector subscripts start at 0.
     private const string IndexesSql = """
-            SELECT tc.relname::text, ic.relname::text, i.indisunique, i.indisvalid,
-                   ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
-                   ARRAY(SELECT i.indkey[k - 1] = 0 FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
-                   ARRAY(SELECT i.indoption[k - 1]::int FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
+            SELECT i.indexrelid::int8, tc.relname::text, ic.relname::text, i.indisunique, i.indisvalid,
                    am.amname::text, pg_get_expr(i.indpred, i.indrelid)
             FROM pg_index i
             JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -216,26 +246,52 @@ public static class PostgresCatalogReader
               AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x'))
             """;
 
-    private static async Task<List<(string Table, IndexSchema Index)>> ReadIndexesAsync(NpgsqlDataReader row, CancellationToken cancel)
+    // Each index's keys in order (INCLUDE columns left out), as pg_get_indexdef prints one alone —
+    // a column name or an expression — with indkey 0 marking an expression and indoption's bits
+    // DESC (1) and NULLS FIRST (2); int2vector subscripts start at 0.
+    private const string IndexKeysSql = """
+            SELECT i.indexrelid::int8, pg_get_indexdef(i.indexrelid, k, true), i.indkey[k - 1] = 0, i.indoption[k - 1]::int
+            FROM pg_index i
+            JOIN pg_class tc ON tc.oid = i.indrelid
+            JOIN pg_namespace n ON n.oid = tc.relnamespace
+            CROSS JOIN LATERAL generate_series(1, i.indnkeyatts) k
+            WHERE n.nspname = $1
+            ORDER BY i.indexrelid, k
+            """;
+
+    private static async Task<List<(long Id, string Table, IndexSchema Index)>> ReadIndexesAsync(NpgsqlDataReader row, CancellationToken cancel)
     {
-        var result = new List<(string, IndexSchema)>();
+        var result = new List<(long, string, IndexSchema)>();
         while (await row.ReadAsync(cancel))
         {
-            var (texts, expressions, options) = (row.GetFieldValue<string[]>(4), row.GetFieldValue<bool[]>(5), row.GetFieldValue<int[]>(6));
-            var keys = texts.Select((text, k) =>
-            {
-                var descending = (options[k] & 1) != 0;
-                var nullsFirst = (options[k] & 2) != 0;
-                return new IndexKey(text, expressions[k], descending, nullsFirst == descending ? null : nullsFirst);
-            }).ToList();
-            result.Add((row.GetString(0), new IndexSchema(
-                row.GetString(1), keys, row.GetBoolean(2), row.GetBoolean(3),
-                Method: row.GetString(7), Predicate: row.IsDBNull(8) ? null : row.GetString(8))));
+            result.Add((row.GetInt64(0), row.GetString(1), new IndexSchema(
+                row.GetString(2), [], row.GetBoolean(3), row.GetBoolean(4),
+                Method: row.GetString(5), Predicate: row.IsDBNull(6) ? null : row.GetString(6))));
         }
 
         return result;
     }
 
+    /// <summary>The indexes read before, each with its keys.</summary>
+    private static async Task<List<(string Table, IndexSchema Index)>> ReadIndexKeysAsync(NpgsqlDataReader row, List<(long Id, string Table, IndexSchema Index)> indexes, CancellationToken cancel)
+    {
+        var keys = new Dictionary<long, List<IndexKey>>();
+        while (await row.ReadAsync(cancel))
+        {
+            var id = row.GetInt64(0);
+            if (!keys.TryGetValue(id, out var list))
+            {
+                keys[id] = list = [];
+            }
+
+            var option = row.GetInt32(3);
+            var descending = (option & 1) != 0;
+            var nullsFirst = (option & 2) != 0;
+            list.Add(new IndexKey(row.GetString(1), row.GetBoolean(2), descending, nullsFirst == descending ? null : nullsFirst));
+        }
+
+        return [.. indexes.Select(i => (i.Table, i.Index with { Keys = keys.GetValueOrDefault(i.Id) ?? [] }))];
+    }
 
     // Sequences owned by a column (serial, identity) or used by a column's default belong to
     // that column, and are compared there; only free-standing ones are listed. (A serial's

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using FluentMigrator.Expressions;
 using Npgsql;
@@ -229,7 +231,7 @@ internal static partial class PostgresPrivileges
                    CASE WHEN t.typtype = 'd' THEN 'domain' WHEN t.oid IS NOT NULL THEN 'type' ELSE CASE c.relkind
                        WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                        WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'table' END END
-            FROM unnest(@kinds, @schemas, @names, @privileges) WITH ORDINALITY AS n(kind, schema, name, privilege, i)
+            FROM ROWS FROM (json_to_recordset(@needs::json) AS (kind text, schema text, name text, privilege text)) WITH ORDINALITY AS n(kind, schema, name, privilege, i)
             LEFT JOIN pg_namespace s ON s.nspname = coalesce(n.schema, current_schema())
             LEFT JOIN pg_class c ON c.oid = CASE WHEN n.name IS NOT NULL AND n.kind <> 'type-owner'
                 THEN to_regclass(format('%I.%I', coalesce(n.schema, current_schema(), 'public'), n.name)) END
@@ -244,10 +246,7 @@ internal static partial class PostgresPrivileges
                 ELSE true END
             ORDER BY n.i
             """, connection);
-        command.Parameters.AddWithValue("kinds", needs.Select(n => n.Kind).ToArray());
-        command.Parameters.AddWithValue("schemas", needs.Select(n => n.Schema).ToArray());
-        command.Parameters.AddWithValue("names", needs.Select(n => n.Name).ToArray());
-        command.Parameters.AddWithValue("privileges", needs.Select(n => n.Privilege).ToArray());
+        command.Parameters.AddWithValue("needs", AsJson(needs));
         var lines = new List<string>();
         var seen = new HashSet<string>();
         await using var reader = await command.ExecuteReaderAsync(cancel);
@@ -269,5 +268,31 @@ internal static partial class PostgresPrivileges
         }
 
         return lines;
+    }
+
+    /// <summary>
+    /// The needs as one JSON text (kind, schema, name, privilege each), not four array parameters:
+    /// the runner's connection reads and writes scalars only (PostgresProvider.ConnectAsync).
+    /// </summary>
+    private static string AsJson(IReadOnlyList<Need> needs)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var need in needs)
+            {
+                json.WriteStartObject();
+                json.WriteString("kind", need.Kind);
+                json.WriteString("schema", need.Schema);
+                json.WriteString("name", need.Name);
+                json.WriteString("privilege", need.Privilege);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 }

@@ -23,12 +23,11 @@ public sealed class PostgresProvider : DatabaseProvider
 
     public override async Task<Database> ConnectAsync(DatabaseTarget target, bool readOnly, CancellationToken cancel)
     {
-        // This connection reads only built-in types (numbers, text, timestamps, text arrays): the
-        // slim builder and no type-loading query spare the container-restart path most of
-        // Npgsql's set-up. FluentMigrator's own connection keeps the full defaults. TLS costs
-        // nothing until a server offers it; GSS only when the URL asks for it (gssencmode).
+        // This connection reads and writes only built-in scalar types (numbers, text, timestamps;
+        // lists come as rows or JSON text): the slim builder without arrays and no type-loading
+        // query spare every start most of Npgsql's set-up. FluentMigrator's own connection keeps
+        // the full defaults. TLS costs nothing until a server offers it; GSS only when the URL asks for it (gssencmode).
         var builder = new NpgsqlSlimDataSourceBuilder(target.ConnectionString)
-            .EnableArrays()
             .EnableTransportSecurity()
             .ConfigureTypeLoading(types => types.EnableTypeLoading(false));
         if (target.UsesGss)
