@@ -7,8 +7,9 @@
 #   fd-r2r    framework-dependent, ReadyToRun per assembly (the runtime from a dotnet/runtime base)
 #   fd-comp   framework-dependent, composite ReadyToRun of the app's own assemblies
 #   fd-il     framework-dependent, no ReadyToRun (IL only, everything JIT-compiled)
-#   fd-noopt  fd-r2r with our assemblies compiled -p:Optimize=false (async state machines as
-#             classes: their boxes are the framework's shared code, not JIT-compiled per method)
+#   fd-opt    fd-r2r with our assemblies' IL optimized (-p:Optimize=true: async state machines as
+#             structs, each with its own JIT-compiled copy of the framework's async code), as
+#             shipped before build/runner.publish.rsp said -p:Optimize=false
 #
 # For each round, for each option in turn (the order rotates every round): an empty database
 # taken to head by `up` (5 migrations), then `up` again (a no-op), both with
@@ -35,8 +36,8 @@ settings_of() { # option: the publish's properties (fd-r2r: the Dockerfile's)
     fd-r2r) echo "@$ROOT/build/runner.publish.rsp" ;; # the image's own
     fd-comp) echo "-p:SelfContained=false -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true" ;;
     fd-il) echo "-p:SelfContained=false" ;;
-    fd-noopt) echo "@$ROOT/build/runner.publish.rsp -p:Optimize=false" ;;
-    *) die "unknown option $1 (sc-comp, fd-r2r, fd-comp, fd-il, fd-noopt)" ;;
+    fd-opt) echo "@$ROOT/build/runner.publish.rsp -p:Optimize=true" ;;
+    *) die "unknown option $1 (sc-comp, fd-r2r, fd-comp, fd-il, fd-opt)" ;;
   esac
 }
 
