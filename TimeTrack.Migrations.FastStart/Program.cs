@@ -52,7 +52,7 @@ internal static class FullRunner
 
         NativeEnvironment.Set(NoOpStart.HandedOverVariable, why); // the runner need not ask the database again
         var failure = ProcessImage.Replace(path, args); // returns only when it failed
-        Console.Error.WriteLine(LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.CannotStart($"the full runner {path}", failure), null));
+        Console.Error.WriteLine(LogLine.Format(format, "Error", LogLine.Category, StartMessages.CannotStart($"the full runner {path}", failure), null));
         return 1;
     }
 

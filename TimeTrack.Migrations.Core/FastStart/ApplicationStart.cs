@@ -25,16 +25,16 @@ public static class ApplicationStart
             return code;
         }
 
-        terminal.Err.WriteLine(LogLine.Format(format, "Information", "", LogLine.Category, StartMessages.Starting(app[0]), null));
+        terminal.Err.WriteLine(LogLine.Format(format, "Information", LogLine.Category, StartMessages.Starting(app[0]), null));
         terminal.Out.Flush();
         terminal.Err.Flush();
         var failure = ProcessImage.Replace(app[0], [.. app.Skip(1)]);
-        terminal.Err.WriteLine(LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.CannotStart(app[0], failure), null));
+        terminal.Err.WriteLine(LogLine.Format(format, "Error", LogLine.Category, StartMessages.CannotStart(app[0], failure), null));
         terminal.Err.Flush();
         return 127;
     }
 
     /// <summary>start's error line when it does not go on to the application (a failed or interrupted migration, or a signal before the exec).</summary>
     public static string NotStartingLine(LogFormat format, int code, bool interrupted) =>
-        LogLine.Format(format, "Error", "error: ", LogLine.Category, StartMessages.NotStarting(code, interrupted), null);
+        LogLine.Format(format, "Error", LogLine.Category, StartMessages.NotStarting(code, interrupted), null);
 }

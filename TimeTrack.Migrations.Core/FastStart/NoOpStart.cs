@@ -394,7 +394,7 @@ public static class NoOpStart
     public static (string Stdout, string Stderr) PrintInterruption(LogFormat format, bool json)
     {
         var error = Interruption.Error("nothing was changed");
-        var line = LogLine.Format(format, "Error", "error: ", LogLine.Category, error.Message, null) + "\n";
+        var line = LogLine.Format(format, "Error", LogLine.Category, error.Message, null) + "\n";
         if (!json)
         {
             return ("", line);
@@ -409,7 +409,7 @@ public static class NoOpStart
         var version = head.ToString(CultureInfo.InvariantCulture);
         var redactor = resolved.Redactor;
         var init = resolved.Request.Command != CommandDefinitions.Up;
-        string Log(string message) => LogLine.Format(resolved.LogFormat, "Information", "", LogLine.Category, redactor.Redact(message), null);
+        string Log(string message) => LogLine.Format(resolved.LogFormat, "Information", LogLine.Category, redactor.Redact(message), null);
         var logs = new List<string>();
         if (resolved.Request.Command == CommandDefinitions.Start && resolved.ImageDefaultUrl)
         {

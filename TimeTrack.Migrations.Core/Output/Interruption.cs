@@ -77,7 +77,7 @@ public static partial class Interruption
     /// </remarks>
     public static IDisposable? AnnounceOnStandardError(Terminal terminal, LogFormat format) => !terminal.OwnsProcess ? null : Token.UnsafeRegister(_ =>
     {
-        var line = Encoding.UTF8.GetBytes(LogLine.Format(format, "Warning", "warning: ", LogLine.Category, $"received {SignalName}: stopping", null) + "\n");
+        var line = Encoding.UTF8.GetBytes(LogLine.Format(format, "Warning", LogLine.Category, $"received {SignalName}: stopping", null) + "\n");
         _ = Write(2, line, line.Length);
     }, null);
 

@@ -19,18 +19,17 @@ public static class LogLine
     /// <summary>The category of the runner's own log lines.</summary>
     public const string Category = "timetrack-migrate";
 
-    /// <param name="level">The level's name as Microsoft.Extensions.Logging spells it ("Information").</param>
-    /// <param name="prefix">The text form's prefix for the level ("warning: ", or "").</param>
+    /// <param name="level">The level's name as Microsoft.Extensions.Logging spells it ("Information"); the text form starts with its <see cref="Prefix"/>.</param>
     /// <param name="message">Already redacted.</param>
     /// <param name="exception">Already redacted; null when there is none.</param>
     /// <param name="eventName">A structured event (the step heartbeat): JSON gives it as "Event", with <paramref name="fields"/> beside the message.</param>
     /// <param name="fields">The event's data, already redacted: text, numbers, null, lists, or nested field lists (objects).</param>
-    public static string Format(LogFormat format, string level, string prefix, string category, string message, string? exception,
+    public static string Format(LogFormat format, string level, string category, string message, string? exception,
         string? eventName = null, IReadOnlyList<KeyValuePair<string, object?>>? fields = null)
     {
         if (format != LogFormat.Json)
         {
-            return prefix + Printable(message) + (exception is null ? "" : Environment.NewLine + Printable(exception));
+            return Prefix(level) + Printable(message) + (exception is null ? "" : Environment.NewLine + Printable(exception));
         }
 
         using var buffer = new MemoryStream();
@@ -71,6 +70,15 @@ public static class LogLine
     /// JSON output needs none of this: its serialiser escapes them.
     /// </summary>
     /// <param name="oneLine">Escape line breaks too: a field of a one-line listing (status's rows).</param>
+    /// <summary>The text form's prefix for a level: "warning: ", "error: ", "debug: ", or none for Information.</summary>
+    public static string Prefix(string level) => level switch
+    {
+        "Warning" => "warning: ",
+        "Error" or "Critical" => "error: ",
+        "Debug" or "Trace" => "debug: ",
+        _ => "",
+    };
+
     public static string Printable(string text, bool oneLine = false)
     {
         if (!text.Any(NeedsCare))

@@ -86,7 +86,7 @@ public static class StartCommand
         }
         else
         {
-            await terminal.Err.WriteLineAsync(LogLine.Format(format, "Information", "", LogLine.Category, StartMessages.NotMigrating, null));
+            await terminal.Err.WriteLineAsync(LogLine.Format(format, "Information", LogLine.Category, StartMessages.NotMigrating, null));
         }
 
         return app.Length == 0 ? 0 : Exec(terminal, app, format);

@@ -106,6 +106,9 @@ public abstract class DatabaseProvider
     /// </summary>
     public virtual bool IsConnectionLost(Exception e) => false;
 
+    /// <summary>True when the server refused the role a statement for want of a privilege (PostgreSQL's 42501; SQLite has none).</summary>
+    public virtual bool IsPrivilegeDenied(Exception e) => false;
+
     /// <summary>The fence's words when <paramref name="e"/> is a step stopped by <see cref="Database.StepFenceStatement"/>; null otherwise.</summary>
     public virtual string? FenceBroken(Exception e) => null;
 

@@ -195,7 +195,7 @@ public sealed partial class VersionTable(DatabaseProvider provider)
                 await ExecuteInTransactionAsync(database, statements, cancel);
             }
         }
-        catch (DbException e) when (added.Count > 0 && e.SqlState == InsufficientPrivilege)
+        catch (DbException e) when (added.Count > 0 && provider.IsPrivilegeDenied(e))
         {
             // Adding columns needs the table's owner: the first write of any run, in its own transaction.
             var role = database.Target.Role ?? database.User;
@@ -207,9 +207,6 @@ public sealed partial class VersionTable(DatabaseProvider provider)
 
         return added;
     }
-
-    /// <summary>SQLSTATE insufficient_privilege (PostgreSQL; SQLite has no privileges).</summary>
-    private const string InsufficientPrivilege = "42501";
 
     /// <summary>The log line of an upgrade that added <paramref name="columns"/>.</summary>
     public static string UpgradeMessage(IReadOnlyList<string> columns) =>

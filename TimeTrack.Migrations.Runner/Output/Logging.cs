@@ -45,7 +45,7 @@ public static class Logging
         internal void Write(string category, LogLevel level, string message, Exception? exception, StructuredEvent? structured = null)
         {
             message = redactor.Redact(message);
-            var line = LogLine.Format(format, level.ToString(), LevelPrefix(level), category, message,
+            var line = LogLine.Format(format, level.ToString(), category, message,
                 exception is null ? null : redactor.Redact(exception.ToString()),
                 structured?.Name, structured is null ? null : Redacted(structured.Fields));
             lock (_gate)
@@ -54,14 +54,6 @@ public static class Logging
             }
         }
     }
-
-    private static string LevelPrefix(LogLevel level) => level switch
-    {
-        LogLevel.Warning => "warning: ",
-        LogLevel.Error or LogLevel.Critical => "error: ",
-        LogLevel.Debug or LogLevel.Trace => "debug: ",
-        _ => "",
-    };
 
     private sealed class StderrLogger(StderrLoggerProvider provider, string category) : ILogger
     {

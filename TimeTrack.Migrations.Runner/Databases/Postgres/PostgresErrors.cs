@@ -92,7 +92,7 @@ public static class PostgresErrors
         };
     }
 
-    private const string InsufficientPrivilege = "42501";
+    public static bool IsPrivilegeDenied(Exception e) => Find<PostgresException>(e)?.SqlState == PostgresErrorCodes.InsufficientPrivilege;
 
     /// <summary>
     /// A statement the server refused the role (42501): exit 5, one line with the server's words
@@ -101,7 +101,7 @@ public static class PostgresErrors
     /// </summary>
     public static UserError? Classify(Exception e, DatabaseTarget target)
     {
-        if (Find<PostgresException>(e) is not { SqlState: InsufficientPrivilege } pg)
+        if (Find<PostgresException>(e) is not { SqlState: PostgresErrorCodes.InsufficientPrivilege } pg)
         {
             return null;
         }

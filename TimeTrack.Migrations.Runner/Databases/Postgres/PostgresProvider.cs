@@ -101,6 +101,8 @@ public sealed class PostgresProvider : DatabaseProvider
 
     public override bool IsConnectionLost(Exception e) => PostgresErrors.IsConnectionLost(e);
 
+    public override bool IsPrivilegeDenied(Exception e) => PostgresErrors.IsPrivilegeDenied(e);
+
     public override string? FenceBroken(Exception e) =>
         PostgresErrors.Find<PostgresException>(e) is { SqlState: PostgresErrors.FenceBroken } pg ? pg.MessageText : null;
 
